@@ -1,0 +1,18 @@
+//! Host (client) SDK: connect to MCP servers of either era, call their tools, and answer
+//! their sampling requests.
+//!
+//! - [`Client`] (`client`): era choice (`auto` probes with `server/discover` and falls back
+//!   to `initialize`), tool calls, and the modern `input_required` loop (at most
+//!   [`ClientOptions::max_rounds`] rounds).
+//! - [`SamplingHandler`] (`handler`): the one interface that answers sampling on both eras.
+//! - `incoming`: server-to-client requests on the legacy era, validated before the handler
+//!   sees them; replies fitted to old peers (one content block before `2025-11-25`).
+//! - [`providers`]: `fixed:` and `script:` replies, and the approval modes `auto` / `deny`.
+
+mod client;
+mod handler;
+mod incoming;
+pub mod providers;
+
+pub use client::{Client, ClientError, ClientOptions, EraChoice};
+pub use handler::{SamplingError, SamplingHandler, SamplingRequest, ToolCall};

@@ -1,0 +1,33 @@
+//! MCP protocol types for both eras of the Model Context Protocol.
+//!
+//! This crate has no async runtime and no I/O: it is the vocabulary that the engine
+//! (`mcp-rpc`), the server SDK and the host SDK share.
+//!
+//! - [`jsonrpc`]: the JSON-RPC 2.0 envelope (request, notification, response), ids, error
+//!   objects and the error codes MCP uses; a parser that tells garbage from a bad request.
+//! - [`version`]: protocol revisions and the two eras (legacy `initialize` handshake, modern
+//!   per-request `_meta`).
+//! - [`content`]: content blocks shared by tool results and sampling messages.
+//! - [`sampling`]: `sampling/createMessage` params and result, model preferences, tools in
+//!   sampling, and the validation rules both sides apply.
+//! - [`capabilities`], [`lifecycle`]: capabilities, `initialize`, `server/discover`, `_meta`.
+//! - [`tools`], [`resources`], [`prompts`]: server features.
+//! - [`mrtr`]: multi round-trip requests (`input_required`, `inputResponses`, `requestState`).
+
+pub mod capabilities;
+pub mod content;
+pub mod jsonrpc;
+pub mod lifecycle;
+pub mod mrtr;
+pub mod prompts;
+pub mod resources;
+pub mod sampling;
+pub mod tools;
+pub mod version;
+
+pub use capabilities::{ClientCapabilities, SamplingCapability, ServerCapabilities};
+pub use content::{Content, OneOrMany};
+pub use jsonrpc::{ErrorObject, Message, RequestId};
+pub use lifecycle::{Implementation, RequestMeta};
+pub use sampling::{CreateMessageParams, CreateMessageResult, SamplingMessage};
+pub use version::{Era, ProtocolVersion};

@@ -1,0 +1,459 @@
+//! The connection: one reader loop, one writer, and the maps that tie answers to questions.
+//!
+//! Either side may send requests. Our own requests get integer ids from a counter; their
+//! pending slots live in one map, so an answer is one lookup. Incoming requests run
+//! concurrently as tasks; a map from their ids to abort handles lets `notifications/cancelled`
+//! stop them. Dropping a request future that is still waiting (because its caller was
+//! cancelled or timed out) tells the peer with `notifications/cancelled`, so cancelling a tool
+//! call also cancels the sampling request it was waiting on.
+
+use crate::error::RpcError;
+use crate::frame::{Frame, FrameReader, DEFAULT_MAX_FRAME};
+use crate::outbox::Outbox;
+use mcp_proto::jsonrpc::{self, ParseFailure};
+use mcp_proto::{ErrorObject, Message, RequestId};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Limits and defaults of one connection.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Largest frame accepted (default 8 MiB).
+    pub max_frame: usize,
+    /// Default wait for an answer to our requests, reset by progress (default 60 s).
+    pub request_timeout: Duration,
+    /// Hard limit on any wait, whatever the progress (default 30 min).
+    pub max_request_timeout: Duration,
+    /// Most incoming requests running at once; beyond it the peer gets `-32603` (default 1024).
+    pub max_running: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame: DEFAULT_MAX_FRAME,
+            request_timeout: Duration::from_secs(60),
+            max_request_timeout: Duration::from_secs(30 * 60),
+            max_running: 1024,
+        }
+    }
+}
+
+/// Options of one outgoing request.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions {
+    /// Wait this long for an answer (reset by progress); default: the connection's.
+    pub timeout: Option<Duration>,
+    /// Receive the peer's progress notifications for this request here.
+    pub progress: Option<mpsc::UnboundedSender<Value>>,
+    /// The incoming request this one serves (a sampling request made by a tool call).
+    pub related: Option<RequestId>,
+}
+
+/// An incoming request, handed to the [`Handler`].
+#[derive(Debug)]
+pub struct Request {
+    /// Its id.
+    pub id: RequestId,
+    /// Its method.
+    pub method: String,
+    /// Its params.
+    pub params: Option<Value>,
+    /// The connection it came on, to send requests back.
+    pub peer: Peer,
+}
+
+/// What a connection does with incoming messages.
+pub trait Handler: Send + Sync + 'static {
+    /// Answers a request. Runs as its own task; it is aborted if the peer cancels.
+    fn request(&self, req: Request) -> BoxFuture<Result<Value, ErrorObject>>;
+    /// Takes a notification (progress for our own requests is routed before this).
+    fn notification(&self, _method: &str, _params: Option<Value>, _peer: &Peer) {}
+}
+
+struct Pending {
+    tx: oneshot::Sender<Result<Value, ErrorObject>>,
+    progress: Option<mpsc::UnboundedSender<Value>>,
+}
+
+struct Shared {
+    out: Outbox,
+    pending: Mutex<HashMap<i64, Pending>>,
+    running: Mutex<HashMap<RequestId, AbortHandle>>,
+    next_id: AtomicI64,
+    config: Config,
+    closed: watch::Sender<bool>,
+}
+
+/// A handle to a connection: send requests and notifications to the peer. Cheap to clone.
+#[derive(Clone)]
+pub struct Peer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer").finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Peer {
+    /// The connection's limits.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Sends a request and waits for its answer. Dropping the future before the answer
+    /// cancels the request at the peer.
+    pub async fn request(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        opts: RequestOptions,
+    ) -> Result<Value, RpcError> {
+        let shared = &self.shared;
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, mut rx) = oneshot::channel();
+        let mut params = params;
+        let (ptx, mut prx) = match &opts.progress {
+            Some(_) => {
+                let (t, r) = mpsc::unbounded_channel();
+                set_progress_token(&mut params, id);
+                (Some(t), Some(r))
+            }
+            None => (None, None),
+        };
+        lock(&shared.pending).insert(id, Pending { tx, progress: ptx });
+        let mut guard = PendingGuard {
+            shared,
+            id,
+            armed: true,
+            reason: None,
+        };
+        let rid = RequestId::Number(id);
+        if shared
+            .out
+            .push(|buf| jsonrpc::write_request(buf, &rid, method, params.as_ref()))
+            .is_err()
+        {
+            guard.armed = false;
+            lock(&shared.pending).remove(&id);
+            return Err(RpcError::Closed);
+        }
+        let timeout = opts.timeout.unwrap_or(shared.config.request_timeout);
+        let hard = Instant::now() + shared.config.max_request_timeout.max(timeout);
+        let mut deadline = (Instant::now() + timeout).min(hard);
+        loop {
+            tokio::select! {
+                answer = &mut rx => {
+                    guard.armed = false;
+                    return match answer {
+                        Ok(Ok(v)) => Ok(v),
+                        Ok(Err(e)) => Err(RpcError::Remote(e)),
+                        Err(_) => Err(RpcError::Closed),
+                    };
+                }
+                Some(p) = recv_opt(&mut prx) => {
+                    deadline = (Instant::now() + timeout).min(hard);
+                    if let Some(user) = &opts.progress {
+                        let _ = user.send(p);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    guard.reason = Some("timed out");
+                    return Err(RpcError::Timeout(timeout));
+                }
+            }
+        }
+    }
+
+    /// Sends a notification.
+    pub fn notify(&self, method: &str, params: Option<Value>) -> Result<(), RpcError> {
+        self.shared
+            .out
+            .push(|buf| jsonrpc::write_notification(buf, method, params.as_ref()))
+            .map_err(|_| RpcError::Closed)
+    }
+
+    /// Closes the connection: queued messages are written, then the output is shut (for a
+    /// child process, its stdin closes). Waiting requests fail with [`RpcError::Closed`].
+    pub fn close(&self) {
+        self.shared.out.close();
+        fail_pending(&self.shared);
+    }
+
+    /// Whether the connection is closed.
+    pub fn is_closed(&self) -> bool {
+        *self.shared.closed.borrow() || self.shared.out.is_closed()
+    }
+
+    /// Resolves when the peer's input has ended.
+    pub async fn closed(&self) {
+        let mut rx = self.shared.closed.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+
+    /// Number of our requests still waiting for an answer.
+    pub fn pending_requests(&self) -> usize {
+        lock(&self.shared.pending).len()
+    }
+
+    /// Number of incoming requests being handled.
+    pub fn running_requests(&self) -> usize {
+        lock(&self.shared.running).len()
+    }
+
+    fn respond(&self, id: Option<&RequestId>, outcome: &Result<Value, ErrorObject>) {
+        let _ = self
+            .shared
+            .out
+            .push(|buf| jsonrpc::write_response(buf, id, outcome));
+    }
+}
+
+async fn recv_opt(rx: &mut Option<mpsc::UnboundedReceiver<Value>>) -> Option<Value> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn set_progress_token(params: &mut Option<Value>, id: i64) {
+    let p = params.get_or_insert_with(|| json!({}));
+    if let Some(obj) = p.as_object_mut() {
+        let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+        if let Some(m) = meta.as_object_mut() {
+            m.insert("progressToken".into(), Value::from(id));
+        }
+    }
+}
+
+/// Removes a pending slot whose future was dropped, and tells the peer.
+struct PendingGuard<'a> {
+    shared: &'a Shared,
+    id: i64,
+    armed: bool,
+    reason: Option<&'static str>,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if lock(&self.shared.pending).remove(&self.id).is_some() {
+            let params = json!({"requestId": self.id, "reason": self.reason.unwrap_or("cancelled by the requester")});
+            let _ = self.shared.out.push(|buf| {
+                jsonrpc::write_notification(buf, "notifications/cancelled", Some(&params))
+            });
+        }
+    }
+}
+
+fn fail_pending(shared: &Shared) {
+    // Dropping the senders wakes every waiter with `Closed`.
+    lock(&shared.pending).clear();
+}
+
+/// A running connection: its [`Peer`] handle and the task that reads the peer's input.
+pub struct Connection {
+    /// Sends to the peer.
+    pub peer: Peer,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Connection {
+    /// Starts a connection over a byte stream pair: a reader task and a writer task.
+    pub fn start<R, W>(read: R, write: W, handler: Arc<dyn Handler>, config: Config) -> Connection
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let (closed, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            out: Outbox::default(),
+            pending: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::new()),
+            next_id: AtomicI64::new(1),
+            config,
+            closed,
+        });
+        let peer = Peer {
+            shared: shared.clone(),
+        };
+        let writer_peer = peer.clone();
+        tokio::spawn(async move { writer_peer.shared.out.run(write).await });
+        let reader_peer = peer.clone();
+        let reader = tokio::spawn(async move { read_loop(reader_peer, read, handler).await });
+        Connection { peer, reader }
+    }
+
+    /// Waits until the peer's input ends and every handler has been stopped.
+    pub async fn wait(self) {
+        let _ = self.reader.await;
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(peer: Peer, read: R, handler: Arc<dyn Handler>) {
+    let mut frames = FrameReader::new(read, peer.shared.config.max_frame);
+    loop {
+        match frames.next().await {
+            Ok(Some(Frame::Line(line))) => dispatch(&peer, &handler, line),
+            Ok(Some(Frame::Oversized(n))) => {
+                let max = peer.shared.config.max_frame;
+                tracing::warn!(bytes = n, max, "dropped an oversized frame");
+                let e = ErrorObject::invalid_request(format!(
+                    "message of {n} bytes exceeds the limit of {max} bytes"
+                ));
+                peer.respond(None, &Err(e));
+            }
+            Ok(None) => break,
+            Err(e) => {
+                tracing::debug!(error = %e, "input stream failed");
+                break;
+            }
+        }
+    }
+    // The peer is gone: stop handlers (nobody can read their answers) and fail our waits.
+    for (_, h) in lock(&peer.shared.running).drain() {
+        h.abort();
+    }
+    fail_pending(&peer.shared);
+    peer.shared.closed.send_replace(true);
+}
+
+fn dispatch(peer: &Peer, handler: &Arc<dyn Handler>, line: &[u8]) {
+    match Message::parse(line) {
+        Ok(Message::Response { id, outcome }) => on_response(peer, id, outcome),
+        Ok(Message::Request { id, method, params }) => {
+            on_request(peer, handler, id, method, params)
+        }
+        Ok(Message::Notification { method, params }) => {
+            on_notification(peer, handler, &method, params)
+        }
+        Err(ParseFailure::Reply { id, error }) => {
+            tracing::debug!(code = error.code, message = %error.message, "refused a frame");
+            peer.respond(id.as_ref(), &Err(error));
+        }
+        Err(ParseFailure::Ignore(why)) => tracing::warn!("ignored a malformed response: {why}"),
+    }
+}
+
+fn on_response(peer: &Peer, id: RequestId, outcome: Result<Value, ErrorObject>) {
+    let slot = match id {
+        RequestId::Number(n) => lock(&peer.shared.pending).remove(&n),
+        RequestId::String(_) => None,
+    };
+    match slot {
+        Some(p) => {
+            let _ = p.tx.send(outcome);
+        }
+        None => tracing::warn!(%id, "ignored a response to an unknown or finished request"),
+    }
+}
+
+fn on_request(
+    peer: &Peer,
+    handler: &Arc<dyn Handler>,
+    id: RequestId,
+    method: String,
+    params: Option<Value>,
+) {
+    if method == "ping" {
+        peer.respond(Some(&id), &Ok(json!({})));
+        return;
+    }
+    let mut running = lock(&peer.shared.running);
+    if running.contains_key(&id) {
+        drop(running);
+        let e = ErrorObject::invalid_request(format!(
+            "request id {id} is already in use by a request in progress"
+        ));
+        peer.respond(Some(&id), &Err(e));
+        return;
+    }
+    if running.len() >= peer.shared.config.max_running {
+        drop(running);
+        let e =
+            ErrorObject::internal("too many requests in progress on this connection; retry later");
+        peer.respond(Some(&id), &Err(e));
+        return;
+    }
+    let fut = handler.request(Request {
+        id: id.clone(),
+        method,
+        params,
+        peer: peer.clone(),
+    });
+    let task_peer = peer.clone();
+    let task_id = id.clone();
+    // The lock is held across spawn so the task cannot remove its entry before it exists.
+    let task = tokio::spawn(async move {
+        let outcome = fut.await;
+        if lock(&task_peer.shared.running).remove(&task_id).is_some() {
+            task_peer.respond(Some(&task_id), &outcome);
+        }
+    });
+    running.insert(id, task.abort_handle());
+}
+
+fn on_notification(peer: &Peer, handler: &Arc<dyn Handler>, method: &str, params: Option<Value>) {
+    match method {
+        "notifications/cancelled" => {
+            let id = params
+                .as_ref()
+                .and_then(|p| p.get("requestId"))
+                .and_then(|v| serde_json::from_value::<RequestId>(v.clone()).ok());
+            let Some(id) = id else {
+                tracing::debug!("ignored a malformed cancellation");
+                return;
+            };
+            let task = lock(&peer.shared.running).remove(&id);
+            match task {
+                Some(h) => {
+                    let reason = params
+                        .as_ref()
+                        .and_then(|p| p.get("reason"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    tracing::debug!(%id, reason, "request cancelled by the peer");
+                    h.abort();
+                }
+                None => tracing::debug!(%id, "cancellation for a request not in progress"),
+            }
+        }
+        "notifications/progress" => {
+            let token = params
+                .as_ref()
+                .and_then(|p| p.get("progressToken"))
+                .and_then(Value::as_i64);
+            let routed = token.and_then(|t| {
+                let pending = lock(&peer.shared.pending);
+                pending.get(&t).and_then(|p| p.progress.clone())
+            });
+            match (routed, params) {
+                (Some(tx), Some(p)) => {
+                    let _ = tx.send(p);
+                }
+                (_, params) => handler.notification(method, params, peer),
+            }
+        }
+        _ => handler.notification(method, params, peer),
+    }
+}

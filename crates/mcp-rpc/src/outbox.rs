@@ -1,0 +1,83 @@
+//! The one writer of a connection.
+//!
+//! Every sender serialises its message straight into a shared buffer under a short lock;
+//! a single task swaps the buffer out and writes it with one `write_all` and one flush. So a
+//! burst of messages costs one system call, and no message allocates on its own.
+
+use std::sync::Mutex;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+
+#[derive(Default)]
+struct State {
+    data: Vec<u8>,
+    closed: bool,
+}
+
+/// A buffer of outgoing frames shared by all senders of one connection.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    state: Mutex<State>,
+    notify: Notify,
+}
+
+/// The connection is closed: nothing more can be sent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Closed;
+
+impl Outbox {
+    /// Appends one frame written by `write` (which must not write a newline) and wakes the
+    /// writer.
+    pub(crate) fn push(&self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), Closed> {
+        {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if st.closed {
+                return Err(Closed);
+            }
+            let before = st.data.len();
+            write(&mut st.data);
+            if st.data.len() == before {
+                return Ok(());
+            }
+            st.data.push(b'\n');
+        }
+        self.notify.notify_one();
+        Ok(())
+    }
+
+    /// Marks the outbox closed: what is queued is still written, then the stream is shut.
+    pub(crate) fn close(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
+        self.notify.notify_one();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).closed
+    }
+
+    /// Writes queued frames until closed or the stream fails.
+    pub(crate) async fn run<W: AsyncWrite + Unpin>(&self, mut w: W) {
+        let mut local = Vec::with_capacity(64 * 1024);
+        loop {
+            let closed = {
+                let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                std::mem::swap(&mut st.data, &mut local);
+                st.closed
+            };
+            if local.is_empty() {
+                if closed {
+                    break;
+                }
+                self.notify.notified().await;
+                continue;
+            }
+            if w.write_all(&local).await.is_err() || w.flush().await.is_err() {
+                tracing::debug!("output stream failed; closing the connection's writer");
+                self.close();
+                break;
+            }
+            local.clear();
+        }
+        let _ = w.shutdown().await;
+    }
+}

@@ -1,0 +1,67 @@
+//! `mcp-sampling`: call MCP tools with a sampling host, and serve built-in sampling servers.
+
+mod call;
+mod servers;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mcp-sampling",
+    version,
+    about = "MCP sampling: servers that ask the client's LLM, and a host that answers them"
+)]
+struct Cli {
+    /// Log filter for stderr (for example `debug` or `mcp_rpc=trace`); also MCP_SAMPLING_LOG.
+    #[arg(long, global = true)]
+    log: Option<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Connect to a server, call one tool, answer its sampling requests, print the result.
+    Call(call::CallArgs),
+    /// Run a built-in server on stdio.
+    Serve(servers::ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = cli
+        .log
+        .or_else(|| std::env::var("MCP_SAMPLING_LOG").ok())
+        .unwrap_or_else(|| "warn,mcp_rpc::child=info".into());
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "warn".into()),
+        )
+        .with_target(false)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = rt.block_on(async move {
+        match cli.cmd {
+            Cmd::Call(a) => call::run(a).await,
+            Cmd::Serve(a) => servers::run(a).await,
+        }
+    });
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Built-in servers (`mcp-sampling serve NAME`).
+
+mod bench;
+mod summarize;
+
+use clap::{Args, ValueEnum};
+use mcp_server::Server;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Which server.
+    #[arg(value_enum)]
+    name: ServerName,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ServerName {
+    /// `summarize {text, sentences?}`: summarises long text by sampling; short text is returned as is.
+    Summarize,
+    /// `bench_sampling {n, concurrency}`: n sampling round trips, at most `concurrency` in flight.
+    Bench,
+}
+
+/// Builds a built-in server by name.
+pub fn build(name: &str) -> Option<Server> {
+    match name {
+        "summarize" => Some(summarize::server()),
+        "bench" => Some(bench::server()),
+        _ => None,
+    }
+}
+
+pub async fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    let name = match a.name {
+        ServerName::Summarize => "summarize",
+        ServerName::Bench => "bench",
+    };
+    let server = build(name).ok_or_else(|| anyhow::anyhow!("no built-in server {name:?}"))?;
+    server.serve(mcp_rpc::stdio()).await;
+    Ok(ExitCode::SUCCESS)
+}

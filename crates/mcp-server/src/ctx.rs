@@ -1,0 +1,197 @@
+//! [`Ctx`]: what a handler gets besides its arguments: `sample`, progress, and who asked.
+
+use crate::sampling::{SampleError, Sampling};
+use crate::state::digest;
+use crate::ServerShared;
+use mcp_proto::jsonrpc::USER_REJECTED;
+use mcp_proto::sampling::{self as sp, CreateMessageResult};
+use mcp_proto::{ClientCapabilities, Era, RequestId};
+use mcp_rpc::{Peer, RequestOptions, RpcError};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The context of one request being handled. Cheap to clone.
+#[derive(Clone)]
+pub struct Ctx {
+    pub(crate) inner: Arc<CtxInner>,
+}
+
+pub(crate) struct CtxInner {
+    pub peer: Peer,
+    pub request_id: RequestId,
+    pub caps: ClientCapabilities,
+    pub protocol_version: String,
+    pub progress_token: Option<Value>,
+    pub server: Arc<ServerShared>,
+    pub round: Option<Round>,
+}
+
+/// One pass of a modern handler: the replies known so far, and what it asked for anew.
+#[derive(Default)]
+pub(crate) struct Round {
+    pub known: HashMap<String, (String, CreateMessageResult)>,
+    pub asked: Mutex<Vec<Asked>>,
+    seq: AtomicU32,
+    /// Wakes the runner when a request is asked from a task it does not poll itself.
+    pub runner: Mutex<Option<std::task::Waker>>,
+}
+
+pub(crate) struct Asked {
+    pub key: String,
+    pub digest: String,
+    pub params: Value,
+}
+
+impl Round {
+    pub(crate) fn new(known: HashMap<String, (String, CreateMessageResult)>) -> Round {
+        Round {
+            known,
+            ..Default::default()
+        }
+    }
+    pub(crate) fn has_new_requests(&self) -> bool {
+        !self
+            .asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+    pub(crate) fn take_asked(&self) -> Vec<Asked> {
+        std::mem::take(&mut *self.asked.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Ctx {
+    /// The era of the request being handled.
+    pub fn era(&self) -> Era {
+        if self.inner.round.is_some() {
+            Era::Modern
+        } else {
+            Era::Legacy
+        }
+    }
+
+    /// The protocol revision of the request being handled.
+    pub fn protocol_version(&self) -> &str {
+        &self.inner.protocol_version
+    }
+
+    /// The client's capabilities for this request.
+    pub fn client_capabilities(&self) -> &ClientCapabilities {
+        &self.inner.caps
+    }
+
+    /// The id of the request being handled.
+    pub fn request_id(&self) -> &RequestId {
+        &self.inner.request_id
+    }
+
+    /// Whether [`Ctx::sample`] can work for this request.
+    pub fn can_sample(&self) -> bool {
+        self.inner.caps.can_sample()
+    }
+
+    /// Asks the client's LLM for a completion. Works on both eras:
+    ///
+    /// - legacy: a `sampling/createMessage` request to the client, tied to this request
+    ///   (cancelled with it);
+    /// - modern: the handler is paused, the request goes out in an `input_required` result,
+    ///   and the handler runs again when the client retries with the reply (see the crate
+    ///   docs for the rule this puts on handlers).
+    pub async fn sample(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
+        let inner = &self.inner;
+        if !inner.caps.can_sample() {
+            return Err(SampleError::NotSupported);
+        }
+        sp::validate(&req.params, Some(&inner.caps))?;
+        let params =
+            serde_json::to_value(&req.params).map_err(|e| SampleError::BadReply(e.to_string()))?;
+        match &inner.round {
+            None => self.sample_legacy(params, req).await,
+            Some(round) => self.sample_modern(round, params).await,
+        }
+    }
+
+    async fn sample_legacy(
+        &self,
+        params: Value,
+        req: Sampling,
+    ) -> Result<CreateMessageResult, SampleError> {
+        let inner = &self.inner;
+        let opts = RequestOptions {
+            timeout: Some(req.timeout.unwrap_or(inner.server.config.sampling_timeout)),
+            progress: None,
+            related: Some(inner.request_id.clone()),
+        };
+        let reply = inner
+            .peer
+            .request(sp::METHOD, Some(params), opts)
+            .await
+            .map_err(|e| match e {
+                RpcError::Remote(e) if e.code == USER_REJECTED => SampleError::Rejected(e.message),
+                RpcError::Remote(e) => SampleError::Remote(e),
+                RpcError::Timeout(d) => SampleError::Timeout(d),
+                RpcError::Closed => SampleError::Closed,
+                RpcError::Codec(m) => SampleError::BadReply(m),
+            })?;
+        serde_json::from_value(reply).map_err(|e| SampleError::BadReply(e.to_string()))
+    }
+
+    async fn sample_modern(
+        &self,
+        round: &Round,
+        params: Value,
+    ) -> Result<CreateMessageResult, SampleError> {
+        let n = round.seq.fetch_add(1, Ordering::Relaxed);
+        let limit = self.inner.server.config.max_samples_per_call;
+        if n >= limit {
+            return Err(SampleError::Limit(format!(
+                "more than {limit} sampling requests in one call"
+            )));
+        }
+        let key = format!("s{n}");
+        let d = digest(&params);
+        if let Some((known_digest, reply)) = round.known.get(&key) {
+            if *known_digest == d {
+                return Ok(reply.clone());
+            }
+            tracing::warn!(%key, "a replayed handler asked for a different sampling request than before; asking again");
+        }
+        round
+            .asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Asked {
+                key,
+                digest: d,
+                params,
+            });
+        if let Some(w) = round
+            .runner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            w.wake();
+        }
+        // The runner ends this pass as soon as the handler is pending; this never resumes.
+        std::future::pending().await
+    }
+
+    /// Reports progress on the request being handled, if the client asked for progress.
+    pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let Some(token) = &self.inner.progress_token else {
+            return;
+        };
+        let mut p = json!({"progressToken": token, "progress": progress});
+        if let Some(t) = total {
+            p["total"] = json!(t);
+        }
+        if let Some(m) = message {
+            p["message"] = json!(m);
+        }
+        let _ = self.inner.peer.notify("notifications/progress", Some(p));
+    }
+}

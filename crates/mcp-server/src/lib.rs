@@ -1,0 +1,64 @@
+//! Server SDK: tools, resources and prompts, and [`Ctx::sample`], which asks the client's
+//! LLM for a completion on either era of MCP.
+//!
+//! ```no_run
+//! use mcp_server::{Args, Ctx, Sampling, Server, ToolError};
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct Summarize { text: String }
+//!
+//! async fn summarize(Args(a): Args<Summarize>, ctx: Ctx) -> Result<String, ToolError> {
+//!     let reply = ctx.sample(Sampling::user(format!("Summarize: {}", a.text)).max_tokens(200)).await?;
+//!     Ok(reply.text())
+//! }
+//! # async fn run() {
+//! Server::builder("summarizer").tool("summarize", "Summarize text", summarize).serve(mcp_rpc::stdio()).await;
+//! # }
+//! ```
+//!
+//! # Sampling on both eras
+//! On a legacy connection (`initialize`), `ctx.sample` sends `sampling/createMessage` to the
+//! client and waits (default 5 minutes); cancelling the tool call cancels it.
+//!
+//! On the modern era (`2026-07-28`), the server sends no requests. The handler runs until it
+//! waits for sampling replies it does not have; those requests go to the client in one
+//! `input_required` result, with the replies so far sealed in `requestState` (HMAC-SHA256,
+//! bound to the tool and its arguments, expiring after 30 minutes). When the client retries
+//! with the replies, the handler runs again from the start and its `sample` calls return
+//! the recorded replies at once. **The rule for handler authors**: with the same arguments
+//! and replies, make the same sampling requests in the same order; start requests you want
+//! in one round together (`tokio::join!`, `futures::future::join_all`); keep side effects
+//! after the last `sample`, or make them idempotent, since code before it may run once per
+//! round.
+//!
+//! Modules: `server` (builder, dispatch for both eras), `ctx` ([`Ctx`]), `sampling`
+//! ([`Sampling`], [`SampleError`]), `tool` ([`Args`], [`Json`], [`ToolError`]), `modern`
+//! (the replay runner), `state` (sealed request state), `resources` (resources, prompts).
+
+mod ctx;
+mod modern;
+mod resources;
+mod sampling;
+mod server;
+mod state;
+mod tool;
+
+pub use ctx::Ctx;
+pub use sampling::{SampleError, Sampling};
+pub use server::{Server, ServerBuilder, ServerConfig};
+pub use state::{StateError, StateKey};
+pub use tool::{input_schema, Args, IntoToolResult, Json, ToolError};
+
+use mcp_proto::{Implementation, ServerCapabilities};
+use std::collections::BTreeMap;
+
+/// What every connection of a server shares.
+pub(crate) struct ServerShared {
+    pub info: Implementation,
+    pub instructions: Option<String>,
+    pub capabilities: ServerCapabilities,
+    pub tools: BTreeMap<String, tool::ToolEntry>,
+    pub resources: BTreeMap<String, resources::ResourceEntry>,
+    pub prompts: BTreeMap<String, resources::PromptEntry>,
+    pub key: StateKey,
+    pub config: ServerConfig,
+}

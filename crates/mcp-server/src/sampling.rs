@@ -1,0 +1,148 @@
+//! What a handler asks for ([`Sampling`]) and what can go wrong ([`SampleError`]).
+
+use mcp_proto::sampling::{
+    CreateMessageParams, Invalid, ModelHint, ModelPreferences, SamplingMessage, SamplingTool,
+    ToolChoice, ToolChoiceMode,
+};
+use mcp_proto::ErrorObject;
+use std::time::Duration;
+
+/// A sampling request under construction.
+///
+/// ```
+/// # use mcp_server::Sampling;
+/// let s = Sampling::user("Classify: red shoes").system("Answer with one word.").max_tokens(5);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Sampling {
+    pub(crate) params: CreateMessageParams,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl Sampling {
+    /// A request with one user text message and `maxTokens` 256.
+    pub fn user(text: impl Into<String>) -> Sampling {
+        Sampling::messages(vec![SamplingMessage::user(text)])
+    }
+
+    /// A request with these messages and `maxTokens` 256.
+    pub fn messages(messages: Vec<SamplingMessage>) -> Sampling {
+        Sampling {
+            params: CreateMessageParams::new(messages, 256),
+            timeout: None,
+        }
+    }
+
+    /// A request from complete params.
+    pub fn from_params(params: CreateMessageParams) -> Sampling {
+        Sampling {
+            params,
+            timeout: None,
+        }
+    }
+
+    /// Sets the system prompt.
+    pub fn system(mut self, prompt: impl Into<String>) -> Self {
+        self.params.system_prompt = Some(prompt.into());
+        self
+    }
+
+    /// Sets `maxTokens`.
+    pub fn max_tokens(mut self, n: u64) -> Self {
+        self.params.max_tokens = n;
+        self
+    }
+
+    /// Sets the temperature.
+    pub fn temperature(mut self, t: f64) -> Self {
+        self.params.temperature = Some(t);
+        self
+    }
+
+    /// Adds a stop sequence.
+    pub fn stop(mut self, seq: impl Into<String>) -> Self {
+        self.params
+            .stop_sequences
+            .get_or_insert_with(Vec::new)
+            .push(seq.into());
+        self
+    }
+
+    /// Adds a model hint (tried in the order added).
+    pub fn hint(mut self, name: impl Into<String>) -> Self {
+        let prefs = self
+            .params
+            .model_preferences
+            .get_or_insert_with(ModelPreferences::default);
+        prefs.hints.get_or_insert_with(Vec::new).push(ModelHint {
+            name: Some(name.into()),
+        });
+        self
+    }
+
+    /// Sets the cost, speed and intelligence priorities (each 0..1).
+    pub fn priorities(mut self, cost: f64, speed: f64, intelligence: f64) -> Self {
+        let prefs = self
+            .params
+            .model_preferences
+            .get_or_insert_with(ModelPreferences::default);
+        prefs.cost_priority = Some(cost.clamp(0.0, 1.0));
+        prefs.speed_priority = Some(speed.clamp(0.0, 1.0));
+        prefs.intelligence_priority = Some(intelligence.clamp(0.0, 1.0));
+        self
+    }
+
+    /// Offers tools to the model (needs the client's `sampling.tools`).
+    pub fn tools(mut self, tools: Vec<SamplingTool>, mode: Option<ToolChoiceMode>) -> Self {
+        self.params.tools = Some(tools);
+        self.params.tool_choice = mode.map(|m| ToolChoice { mode: Some(m) });
+        self
+    }
+
+    /// Appends a message.
+    pub fn message(mut self, m: SamplingMessage) -> Self {
+        self.params.messages.push(m);
+        self
+    }
+
+    /// How long to wait for the reply on the legacy era (default: the server's, 5 minutes:
+    /// a person may be reviewing the request).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+
+    /// The params as they will be sent.
+    pub fn params(&self) -> &CreateMessageParams {
+        &self.params
+    }
+}
+
+/// Why a sampling request did not produce a reply.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SampleError {
+    /// The client did not declare the `sampling` capability.
+    #[error("this tool needs an LLM, but the client does not support MCP sampling (it did not declare the sampling capability)")]
+    NotSupported,
+    /// The request breaks a rule of sampling (or needs `sampling.tools` the client lacks).
+    #[error("invalid sampling request: {0}")]
+    Invalid(#[from] Invalid),
+    /// The user (or the client's policy) declined.
+    #[error("the client declined the sampling request: {0}")]
+    Rejected(String),
+    /// The client answered with another error.
+    #[error("the client failed the sampling request: {0}")]
+    Remote(ErrorObject),
+    /// No reply in time.
+    #[error("no sampling reply within {0:?}")]
+    Timeout(Duration),
+    /// The connection closed.
+    #[error("the connection closed while waiting for a sampling reply")]
+    Closed,
+    /// The reply was not a valid `CreateMessageResult`.
+    #[error("the client's sampling reply is malformed: {0}")]
+    BadReply(String),
+    /// A limit of this server (samplings per call, rounds).
+    #[error("sampling limit reached: {0}")]
+    Limit(String),
+}

@@ -1,0 +1,221 @@
+//! Sealed `requestState` for the modern era.
+//!
+//! The state carries the sampling replies a tool call has gathered so far, so that any
+//! server process holding the same key can go on with the call (no shared storage). It is
+//! readable by the client (nothing in it is secret: the client wrote the replies) but
+//! cannot be changed: it is `base64url(payload) "." base64url(HMAC-SHA256(key, payload))`.
+//! The payload binds the state to one tool call (method, tool name, digest of the
+//! arguments) and carries an expiry.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use mcp_proto::CreateMessageResult;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The secret that seals request state. Servers behind one load balancer share it.
+#[derive(Clone)]
+pub struct StateKey([u8; 32]);
+
+impl std::fmt::Debug for StateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateKey(..)")
+    }
+}
+
+impl StateKey {
+    /// A fresh random key (state then survives only within this process).
+    pub fn random() -> StateKey {
+        let mut k = [0u8; 32];
+        if getrandom::fill(&mut k).is_err() {
+            // No OS randomness: derive from time and address; weak, so say so.
+            tracing::warn!("no OS randomness; the requestState key is derived from the clock");
+            let seed = format!("{:?}{:p}", SystemTime::now(), &k);
+            k.copy_from_slice(&Sha256::digest(seed.as_bytes()));
+        }
+        StateKey(k)
+    }
+
+    /// A key derived from a shared secret (any length), for several replicas.
+    pub fn from_secret(secret: &[u8]) -> StateKey {
+        let mut k = [0u8; 32];
+        k.copy_from_slice(&Sha256::digest(secret));
+        StateKey(k)
+    }
+}
+
+/// Hex SHA-256 of a JSON value (serde_json writes object keys sorted, so equal values give
+/// equal digests).
+pub(crate) fn digest(v: &Value) -> String {
+    let bytes = serde_json::to_vec(v).unwrap_or_default();
+    let d = Sha256::digest(&bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a tool call has gathered between rounds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Payload {
+    /// Format version.
+    pub v: u8,
+    /// The method (`tools/call`).
+    pub m: String,
+    /// The tool's name.
+    pub t: String,
+    /// Digest of the arguments.
+    pub a: String,
+    /// Expiry, Unix milliseconds.
+    pub exp: u64,
+    /// Rounds so far.
+    pub r: u32,
+    /// Answered sampling requests: key -> (digest of the request, reply).
+    pub k: BTreeMap<String, (String, CreateMessageResult)>,
+    /// Asked in the last round and not answered yet: key -> digest of the request.
+    pub q: BTreeMap<String, String>,
+}
+
+/// Why a `requestState` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// Not in our format, or the MAC does not match.
+    #[error("requestState failed verification: it was changed, or sealed by another server key")]
+    Tampered,
+    /// Past its expiry.
+    #[error("requestState expired {0} s ago; call the tool again without it")]
+    Expired(u64),
+    /// Sealed for another call.
+    #[error("requestState belongs to a different request ({0}); it must be sent only with the call that received it")]
+    WrongCall(String),
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Payload {
+    pub(crate) fn new(method: &str, tool: &str, args_digest: String, ttl: Duration) -> Payload {
+        Payload {
+            v: 1,
+            m: method.into(),
+            t: tool.into(),
+            a: args_digest,
+            exp: now_ms() + ttl.as_millis() as u64,
+            r: 0,
+            k: BTreeMap::new(),
+            q: BTreeMap::new(),
+        }
+    }
+
+    /// Seals the payload.
+    pub(crate) fn seal(&self, key: &StateKey) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let mut mac = HmacSha256::new_from_slice(&key.0).expect("HMAC takes any key length");
+        mac.update(&json);
+        let tag = mac.finalize().into_bytes();
+        format!("{}.{}", B64.encode(&json), B64.encode(tag))
+    }
+
+    /// Opens a sealed state and checks it belongs to this call and has not expired.
+    pub(crate) fn open(
+        sealed: &str,
+        key: &StateKey,
+        method: &str,
+        tool: &str,
+        args_digest: &str,
+    ) -> Result<Payload, StateError> {
+        let (body, tag) = sealed.split_once('.').ok_or(StateError::Tampered)?;
+        let json = B64.decode(body).map_err(|_| StateError::Tampered)?;
+        let tag = B64.decode(tag).map_err(|_| StateError::Tampered)?;
+        let mut mac = HmacSha256::new_from_slice(&key.0).expect("HMAC takes any key length");
+        mac.update(&json);
+        mac.verify_slice(&tag).map_err(|_| StateError::Tampered)?;
+        let p: Payload = serde_json::from_slice(&json).map_err(|_| StateError::Tampered)?;
+        if p.v != 1 {
+            return Err(StateError::Tampered);
+        }
+        let now = now_ms();
+        if now > p.exp {
+            return Err(StateError::Expired((now - p.exp) / 1000));
+        }
+        if p.m != method || p.t != tool {
+            return Err(StateError::WrongCall(format!(
+                "it was issued for {} {:?}",
+                p.m, p.t
+            )));
+        }
+        if p.a != args_digest {
+            return Err(StateError::WrongCall(
+                "it was issued for other arguments".into(),
+            ));
+        }
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload() -> Payload {
+        let mut p = Payload::new("tools/call", "t", "abc".into(), Duration::from_secs(60));
+        p.k.insert(
+            "s0".into(),
+            ("d".into(), CreateMessageResult::from_text("m", "hi")),
+        );
+        p
+    }
+
+    #[test]
+    fn round_trips_and_refuses_tampering() {
+        let key = StateKey::random();
+        let p = payload();
+        let sealed = p.seal(&key);
+        assert_eq!(
+            Payload::open(&sealed, &key, "tools/call", "t", "abc"),
+            Ok(p.clone())
+        );
+        // Change one character of the body.
+        let mut bytes = sealed.clone().into_bytes();
+        bytes[5] = if bytes[5] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert_eq!(
+            Payload::open(&tampered, &key, "tools/call", "t", "abc"),
+            Err(StateError::Tampered)
+        );
+        assert_eq!(
+            Payload::open(&sealed, &StateKey::random(), "tools/call", "t", "abc"),
+            Err(StateError::Tampered)
+        );
+        assert_eq!(
+            Payload::open("garbage", &key, "tools/call", "t", "abc"),
+            Err(StateError::Tampered)
+        );
+        assert!(matches!(
+            Payload::open(&sealed, &key, "tools/call", "other", "abc"),
+            Err(StateError::WrongCall(_))
+        ));
+        assert!(matches!(
+            Payload::open(&sealed, &key, "tools/call", "t", "xyz"),
+            Err(StateError::WrongCall(_))
+        ));
+    }
+
+    #[test]
+    fn refuses_expired_state() {
+        let key = StateKey::from_secret(b"shared");
+        let mut p = payload();
+        p.exp = now_ms() - 5_000;
+        let sealed = p.seal(&key);
+        assert!(
+            matches!(Payload::open(&sealed, &key, "tools/call", "t", "abc"), Err(StateError::Expired(s)) if s >= 4)
+        );
+    }
+}
