@@ -1,0 +1,251 @@
+//! Interop over stdio with the official SDKs and reference server, in every era each speaks.
+//!
+//! The peers are pinned in `tests/peers/` and installed by `tests/peers/install.sh` (which
+//! `scripts/test.sh` runs first). A missing peer fails the test; nothing is skipped.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root")
+}
+
+fn bin() -> String {
+    env!("CARGO_BIN_EXE_mcp-sampling").to_owned()
+}
+
+fn peer(rel: &str) -> String {
+    let p = root().join("tests/peers").join(rel);
+    assert!(
+        p.exists(),
+        "peer {} is not installed: run tests/peers/install.sh",
+        p.display()
+    );
+    p.display().to_string()
+}
+
+fn python() -> String {
+    peer("python/.venv/bin/python")
+}
+
+fn server_everything() -> Vec<String> {
+    vec![
+        "node".into(),
+        peer("node/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
+        "stdio".into(),
+    ]
+}
+
+fn run(cmd: &[String]) -> Output {
+    let out = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .output()
+        .expect("spawn");
+    if !out.status.success() {
+        panic!(
+            "{:?} failed ({})\nstdout: {}\nstderr: {}",
+            cmd,
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// `mcp-sampling call` against a server command; returns the CallToolResult.
+fn our_call(era: &str, reply: &str, tool: &str, args: &str, server: Vec<String>) -> Value {
+    let mut cmd: Vec<String> = vec![
+        bin(),
+        "call".into(),
+        "--era".into(),
+        era.into(),
+        "--approve".into(),
+        "auto".into(),
+    ];
+    cmd.extend([
+        "--provider".into(),
+        format!("fixed:{reply}"),
+        "--tool".into(),
+        tool.into(),
+        "--args".into(),
+        args.into(),
+        "--".into(),
+    ]);
+    cmd.extend(server);
+    let out = run(&cmd);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not a CallToolResult ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn text(result: &Value) -> String {
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+const LONG: &str = "The quick brown fox jumps over the lazy dog. It does so every morning. The dog does not mind. \
+Nobody knows why the fox keeps jumping. Some say it is for exercise. Others say it is for fun. The dog sleeps on. \
+In the afternoon the fox rests under an oak tree. The dog wakes up and barks once. Then both of them go home for dinner.";
+
+fn summarize_args() -> String {
+    serde_json::json!({"text": LONG, "sentences": 1}).to_string()
+}
+
+#[test]
+fn our_client_against_server_everything_auto_and_legacy() {
+    for era in ["auto", "legacy"] {
+        let r = our_call(
+            era,
+            "reply-from-rust",
+            "trigger-sampling-request",
+            r#"{"prompt":"hi","maxTokens":20}"#,
+            server_everything(),
+        );
+        assert_ne!(r["isError"], true, "{r}");
+        let t = text(&r);
+        assert!(
+            t.contains("reply-from-rust") && t.contains("LLM sampling result"),
+            "era {era}: {t}"
+        );
+    }
+}
+
+fn python_server() -> Vec<String> {
+    vec![python(), peer("python/sampling_server.py")]
+}
+
+#[test]
+fn our_client_against_python_server_legacy_create_message() {
+    let r = our_call(
+        "legacy",
+        "R1",
+        "legacy_sample",
+        r#"{"prompt":"hi"}"#,
+        python_server(),
+    );
+    assert_eq!(text(&r), "sampled: R1", "{r}");
+}
+
+#[test]
+fn our_client_against_python_server_resolve_sample_both_eras() {
+    for era in ["legacy", "auto", "modern"] {
+        let r = our_call(
+            era,
+            "R2",
+            "resolve_sample",
+            r#"{"prompt":"hi"}"#,
+            python_server(),
+        );
+        assert_eq!(text(&r), "sampled: R2", "era {era}: {r}");
+        // The modern era's results carry the server's identity in _meta.
+        assert_eq!(r["_meta"].is_object(), era != "legacy", "era {era}: {r}");
+    }
+}
+
+#[test]
+fn our_client_against_python_server_two_samplings_in_one_call() {
+    for era in ["legacy", "modern"] {
+        let r = our_call(
+            era,
+            "R3",
+            "resolve_two",
+            r#"{"prompt":"hi"}"#,
+            python_server(),
+        );
+        assert_eq!(text(&r), "R3 | R3", "era {era}: {r}");
+    }
+}
+
+fn our_server() -> Vec<String> {
+    vec![bin(), "serve".into(), "summarize".into()]
+}
+
+#[test]
+fn typescript_client_against_our_summarize() {
+    let mut cmd = vec![
+        "node".into(),
+        peer("node/client.mjs"),
+        "--tool".into(),
+        "summarize".into(),
+    ];
+    cmd.extend([
+        "--args".into(),
+        summarize_args(),
+        "--reply".into(),
+        "ts-summary".into(),
+        "--".into(),
+    ]);
+    cmd.extend(our_server());
+    let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
+    assert_eq!(out["protocolVersion"], "2025-11-25", "{out}");
+    assert_eq!(out["samplingRequests"], 1, "{out}");
+    assert_eq!(text(&out["result"]), "ts-summary", "{out}");
+    let req = &out["lastSamplingRequest"];
+    assert_eq!(req["maxTokens"], 60, "{req}");
+    assert!(
+        req["systemPrompt"]
+            .as_str()
+            .is_some_and(|s| s.contains("summaries")),
+        "{req}"
+    );
+}
+
+#[test]
+fn python_client_against_our_summarize_legacy_and_auto() {
+    for (mode, version) in [("legacy", "2025-11-25"), ("auto", "2026-07-28")] {
+        let mut cmd = vec![
+            python(),
+            peer("python/client.py"),
+            "--mode".into(),
+            mode.into(),
+            "--tool".into(),
+            "summarize".into(),
+        ];
+        cmd.extend([
+            "--args".into(),
+            summarize_args(),
+            "--reply".into(),
+            "py-summary".into(),
+            "--".into(),
+        ]);
+        cmd.extend(our_server());
+        let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
+        assert_eq!(out["protocolVersion"], version, "{out}");
+        assert_eq!(out["samplingRequests"], 1, "mode {mode}: {out}");
+        assert_eq!(text(&out["result"]), "py-summary", "mode {mode}: {out}");
+        if mode == "auto" {
+            assert_eq!(out["result"]["resultType"], "complete", "{out}");
+        }
+    }
+}
+
+#[test]
+fn short_text_is_not_sampled() {
+    let mut cmd = vec![
+        python(),
+        peer("python/client.py"),
+        "--mode".into(),
+        "auto".into(),
+        "--tool".into(),
+        "summarize".into(),
+    ];
+    cmd.extend([
+        "--args".into(),
+        r#"{"text":"Short text."}"#.into(),
+        "--".into(),
+    ]);
+    cmd.extend(our_server());
+    let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
+    assert_eq!(out["samplingRequests"], 0, "{out}");
+    assert_eq!(text(&out["result"]), "Short text.", "{out}");
+}

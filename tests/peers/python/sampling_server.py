@@ -1,0 +1,76 @@
+"""MCP server over stdio (official Python SDK, mcp 2.3.0) whose tools sample from the client.
+
+mcp 2.3 serves both eras on one stdio connection: the client's first request decides
+(`initialize` -> legacy handshake era, `server/discover` or any request carrying
+`_meta["io.modelcontextprotocol/protocolVersion"]` -> 2026-07-28 era).
+
+Tools:
+  legacy_sample {prompt}   ctx.session.create_message(..): a server-to-client
+                           `sampling/createMessage` request (legacy era only).
+  resolve_sample {prompt}  an `Annotated[..., Resolve(fn)]` parameter whose resolver returns
+                           `Sample(..)`: legacy era -> standalone `sampling/createMessage`;
+                           2026-07-28 -> `input_required` result, client retries with
+                           `inputResponses` + `requestState`.
+  resolve_two {prompt}     two such resolvers; on 2026-07-28 both are asked in ONE round.
+Each returns "sampled: <reply text>" (resolve_two: both texts joined with " | ").
+
+Run: tests/peers/python/.venv/bin/python tests/peers/python/sampling_server.py
+"""
+
+import warnings
+from typing import Annotated
+
+from mcp import MCPDeprecationWarning
+from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
+from mcp.types import CreateMessageResult, SamplingMessage, TextContent
+
+# ctx.session.create_message is deprecated for the 2026-07-28 era; we use it on purpose.
+warnings.filterwarnings("ignore", category=MCPDeprecationWarning)
+
+server = MCPServer("py-sampling-server", log_level="WARNING")
+
+
+def _user(text: str) -> list[SamplingMessage]:
+    return [SamplingMessage(role="user", content=TextContent(type="text", text=text))]
+
+
+def _text(result: CreateMessageResult) -> str:
+    content = result.content
+    return content.text if isinstance(content, TextContent) else repr(content)
+
+
+@server.tool()
+async def legacy_sample(prompt: str, ctx: Context) -> str:
+    """Samples via the legacy server-to-client sampling/createMessage request."""
+    result = await ctx.session.create_message(
+        _user(prompt), max_tokens=64, related_request_id=ctx.request_context.request_id
+    )
+    return f"sampled: {_text(result)}"
+
+
+def ask(prompt: str) -> Sample:
+    return Sample(_user(prompt), max_tokens=64)
+
+
+def ask_second(prompt: str) -> Sample:
+    return Sample(_user(f"{prompt} (second)"), max_tokens=64)
+
+
+@server.tool()
+async def resolve_sample(prompt: str, reply: Annotated[CreateMessageResult, Resolve(ask)]) -> str:
+    """Samples via Resolve(Sample): works on both eras."""
+    return f"sampled: {_text(reply)}"
+
+
+@server.tool()
+async def resolve_two(
+    prompt: str,
+    first: Annotated[CreateMessageResult, Resolve(ask)],
+    second: Annotated[CreateMessageResult, Resolve(ask_second)],
+) -> str:
+    """Two Resolve(Sample) parameters; batched into one input_required round on 2026-07-28."""
+    return f"{_text(first)} | {_text(second)}"
+
+
+if __name__ == "__main__":
+    server.run()
