@@ -146,6 +146,13 @@ impl Peer {
             armed: true,
             reason: None,
         };
+        // Checked after inserting: the reader marks the end of input before it fails the
+        // pending requests, so a request cannot slip between the two and wait in vain.
+        if *shared.closed.borrow() {
+            guard.armed = false;
+            lock(&shared.pending).remove(&id);
+            return Err(RpcError::Closed);
+        }
         let rid = RequestId::Number(id);
         if shared
             .out
@@ -331,11 +338,11 @@ async fn read_loop<R: AsyncRead + Unpin>(peer: Peer, read: R, handler: Arc<dyn H
         }
     }
     // The peer is gone: stop handlers (nobody can read their answers) and fail our waits.
+    peer.shared.closed.send_replace(true);
     for (_, h) in lock(&peer.shared.running).drain() {
         h.abort();
     }
     fail_pending(&peer.shared);
-    peer.shared.closed.send_replace(true);
 }
 
 fn dispatch(peer: &Peer, handler: &Arc<dyn Handler>, line: &[u8]) {

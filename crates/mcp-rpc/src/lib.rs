@@ -14,6 +14,7 @@ mod engine;
 mod error;
 pub mod frame;
 mod outbox;
+pub mod testing;
 pub mod transport;
 
 pub use engine::{BoxFuture, Config, Connection, Handler, Peer, Request, RequestOptions};
