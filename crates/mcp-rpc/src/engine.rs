@@ -343,6 +343,8 @@ async fn read_loop<R: AsyncRead + Unpin>(peer: Peer, read: R, handler: Arc<dyn H
         h.abort();
     }
     fail_pending(&peer.shared);
+    // Nothing more will be asked of us: write what is queued, then end our output too.
+    peer.shared.out.close();
 }
 
 fn dispatch(peer: &Peer, handler: &Arc<dyn Handler>, line: &[u8]) {
