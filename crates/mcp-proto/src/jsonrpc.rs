@@ -1,7 +1,7 @@
 //! The JSON-RPC 2.0 envelope as MCP uses it.
 //!
 //! [`Message::parse`] classifies one frame. It separates three failures, because each is
-//! answered differently: bytes that are not JSON (`-32700`, id `null`), JSON that is not a
+//! answered differently: bytes that are not JSON (`-32700`, no id), JSON that is not a
 //! valid JSON-RPC message (`-32600`, with the id when one could be read), and a response
 //! whose shape is wrong (no answer is possible; the caller logs it).
 
@@ -147,7 +147,7 @@ pub enum Message {
 /// Why a frame could not be accepted as a message, and what to answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParseFailure {
-    /// Answer with this error (id `null` when none could be read).
+    /// Answer with this error (without an id when none could be read).
     Reply {
         /// The id to answer, if one could be read.
         id: Option<RequestId>,
@@ -295,7 +295,8 @@ pub fn write_notification(out: &mut Vec<u8>, method: &str, params: Option<&Value
 }
 
 /// Writes a response frame (no newline) into `out`. `id` is `None` only for errors about a
-/// message whose id could not be read; it is then written as `null`.
+/// message whose id could not be read; the member is then omitted (MCP's
+/// `JSONRPCErrorResponse` makes `id` optional and never `null`, unlike plain JSON-RPC 2.0).
 pub fn write_response(
     out: &mut Vec<u8>,
     id: Option<&RequestId>,
@@ -304,6 +305,7 @@ pub fn write_response(
     #[derive(Serialize)]
     struct Resp<'a> {
         jsonrpc: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
         id: Option<&'a RequestId>,
         #[serde(skip_serializing_if = "Option::is_none")]
         result: Option<&'a Value>,
@@ -420,7 +422,7 @@ mod tests {
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             v,
-            json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}})
+            json!({"jsonrpc":"2.0","error":{"code":-32700,"message":"bad"}})
         );
     }
 }

@@ -4,6 +4,7 @@ use crate::server::{parse, to_value};
 use crate::tool::ToolError;
 use crate::ServerShared;
 use mcp_proto::content::Content;
+use mcp_proto::jsonrpc::{INVALID_PARAMS, RESOURCE_NOT_FOUND};
 use mcp_proto::prompts::{GetPromptParams, Prompt, PromptArgument, PromptMessage};
 use mcp_proto::resources::{ReadResourceParams, Resource, TextResourceContents};
 use mcp_proto::sampling::Role;
@@ -82,6 +83,7 @@ pub(crate) async fn dispatch(
     server: &ServerShared,
     method: &str,
     params: Option<Value>,
+    modern: bool,
 ) -> Result<Value, ErrorObject> {
     match method {
         "resources/list" => {
@@ -92,7 +94,13 @@ pub(crate) async fn dispatch(
         "resources/read" => {
             let p: ReadResourceParams = parse(params)?;
             let entry = server.resources.get(&p.uri).ok_or_else(|| {
-                ErrorObject::invalid_params(format!("unknown resource: {:?}", p.uri))
+                // -32002 until 2025-11-25; the modern era uses -32602.
+                let code = if modern {
+                    INVALID_PARAMS
+                } else {
+                    RESOURCE_NOT_FOUND
+                };
+                ErrorObject::new(code, format!("Resource not found: {:?}", p.uri))
                     .with_data(json!({"uri": p.uri}))
             })?;
             let text = (entry.read)().await.map_err(failed)?;

@@ -378,7 +378,10 @@ async fn dispatch(
         | "resources/read"
         | "resources/templates/list"
         | "prompts/list"
-        | "prompts/get" => crate::resources::dispatch(server, &method, params).await,
+        | "prompts/get" => {
+            let modern = matches!(speaks, Speaks::Modern(_));
+            crate::resources::dispatch(server, &method, params, modern).await
+        }
         "logging/setLevel" if matches!(speaks, Speaks::Legacy { .. }) => Ok(json!({})),
         "completion/complete" => Ok(json!({"completion": {"values": [], "hasMore": false}})),
         _ => Err(ErrorObject::method_not_found(&method)),

@@ -47,11 +47,19 @@ impl IntoToolResult for &'static str {
 impl<T: Serialize> IntoToolResult for Json<T> {
     fn into_tool_result(self) -> CallToolResult {
         match serde_json::to_value(&self.0) {
-            Ok(v) => CallToolResult {
-                content: vec![Content::text(v.to_string())],
-                structured_content: Some(v),
-                ..Default::default()
-            },
+            Ok(v) => {
+                let text = v.to_string();
+                // `structuredContent` must be an object (2025-11-25); wrap anything else.
+                let structured = match v {
+                    Value::Object(_) => v,
+                    other => serde_json::json!({ "result": other }),
+                };
+                CallToolResult {
+                    content: vec![Content::text(text)],
+                    structured_content: Some(structured),
+                    ..Default::default()
+                }
+            }
             Err(e) => CallToolResult::error(format!("the tool's result could not be encoded: {e}")),
         }
     }
