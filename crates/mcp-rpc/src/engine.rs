@@ -86,6 +86,8 @@ pub trait Handler: Send + Sync + 'static {
 struct Pending {
     tx: oneshot::Sender<Result<Value, ErrorObject>>,
     progress: Option<mpsc::UnboundedSender<Value>>,
+    /// The incoming request this one serves, if any.
+    related: Option<RequestId>,
 }
 
 struct Shared {
@@ -139,7 +141,15 @@ impl Peer {
             }
             None => (None, None),
         };
-        lock(&shared.pending).insert(id, Pending { tx, progress: ptx });
+        let related = opts.related.clone();
+        lock(&shared.pending).insert(
+            id,
+            Pending {
+                tx,
+                progress: ptx,
+                related,
+            },
+        );
         let mut guard = PendingGuard {
             shared,
             id,
@@ -219,6 +229,19 @@ impl Peer {
     /// Number of our requests still waiting for an answer.
     pub fn pending_requests(&self) -> usize {
         lock(&self.shared.pending).len()
+    }
+
+    /// The ids of our requests still waiting that serve the incoming request `id` (for
+    /// example the sampling requests of a tool call).
+    pub fn pending_for(&self, id: &RequestId) -> Vec<i64> {
+        let pending = lock(&self.shared.pending);
+        let mut ids: Vec<i64> = pending
+            .iter()
+            .filter(|(_, p)| p.related.as_ref() == Some(id))
+            .map(|(k, _)| *k)
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Number of incoming requests being handled.

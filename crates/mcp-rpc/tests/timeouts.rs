@@ -140,3 +140,24 @@ async fn dropping_a_request_future_cancels_it() {
     assert_eq!(n["params"]["requestId"], req["id"]);
     assert_eq!(peer.pending_requests(), 0);
 }
+
+#[tokio::test]
+async fn requests_know_the_request_they_serve() {
+    let (peer, mut raw, _c) = pair(Config::default());
+    let call = mcp_proto::RequestId::String("tool-call-7".into());
+    let opts = RequestOptions {
+        related: Some(call.clone()),
+        ..Default::default()
+    };
+    let p2 = peer.clone();
+    let task = tokio::spawn(async move { p2.request("sampling/createMessage", None, opts).await });
+    let req = raw.recv().await;
+    assert_eq!(peer.pending_for(&call), vec![req["id"].as_i64().unwrap()]);
+    assert!(peer
+        .pending_for(&mcp_proto::RequestId::Number(1))
+        .is_empty());
+    raw.send(json!({"jsonrpc":"2.0","id":req["id"],"result":{}}))
+        .await;
+    task.await.unwrap().unwrap();
+    assert!(peer.pending_for(&call).is_empty());
+}

@@ -1,0 +1,120 @@
+//! The `mcp-sampling` command as a user runs it: providers, approval, and clear errors.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mcp-sampling")
+}
+
+const LONG: &str = "One sentence here. Another one follows. A third makes the point. A fourth adds colour. \
+A fifth is long enough to pass the limit for short text, which is about two hundred and eighty characters. \
+A sixth sentence closes the paragraph. A seventh one is here only to make sure of the length. \
+And an eighth, for good measure, ends it.";
+
+fn call(extra: &[&str], server: &[&str]) -> Output {
+    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
+    let mut cmd = Command::new(bin());
+    cmd.args(["call", "--tool", "summarize", "--args", &args])
+        .args(extra)
+        .arg("--")
+        .args(server);
+    cmd.output().expect("run mcp-sampling")
+}
+
+fn ours() -> Vec<&'static str> {
+    vec![bin(), "serve", "summarize"]
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn script_provider_replies_in_order() {
+    let dir = std::env::temp_dir().join(format!("mcp-sampling-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("replies.jsonl");
+    std::fs::write(
+        &script,
+        "# replies, one per line\n{\"role\":\"assistant\",\"content\":{\"type\":\"text\",\"text\":\"scripted\"},\"model\":\"s\"}\n",
+    )
+    .unwrap();
+    for era in ["legacy", "modern"] {
+        let provider = format!("script:{}", script.display());
+        let o = call(
+            &["--era", era, "--approve", "auto", "--provider", &provider],
+            &ours(),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(r["content"][0]["text"], "scripted", "{r}");
+    }
+    std::fs::write(&script, "{\"role\":\"assistant\"}\n").unwrap();
+    let provider = format!("script:{}", script.display());
+    let o = call(&["--approve", "auto", "--provider", &provider], &ours());
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("replies.jsonl:1: not a CreateMessageResult"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn deny_is_the_default_and_reaches_the_server() {
+    let o = call(&["--era", "legacy", "--provider", "fixed:x"], &ours());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["isError"], true, "{r}");
+    assert!(
+        r["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("User rejected"),
+        "{r}"
+    );
+    // Modern: the host does not retry, and says why.
+    let o = call(&["--era", "modern", "--provider", "fixed:x"], &ours());
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("rejected"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_input_is_one_clear_sentence() {
+    let mut cmd = Command::new(bin());
+    let o = cmd
+        .args([
+            "call",
+            "--tool",
+            "t",
+            "--args",
+            "{oops",
+            "--provider",
+            "fixed:x",
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--args is not valid JSON"),
+        "{}",
+        stderr(&o)
+    );
+    let o = call(&["--provider", "fixed:x"], &["/no/such/server"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("cannot start the server"),
+        "{}",
+        stderr(&o)
+    );
+    let o = call(&["--provider", "gpt:9"], &ours());
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("unknown provider"), "{}", stderr(&o));
+    // A server that exits at once.
+    let o = call(&["--provider", "fixed:x"], &["true"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("cannot connect"), "{}", stderr(&o));
+}
