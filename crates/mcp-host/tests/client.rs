@@ -85,7 +85,7 @@ async fn one_handler_serves_both_eras() {
         assert_eq!(tools.tools[0].name, "ask");
         let r = client.call_tool("ask", args("hi")).await.unwrap();
         assert_eq!(r.text_content(), format!("HI + HI AGAIN ({era})"));
-        let seen = rec.0.lock().unwrap();
+        let seen = std::mem::take(&mut *rec.0.lock().unwrap());
         assert_eq!(seen.len(), 2);
         for s in seen.iter() {
             assert_eq!(s.era, era);
@@ -96,7 +96,6 @@ async fn one_handler_serves_both_eras() {
                 "the tool call is known"
             );
         }
-        drop(seen);
         client.close().await;
     }
 }
