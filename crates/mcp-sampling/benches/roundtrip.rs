@@ -14,10 +14,13 @@ use std::time::Instant;
 mod bench;
 
 fn main() {
+    // `cargo bench` passes `--bench`; under `cargo test` this runs as a quick smoke test.
+    let benching = std::env::args().any(|a| a == "--bench");
+    let default_n = if benching { 20_000 } else { 200 };
     let n: u64 = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
-        .unwrap_or(20_000);
+        .unwrap_or(default_n);
     for (flavor, threads) in [("current_thread", 1), ("multi_thread", 2)] {
         let rt = if threads == 1 {
             tokio::runtime::Builder::new_current_thread()

@@ -102,8 +102,18 @@ impl Ctx {
     ///   docs for the rule this puts on handlers).
     pub async fn sample(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
         let inner = &self.inner;
-        if !inner.caps.can_sample() {
-            return Err(SampleError::NotSupported);
+        let wants_tools = req.params.tools.is_some() || req.params.tool_choice.is_some();
+        if !inner.caps.can_sample() || (wants_tools && !inner.caps.can_sample_with_tools()) {
+            if let Some(direct) = &inner.server.direct {
+                sp::validate(&req.params, None)?;
+                return direct
+                    .create_message(req.params)
+                    .await
+                    .map_err(SampleError::Direct);
+            }
+            if !inner.caps.can_sample() {
+                return Err(SampleError::NotSupported);
+            }
         }
         sp::validate(&req.params, Some(&inner.caps))?;
         let params =

@@ -43,7 +43,7 @@ mod state;
 mod tool;
 
 pub use ctx::Ctx;
-pub use sampling::{SampleError, Sampling};
+pub use sampling::{DirectSampler, SampleError, Sampling};
 pub use server::{Server, ServerBuilder, ServerConfig};
 pub use state::{StateError, StateKey};
 pub use tool::{input_schema, Args, IntoToolResult, Json, ToolError};
@@ -61,4 +61,5 @@ pub(crate) struct ServerShared {
     pub prompts: BTreeMap<String, resources::PromptEntry>,
     pub key: StateKey,
     pub config: ServerConfig,
+    pub direct: Option<std::sync::Arc<dyn DirectSampler>>,
 }

@@ -142,7 +142,21 @@ pub enum SampleError {
     /// The reply was not a valid `CreateMessageResult`.
     #[error("the client's sampling reply is malformed: {0}")]
     BadReply(String),
+    /// The server's own (direct) model failed.
+    #[error("the server's direct model failed: {0}")]
+    Direct(String),
     /// A limit of this server (samplings per call, rounds).
     #[error("sampling limit reached: {0}")]
     Limit(String),
+}
+
+/// A model the server can call itself, used when the client cannot sample (it did not
+/// declare `sampling`, or not `sampling.tools` for a request with tools). Configure one with
+/// [`crate::ServerBuilder::direct_sampler`]; the host SDK's providers fit here too.
+pub trait DirectSampler: Send + Sync + 'static {
+    /// Produces the completion, or says why not.
+    fn create_message(
+        &self,
+        params: CreateMessageParams,
+    ) -> mcp_rpc::BoxFuture<Result<mcp_proto::CreateMessageResult, String>>;
 }

@@ -67,6 +67,7 @@ pub struct ServerBuilder {
     prompts: BTreeMap<String, PromptEntry>,
     key: Option<StateKey>,
     config: ServerConfig,
+    direct: Option<Arc<dyn crate::DirectSampler>>,
 }
 
 impl Server {
@@ -80,6 +81,7 @@ impl Server {
             prompts: BTreeMap::new(),
             key: None,
             config: ServerConfig::default(),
+            direct: None,
         }
     }
 
@@ -165,6 +167,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Sets a model the server calls itself when a client cannot sample, instead of failing
+    /// the tool call.
+    pub fn direct_sampler(mut self, sampler: Arc<dyn crate::DirectSampler>) -> Self {
+        self.direct = Some(sampler);
+        self
+    }
+
     /// Sets the key that seals modern `requestState` (replicas must share it; default: a
     /// random key per process).
     pub fn state_key(mut self, key: StateKey) -> Self {
@@ -200,6 +209,7 @@ impl ServerBuilder {
                 prompts: self.prompts,
                 key: self.key.unwrap_or_else(StateKey::random),
                 config: self.config,
+                direct: self.direct,
             }),
         }
     }
