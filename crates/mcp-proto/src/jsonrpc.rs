@@ -254,15 +254,51 @@ fn invalid(id: Option<RequestId>, msg: &str) -> ParseFailure {
     }
 }
 
+/// The fast path for the commonest frame on a busy connection: a successful response to
+/// one of our (integer-id) requests. Returns the id and the result as raw JSON, without
+/// building a `Value` tree; anything else (or anything odd) returns `None`, and the caller
+/// uses [`Message::parse`], which also produces the precise error.
+pub fn parse_result_response(bytes: &[u8]) -> Option<(i64, &serde_json::value::RawValue)> {
+    use serde_json::value::RawValue;
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        jsonrpc: Option<&'a str>,
+        id: Option<i64>,
+        #[serde(borrow)]
+        method: Option<&'a RawValue>,
+        #[serde(borrow)]
+        result: Option<&'a RawValue>,
+        #[serde(borrow)]
+        error: Option<&'a RawValue>,
+    }
+    let e: Envelope<'_> = serde_json::from_slice(bytes).ok()?;
+    match e {
+        Envelope {
+            jsonrpc: Some("2.0"),
+            id: Some(id),
+            method: None,
+            result: Some(r),
+            error: None,
+        } => Some((id, r)),
+        _ => None,
+    }
+}
+
 /// Writes a request frame (no newline) into `out`.
-pub fn write_request(out: &mut Vec<u8>, id: &RequestId, method: &str, params: Option<&Value>) {
+pub fn write_request<P: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    id: &RequestId,
+    method: &str,
+    params: Option<&P>,
+) {
     #[derive(Serialize)]
-    struct Req<'a> {
+    struct Req<'a, P: ?Sized> {
         jsonrpc: &'static str,
         id: &'a RequestId,
         method: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
-        params: Option<&'a Value>,
+        params: Option<&'a P>,
     }
     write_json(
         out,
@@ -413,9 +449,32 @@ mod tests {
     }
 
     #[test]
+    fn fast_path_takes_only_plain_results() {
+        let (id, r) =
+            parse_result_response(br#"{"jsonrpc":"2.0","id":7,"result":{"a":[1,2]}}"#).unwrap();
+        assert_eq!((id, r.get()), (7, r#"{"a":[1,2]}"#));
+        for odd in [
+            &br#"{"jsonrpc":"2.0","id":"s","result":{}}"#[..],
+            br#"{"jsonrpc":"2.0","id":7,"error":{"code":1,"message":"m"}}"#,
+            br#"{"jsonrpc":"2.0","id":7,"result":{},"error":{}}"#,
+            br#"{"jsonrpc":"1.0","id":7,"result":{}}"#,
+            br#"{"jsonrpc":"2.0","id":7,"method":"x","result":{}}"#,
+            br#"{"jsonrpc":"2.0","id":7,"id":8,"result":{}}"#,
+            br#"{"jsonrpc":"2.0","result":{}}"#,
+            b"garbage",
+        ] {
+            assert!(
+                parse_result_response(odd).is_none(),
+                "{}",
+                String::from_utf8_lossy(odd)
+            );
+        }
+    }
+
+    #[test]
     fn writes_envelopes() {
         let mut out = Vec::new();
-        write_request(&mut out, &RequestId::Number(4), "ping", None);
+        write_request(&mut out, &RequestId::Number(4), "ping", None::<&Value>);
         assert_eq!(out, br#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#);
         out.clear();
         write_response(&mut out, None, &Err(ErrorObject::parse_error("bad")));

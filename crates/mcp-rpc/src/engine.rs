@@ -12,6 +12,9 @@ use crate::frame::{Frame, FrameReader, DEFAULT_MAX_FRAME};
 use crate::outbox::Outbox;
 use mcp_proto::jsonrpc::{self, ParseFailure};
 use mcp_proto::{ErrorObject, Message, RequestId};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::future::Future;
@@ -84,7 +87,7 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 struct Pending {
-    tx: oneshot::Sender<Result<Value, ErrorObject>>,
+    tx: oneshot::Sender<Result<Box<RawValue>, ErrorObject>>,
     progress: Option<mpsc::UnboundedSender<Value>>,
     /// The incoming request this one serves, if any.
     related: Option<RequestId>,
@@ -129,17 +132,53 @@ impl Peer {
         params: Option<Value>,
         opts: RequestOptions,
     ) -> Result<Value, RpcError> {
+        let raw = self.request_raw(method, params.as_ref(), opts).await?;
+        serde_json::from_str(raw.get())
+            .map_err(|e| RpcError::Codec(format!("the answer to {method} is malformed: {e}")))
+    }
+
+    /// Sends a request with typed params and parses the answer straight into `R` (no
+    /// intermediate `Value` either way: the fast path for hot requests such as sampling).
+    pub async fn request_typed<P, R>(
+        &self,
+        method: &str,
+        params: &P,
+        opts: RequestOptions,
+    ) -> Result<R, RpcError>
+    where
+        P: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let raw = self.request_raw(method, Some(params), opts).await?;
+        serde_json::from_str(raw.get())
+            .map_err(|e| RpcError::Codec(format!("the answer to {method} is malformed: {e}")))
+    }
+
+    async fn request_raw<P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: Option<&P>,
+        opts: RequestOptions,
+    ) -> Result<Box<RawValue>, RpcError> {
         let shared = &self.shared;
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, mut rx) = oneshot::channel();
-        let mut params = params;
-        let (ptx, mut prx) = match &opts.progress {
+        // With progress, the params carry a token: only then do they go through a `Value`.
+        let (ptx, mut prx, with_token) = match &opts.progress {
             Some(_) => {
                 let (t, r) = mpsc::unbounded_channel();
-                set_progress_token(&mut params, id);
-                (Some(t), Some(r))
+                let mut v = match params.map(serde_json::to_value).transpose() {
+                    Ok(v) => v,
+                    Err(e) => {
+                        return Err(RpcError::Codec(format!(
+                            "cannot encode the params of {method}: {e}"
+                        )))
+                    }
+                };
+                set_progress_token(&mut v, id);
+                (Some(t), Some(r), v)
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         let related = opts.related.clone();
         lock(&shared.pending).insert(
@@ -166,7 +205,10 @@ impl Peer {
         let rid = RequestId::Number(id);
         if shared
             .out
-            .push(|buf| jsonrpc::write_request(buf, &rid, method, params.as_ref()))
+            .push(|buf| match &with_token {
+                Some(v) => jsonrpc::write_request(buf, &rid, method, Some(v)),
+                None => jsonrpc::write_request(buf, &rid, method, params),
+            })
             .is_err()
         {
             guard.armed = false;
@@ -371,8 +413,17 @@ async fn read_loop<R: AsyncRead + Unpin>(peer: Peer, read: R, handler: Arc<dyn H
 }
 
 fn dispatch(peer: &Peer, handler: &Arc<dyn Handler>, line: &[u8]) {
+    if let Some((id, result)) = jsonrpc::parse_result_response(line) {
+        return on_response(peer, RequestId::Number(id), Ok(result.to_owned()));
+    }
     match Message::parse(line) {
-        Ok(Message::Response { id, outcome }) => on_response(peer, id, outcome),
+        Ok(Message::Response { id, outcome }) => {
+            let outcome = outcome.and_then(|v| {
+                serde_json::value::to_raw_value(&v)
+                    .map_err(|e| ErrorObject::internal(e.to_string()))
+            });
+            on_response(peer, id, outcome)
+        }
         Ok(Message::Request { id, method, params }) => {
             on_request(peer, handler, id, method, params)
         }
@@ -387,7 +438,7 @@ fn dispatch(peer: &Peer, handler: &Arc<dyn Handler>, line: &[u8]) {
     }
 }
 
-fn on_response(peer: &Peer, id: RequestId, outcome: Result<Value, ErrorObject>) {
+fn on_response(peer: &Peer, id: RequestId, outcome: Result<Box<RawValue>, ErrorObject>) {
     let slot = match id {
         RequestId::Number(n) => lock(&peer.shared.pending).remove(&n),
         RequestId::String(_) => None,

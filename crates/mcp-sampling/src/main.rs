@@ -42,10 +42,7 @@ fn main() -> ExitCode {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime(matches!(cli.cmd, Cmd::Serve(_))) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -64,5 +61,29 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The async runtime. A server on stdio has one connection, and one thread serves it with
+/// the least overhead (measured with ../shared/peers); the host commands use all cores.
+/// `MCP_SAMPLING_THREADS=N` overrides: 1 for one thread, more for that many workers.
+fn runtime(single_connection: bool) -> std::io::Result<tokio::runtime::Runtime> {
+    let threads = std::env::var("MCP_SAMPLING_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Some(n) if n > 1 => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+        _ if single_connection => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
     }
 }

@@ -116,28 +116,26 @@ impl Ctx {
             }
         }
         sp::validate(&req.params, Some(&inner.caps))?;
-        let params =
-            serde_json::to_value(&req.params).map_err(|e| SampleError::BadReply(e.to_string()))?;
         match &inner.round {
-            None => self.sample_legacy(params, req).await,
-            Some(round) => self.sample_modern(round, params).await,
+            None => self.sample_legacy(req).await,
+            Some(round) => {
+                let params = serde_json::to_value(&req.params)
+                    .map_err(|e| SampleError::BadReply(e.to_string()))?;
+                self.sample_modern(round, params).await
+            }
         }
     }
 
-    async fn sample_legacy(
-        &self,
-        params: Value,
-        req: Sampling,
-    ) -> Result<CreateMessageResult, SampleError> {
+    async fn sample_legacy(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
         let inner = &self.inner;
         let opts = RequestOptions {
             timeout: Some(req.timeout.unwrap_or(inner.server.config.sampling_timeout)),
             progress: None,
             related: Some(inner.request_id.clone()),
         };
-        let reply = inner
+        inner
             .peer
-            .request(sp::METHOD, Some(params), opts)
+            .request_typed(sp::METHOD, &req.params, opts)
             .await
             .map_err(|e| match e {
                 RpcError::Remote(e) if e.code == USER_REJECTED => SampleError::Rejected(e.message),
@@ -145,8 +143,7 @@ impl Ctx {
                 RpcError::Timeout(d) => SampleError::Timeout(d),
                 RpcError::Closed => SampleError::Closed,
                 RpcError::Codec(m) => SampleError::BadReply(m),
-            })?;
-        serde_json::from_value(reply).map_err(|e| SampleError::BadReply(e.to_string()))
+            })
     }
 
     async fn sample_modern(
