@@ -36,6 +36,9 @@ pub(crate) struct Round {
     seq: AtomicU32,
     /// Wakes the runner when a request is asked from a task it does not poll itself.
     pub runner: Mutex<Option<std::task::Waker>>,
+    /// Replies from the server's direct model in this pass, kept in `requestState` so a
+    /// replay gets the same reply instead of asking the model again.
+    pub direct: Mutex<Vec<(String, String, CreateMessageResult)>>,
 }
 
 pub(crate) struct Asked {
@@ -58,6 +61,36 @@ impl Round {
             .unwrap_or_else(|p| p.into_inner())
             .is_empty()
     }
+    pub(crate) fn take_direct(&self) -> Vec<(String, String, CreateMessageResult)> {
+        std::mem::take(&mut *self.direct.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The key and digest of the next sampling request of this pass, and the reply recorded
+    /// for it in an earlier round, if the request is the same.
+    fn claim(
+        &self,
+        params: &Value,
+        limit: u32,
+    ) -> Result<(String, String, Option<CreateMessageResult>), SampleError> {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        if n >= limit {
+            return Err(SampleError::Limit(format!(
+                "more than {limit} sampling requests in one call"
+            )));
+        }
+        let key = format!("s{n}");
+        let d = digest(params);
+        let known = match self.known.get(&key) {
+            Some((known_digest, reply)) if *known_digest == d => Some(reply.clone()),
+            Some(_) => {
+                tracing::warn!(%key, "a replayed handler asked for a different sampling request than before; asking again");
+                None
+            }
+            None => None,
+        };
+        Ok((key, d, known))
+    }
+
     pub(crate) fn take_asked(&self) -> Vec<Asked> {
         std::mem::take(&mut *self.asked.lock().unwrap_or_else(|p| p.into_inner()))
     }
@@ -106,10 +139,7 @@ impl Ctx {
         if !inner.caps.can_sample() || (wants_tools && !inner.caps.can_sample_with_tools()) {
             if let Some(direct) = &inner.server.direct {
                 sp::validate(&req.params, None)?;
-                return direct
-                    .create_message(req.params)
-                    .await
-                    .map_err(SampleError::Direct);
+                return self.sample_direct(direct.as_ref(), req).await;
             }
             if !inner.caps.can_sample() {
                 return Err(SampleError::NotSupported);
@@ -124,6 +154,38 @@ impl Ctx {
                 self.sample_modern(round, params).await
             }
         }
+    }
+
+    /// Sampling through the server's own model. On the modern era the reply is recorded, so
+    /// that replays of the handler get the same reply.
+    async fn sample_direct(
+        &self,
+        direct: &dyn crate::DirectSampler,
+        req: Sampling,
+    ) -> Result<CreateMessageResult, SampleError> {
+        let Some(round) = &self.inner.round else {
+            return direct
+                .create_message(req.params)
+                .await
+                .map_err(SampleError::Direct);
+        };
+        let params =
+            serde_json::to_value(&req.params).map_err(|e| SampleError::BadReply(e.to_string()))?;
+        let (key, d, known) =
+            round.claim(&params, self.inner.server.config.max_samples_per_call)?;
+        if let Some(reply) = known {
+            return Ok(reply);
+        }
+        let reply = direct
+            .create_message(req.params)
+            .await
+            .map_err(SampleError::Direct)?;
+        round
+            .direct
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((key, d, reply.clone()));
+        Ok(reply)
     }
 
     async fn sample_legacy(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
@@ -151,20 +213,10 @@ impl Ctx {
         round: &Round,
         params: Value,
     ) -> Result<CreateMessageResult, SampleError> {
-        let n = round.seq.fetch_add(1, Ordering::Relaxed);
         let limit = self.inner.server.config.max_samples_per_call;
-        if n >= limit {
-            return Err(SampleError::Limit(format!(
-                "more than {limit} sampling requests in one call"
-            )));
-        }
-        let key = format!("s{n}");
-        let d = digest(&params);
-        if let Some((known_digest, reply)) = round.known.get(&key) {
-            if *known_digest == d {
-                return Ok(reply.clone());
-            }
-            tracing::warn!(%key, "a replayed handler asked for a different sampling request than before; asking again");
+        let (key, d, known) = round.claim(&params, limit)?;
+        if let Some(reply) = known {
+            return Ok(reply);
         }
         round
             .asked

@@ -125,6 +125,9 @@ fn input_required(
 ) -> Result<Value, ErrorObject> {
     let mut requests = BTreeMap::new();
     payload.q.clear();
+    for (key, d, reply) in round.take_direct() {
+        payload.k.insert(key, (d, reply));
+    }
     for a in round.take_asked() {
         payload.q.insert(a.key.clone(), a.digest);
         requests.insert(

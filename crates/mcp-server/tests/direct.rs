@@ -77,3 +77,78 @@ async fn the_client_is_preferred_when_it_can_sample() {
     let r = p.recv().await;
     assert_eq!(r["result"]["resultType"], "input_required", "{r}");
 }
+
+/// Counts its calls.
+#[derive(Default)]
+struct Counting(std::sync::atomic::AtomicUsize);
+impl DirectSampler for Counting {
+    fn create_message(
+        &self,
+        _p: CreateMessageParams,
+    ) -> BoxFuture<Result<CreateMessageResult, String>> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            Ok(CreateMessageResult::from_text(
+                "direct",
+                format!("direct#{n}"),
+            ))
+        })
+    }
+}
+
+async fn mixed(Args(a): Args<Ask>, ctx: Ctx) -> Result<String, ToolError> {
+    let tool = mcp_proto::sampling::SamplingTool {
+        name: "lookup".into(),
+        description: None,
+        input_schema: json!({"type": "object"}),
+        extra: Default::default(),
+    };
+    // The client has no sampling.tools: this one goes to the server's own model...
+    let first = ctx
+        .sample(Sampling::user(a.q.clone()).tools(vec![tool], None))
+        .await?;
+    // ...and this one to the client, through an input_required round.
+    let second = ctx
+        .sample(Sampling::user(format!("after {}", first.text())))
+        .await?;
+    Ok(format!("{} / {}", first.text(), second.text()))
+}
+
+#[tokio::test]
+async fn direct_replies_are_kept_across_modern_rounds() {
+    let counting = Arc::new(Counting::default());
+    let (a, b) = mcp_rpc::memory();
+    let s = Server::builder("d")
+        .tool("mixed", "mixed", mixed)
+        .direct_sampler(counting.clone())
+        .build();
+    tokio::spawn(async move { s.serve(a).await });
+    let mut p = mcp_rpc::testing::RawPeer::new(b);
+    let meta = Some(modern_meta(json!({"sampling": {}})));
+    p.send(call(json!(1), "mixed", "q", meta.clone())).await;
+    let r1 = p.recv().await;
+    let (key, req) = r1["result"]["inputRequests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
+    assert_eq!(
+        req["params"]["messages"][0]["content"]["text"],
+        "after direct#0"
+    );
+    let mut c = call(json!(2), "mixed", "q", meta);
+    c["params"]["inputResponses"] = json!({ key.clone(): reply("client") });
+    c["params"]["requestState"] = r1["result"]["requestState"].clone();
+    p.send(c).await;
+    let r2 = p.recv().await;
+    assert_eq!(
+        r2["result"]["content"][0]["text"], "direct#0 / client",
+        "{r2}"
+    );
+    assert_eq!(
+        counting.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the direct model was asked once"
+    );
+}
