@@ -21,6 +21,13 @@ async fn still_serves(p: &mut mcp_rpc::testing::RawPeer) {
     assert_eq!(r["result"]["content"][0]["text"], "alive", "{r}");
 }
 
+/// Asserts an error answer with this code whose message mentions `needle`.
+fn expect_error(r: &Value, want: i64, needle: &str) {
+    assert_eq!(code(r), want, "{r}");
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(needle), "{needle:?} not in {r}");
+}
+
 fn code(v: &Value) -> i64 {
     v["error"]["code"]
         .as_i64()
@@ -89,14 +96,7 @@ async fn garbage_and_malformed_envelopes() {
     big.extend(b"\"}}\n");
     p.write_raw(&big).await;
     let r = p.recv().await;
-    assert_eq!(code(&r), -32600, "{r}");
-    assert!(
-        r["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("exceeds the limit of 4096 bytes"),
-        "{r}"
-    );
+    expect_error(&r, -32600, "exceeds the limit of 4096 bytes");
     still_serves(&mut p).await;
 }
 
@@ -144,14 +144,7 @@ async fn modern_meta_is_checked() {
     p.send(json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}))
         .await;
     let r = p.recv().await;
-    assert_eq!(code(&r), -32602, "{r}");
-    assert!(
-        r["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("initialize"),
-        "{r}"
-    );
+    expect_error(&r, -32602, "initialize");
     p.send(json!({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta":{
         "io.modelcontextprotocol/protocolVersion":"1900-01-01","io.modelcontextprotocol/clientCapabilities":{}}}}))
         .await;
@@ -168,14 +161,7 @@ async fn modern_meta_is_checked() {
     )
     .await;
     let r = p.recv().await;
-    assert_eq!(code(&r), -32602, "{r}");
-    assert!(
-        r["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("clientCapabilities"),
-        "{r}"
-    );
+    expect_error(&r, -32602, "clientCapabilities");
     // A modern request that needs sampling from a client without it: -32021.
     p.send(call(json!(4), "ask", "hi", Some(modern_meta(json!({})))))
         .await;
@@ -260,25 +246,11 @@ async fn tampered_foreign_and_expired_request_state() {
     p.send(retry("t", "hi", &key, &String::from_utf8(t).unwrap()))
         .await;
     let r = p.recv().await;
-    assert_eq!(code(&r), -32602, "{r}");
-    assert!(
-        r["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("failed verification"),
-        "{r}"
-    );
+    expect_error(&r, -32602, "failed verification");
     // The right state, but for other arguments.
     p.send(retry("o", "other question", &key, &state)).await;
     let r = p.recv().await;
-    assert_eq!(code(&r), -32602, "{r}");
-    assert!(
-        r["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("different request"),
-        "{r}"
-    );
+    expect_error(&r, -32602, "different request");
     // inputResponses without the state.
     let mut c = call(
         json!("n"),
@@ -294,14 +266,7 @@ async fn tampered_foreign_and_expired_request_state() {
     c["params"]["inputResponses"][&key] = json!({"role": "assistant"});
     p.send(c).await;
     let r = p.recv().await;
-    assert_eq!(code(&r), -32602, "{r}");
-    assert!(
-        r["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not a valid sampling result"),
-        "{r}"
-    );
+    expect_error(&r, -32602, "not a valid sampling result");
     // The genuine retry works...
     p.send(retry("g", "hi", &key, &state)).await;
     assert_eq!(p.recv().await["result"]["content"][0]["text"], "answer: ok");
