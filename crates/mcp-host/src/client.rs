@@ -350,9 +350,21 @@ impl Client {
         name: &str,
         arguments: Map<String, Value>,
     ) -> Result<CallToolResult, ClientError> {
+        self.call_tool_at_depth(name, arguments, 0).await
+    }
+
+    /// Calls a tool on behalf of a model that is answering sampling at `depth - 1` (the
+    /// policy's nesting limit counts from here).
+    pub async fn call_tool_at_depth(
+        &self,
+        name: &str,
+        arguments: Map<String, Value>,
+        depth: u32,
+    ) -> Result<CallToolResult, ClientError> {
         let call = ToolCall {
             name: name.into(),
             arguments,
+            depth,
         };
         match self.era {
             Era::Legacy => self.call_legacy(call).await,

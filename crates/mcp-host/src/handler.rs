@@ -14,6 +14,9 @@ pub struct ToolCall {
     pub name: String,
     /// Its arguments.
     pub arguments: Map<String, Value>,
+    /// How deep in nested sampling the call was made: 0 for a call a person (or the host's
+    /// own chat) started, n + 1 for a call made while answering sampling at depth n.
+    pub depth: u32,
 }
 
 /// A sampling request as the host sees it: the params and where they come from.

@@ -7,11 +7,14 @@
 //! - [`SamplingHandler`] (`handler`): the one interface that answers sampling on both eras.
 //! - `incoming`: server-to-client requests on the legacy era, validated before the handler
 //!   sees them; replies fitted to old peers (one content block before `2025-11-25`).
-//! - [`providers`]: `fixed:` and `script:` replies, and the approval modes `auto` / `deny`.
+//! - [`pipeline`]: the [`Host`](pipeline::Host) that answers sampling through policy,
+//!   routing, approval, a provider and the audit log.
+//! - [`providers`]: the `fixed:` and `script:` testing providers.
 
 mod client;
 mod handler;
 mod incoming;
+pub mod pipeline;
 pub mod providers;
 
 pub use client::{Client, ClientError, ClientOptions, EraChoice};

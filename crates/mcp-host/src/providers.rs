@@ -1,8 +1,10 @@
-//! Providers for testing: `fixed:TEXT` and `script:FILE`. (Real providers and the full
-//! review pipeline come with the host pipeline.)
+//! Providers for testing: `fixed:TEXT` and `script:FILE`. Each is a [`Provider`] for the
+//! pipeline, and also a bare [`SamplingHandler`] (no policy, no approval) for tests.
 
 use crate::handler::{SamplingError, SamplingHandler, SamplingRequest};
-use mcp_proto::sampling::CreateMessageResult;
+use crate::pipeline::routing::{Class, ModelEntry};
+use mcp_llm::{estimate_tokens, Completion, Provider, ProviderError, Usage};
+use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult};
 use mcp_rpc::BoxFuture;
 use std::collections::VecDeque;
 use std::path::Path;
@@ -97,38 +99,88 @@ impl SamplingHandler for Script {
     }
 }
 
-/// How sampling requests are approved (the interactive `ask` mode comes with the host
-/// pipeline).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Approval {
-    /// Every request is answered.
-    Auto,
-    /// Every request is rejected (legacy: `-1`; modern: the call is not retried).
-    Deny,
+/// The catalog entry of a testing provider: free, instant, able to take anything.
+fn testing_model(provider: &str) -> ModelEntry {
+    ModelEntry {
+        provider: provider.into(),
+        id: provider.into(),
+        price_in: 0.0,
+        price_out: 0.0,
+        speed: 1.0,
+        intelligence: 0.0,
+        context: u64::MAX,
+        tools: true,
+        images: true,
+        class: Class::Small,
+    }
 }
 
-/// Wraps a provider with an approval mode.
-pub struct Approved<P> {
-    /// The mode.
-    pub mode: Approval,
-    /// The provider.
-    pub provider: P,
+fn usage(params: &CreateMessageParams, reply: &CreateMessageResult) -> Usage {
+    let prompt: String = params
+        .messages
+        .iter()
+        .flat_map(|m| m.content.as_slice())
+        .filter_map(|c| c.as_text())
+        .collect();
+    Usage {
+        input_tokens: estimate_tokens(&prompt),
+        output_tokens: estimate_tokens(&reply.text()),
+    }
 }
 
-impl<P: SamplingHandler> SamplingHandler for Approved<P> {
-    fn create_message(
+impl Fixed {
+    /// Its catalog entry.
+    pub fn model() -> ModelEntry {
+        testing_model("fixed")
+    }
+}
+
+impl Provider for Fixed {
+    fn name(&self) -> &str {
+        "fixed"
+    }
+    fn complete(
         &self,
-        req: SamplingRequest,
-    ) -> BoxFuture<Result<CreateMessageResult, SamplingError>> {
-        match self.mode {
-            Approval::Auto => self.provider.create_message(req),
-            Approval::Deny => {
-                let why = format!(
-                    "sampling for {} is denied by the host's approval mode",
-                    req.server
-                );
-                Box::pin(std::future::ready(Err(SamplingError::Rejected(why))))
-            }
-        }
+        _model: &str,
+        params: &CreateMessageParams,
+    ) -> mcp_llm::BoxFuture<Result<Completion, ProviderError>> {
+        let result = CreateMessageResult::from_text("fixed", self.0.clone());
+        let usage = usage(params, &result);
+        Box::pin(std::future::ready(Ok(Completion { result, usage })))
+    }
+}
+
+impl Script {
+    /// Its catalog entry.
+    pub fn model() -> ModelEntry {
+        testing_model("script")
+    }
+}
+
+impl Provider for Script {
+    fn name(&self) -> &str {
+        "script"
+    }
+    fn complete(
+        &self,
+        _model: &str,
+        params: &CreateMessageParams,
+    ) -> mcp_llm::BoxFuture<Result<Completion, ProviderError>> {
+        let next = self
+            .replies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front();
+        let out = match next {
+            Some(result) => Ok(Completion {
+                usage: usage(params, &result),
+                result,
+            }),
+            None => Err(ProviderError::Generation(format!(
+                "the script {} has no replies left",
+                self.path
+            ))),
+        };
+        Box::pin(std::future::ready(out))
     }
 }

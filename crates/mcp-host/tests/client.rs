@@ -1,6 +1,8 @@
 //! The host SDK against our own server in memory: both eras, auto, validation, limits.
 
-use mcp_host::providers::{Approval, Approved, Fixed};
+use mcp_host::pipeline::approval::{Approval, Mode};
+use mcp_host::pipeline::Host;
+use mcp_host::providers::Fixed;
 use mcp_host::{
     Client, ClientError, ClientOptions, EraChoice, SamplingError, SamplingHandler, SamplingRequest,
 };
@@ -103,10 +105,12 @@ async fn one_handler_serves_both_eras() {
 #[tokio::test]
 async fn deny_is_user_rejection_on_legacy_and_no_retry_on_modern() {
     let deny = || {
-        Arc::new(Approved {
-            mode: Approval::Deny,
-            provider: Fixed("x".into()),
-        })
+        Arc::new(
+            Host::builder()
+                .approval(Approval::new(Mode::Deny, vec![], None))
+                .provider(Arc::new(Fixed("x".into())), vec![Fixed::model()])
+                .build(),
+        )
     };
     let legacy = connect(EraChoice::Legacy, deny()).await;
     let r = legacy.call_tool("ask", args("hi")).await.unwrap();

@@ -1,6 +1,9 @@
 //! `mcp-sampling`: call MCP tools with a sampling host, and serve built-in sampling servers.
 
+mod audit;
 mod call;
+mod host;
+mod review;
 mod servers;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +29,8 @@ enum Cmd {
     Call(call::CallArgs),
     /// Run a built-in server on stdio.
     Serve(servers::ServeArgs),
+    /// Show the audit log of sampling requests.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Call(a) => call::run(a).await,
             Cmd::Serve(a) => servers::run(a).await,
+            Cmd::Audit(a) => audit::run(a),
         }
     });
     match outcome {

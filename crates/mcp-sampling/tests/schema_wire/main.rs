@@ -27,7 +27,9 @@ mod fixtures;
 
 use futures_util::future::join;
 use jsonschema::Validator;
-use mcp_host::providers::{Approval, Approved, Fixed};
+use mcp_host::pipeline::approval::{Approval, Mode};
+use mcp_host::pipeline::Host;
+use mcp_host::providers::Fixed;
 use mcp_host::{
     Client, ClientError, ClientOptions, EraChoice, SamplingError, SamplingHandler, SamplingRequest,
 };
@@ -373,10 +375,12 @@ async fn legacy_array_structured_content_validates() {
 }
 
 fn deny() -> Arc<dyn SamplingHandler> {
-    Arc::new(Approved {
-        mode: Approval::Deny,
-        provider: Fixed(FIXED_REPLY.into()),
-    })
+    Arc::new(
+        Host::builder()
+            .approval(Approval::new(Mode::Deny, vec![], None))
+            .provider(Arc::new(Fixed(FIXED_REPLY.into())), vec![Fixed::model()])
+            .build(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

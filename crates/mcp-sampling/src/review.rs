@@ -1,0 +1,213 @@
+//! The terminal review of sampling requests and replies (`--approve ask`).
+//!
+//! It talks to the controlling terminal (`/dev/tty`), not to stdin/stdout, so it works when
+//! those carry protocol traffic (as in `bridge`). One review at a time.
+
+use mcp_host::pipeline::approval::{ReplyDecision, RequestDecision, Reviewer};
+use mcp_host::SamplingRequest;
+use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult};
+use mcp_proto::{Content, OneOrMany};
+use mcp_rpc::BoxFuture;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::sync::{Arc, Mutex};
+
+/// Reviews on the controlling terminal.
+pub struct TerminalReviewer {
+    tty: Arc<Mutex<Option<Tty>>>,
+}
+
+/// The terminal's input and output.
+type Tty = (BufReader<File>, File);
+
+impl TerminalReviewer {
+    /// Opens `/dev/tty`; `None` when there is no terminal.
+    pub fn open() -> Option<TerminalReviewer> {
+        let r = OpenOptions::new().read(true).open("/dev/tty").ok()?;
+        let w = OpenOptions::new().write(true).open("/dev/tty").ok()?;
+        Some(TerminalReviewer {
+            tty: Arc::new(Mutex::new(Some((BufReader::new(r), w)))),
+        })
+    }
+
+    fn ask<T: Send + Clone + 'static>(
+        &self,
+        f: impl FnOnce(&mut BufReader<File>, &mut File) -> std::io::Result<T> + Send + 'static,
+        fallback: T,
+    ) -> BoxFuture<T> {
+        let tty = self.tty.clone();
+        Box::pin(async move {
+            let joined = tokio::task::spawn_blocking(move || {
+                let mut guard = tty.lock().unwrap_or_else(|p| p.into_inner());
+                match guard.as_mut() {
+                    Some((r, w)) => f(r, w).ok(),
+                    None => None,
+                }
+            })
+            .await;
+            joined.ok().flatten().unwrap_or(fallback)
+        })
+    }
+}
+
+fn show_request(w: &mut File, req: &SamplingRequest, model: &str) -> std::io::Result<()> {
+    let p = &req.params;
+    writeln!(
+        w,
+        "\n┌─ sampling request from server {:?} ({} era)",
+        req.server, req.era
+    )?;
+    if let Some(t) = &req.tool_call {
+        writeln!(
+            w,
+            "│ for tool call: {} {}",
+            t.name,
+            serde_json::Value::Object(t.arguments.clone())
+        )?;
+    }
+    if let Some(s) = &p.system_prompt {
+        writeln!(w, "│ system: {s}")?;
+    }
+    for m in &p.messages {
+        for c in m.content.as_slice() {
+            writeln!(w, "│ {:?}: {}", m.role, describe(c))?;
+        }
+    }
+    if let Some(prefs) = &p.model_preferences {
+        writeln!(
+            w,
+            "│ model preferences: {}",
+            serde_json::to_string(prefs).unwrap_or_default()
+        )?;
+    }
+    writeln!(w, "│ maxTokens: {}   routed to: {model}", p.max_tokens)?;
+    if let Some(tools) = &p.tools {
+        let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+        writeln!(w, "│ tools offered to the model: {}", names.join(", "))?;
+    }
+    write!(
+        w,
+        "└─ [a]pprove  [e]dit prompt  [r]eject  [t]rust this server for the session > "
+    )?;
+    w.flush()
+}
+
+fn describe(c: &Content) -> String {
+    match c {
+        Content::Text { text, .. } => text.clone(),
+        Content::Image {
+            mime_type, data, ..
+        } => format!("<image {mime_type}, {} bytes base64>", data.len()),
+        Content::Audio {
+            mime_type, data, ..
+        } => format!("<audio {mime_type}, {} bytes base64>", data.len()),
+        Content::ToolUse { name, input, .. } => format!(
+            "<tool use {name} {}>",
+            serde_json::Value::Object(input.clone())
+        ),
+        Content::ToolResult { tool_use_id, .. } => format!("<tool result for {tool_use_id}>"),
+        other => format!("<{}>", other.kind()),
+    }
+}
+
+fn read_line(r: &mut BufReader<File>) -> std::io::Result<String> {
+    let mut line = String::new();
+    if r.read_line(&mut line)? == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the terminal closed",
+        ));
+    }
+    Ok(line.trim().to_owned())
+}
+
+/// Reads lines until an empty one.
+fn read_text(r: &mut BufReader<File>, w: &mut File, what: &str) -> std::io::Result<String> {
+    writeln!(w, "{what} (finish with an empty line):")?;
+    w.flush()?;
+    let mut lines = Vec::new();
+    loop {
+        let l = read_line(r)?;
+        if l.is_empty() {
+            return Ok(lines.join("\n"));
+        }
+        lines.push(l);
+    }
+}
+
+/// Replaces the text of the last user message.
+fn with_prompt(p: &CreateMessageParams, text: String) -> CreateMessageParams {
+    let mut p = p.clone();
+    if let Some(m) = p
+        .messages
+        .iter_mut()
+        .rev()
+        .find(|m| m.role == mcp_proto::sampling::Role::User)
+    {
+        m.content = OneOrMany::One(Content::text(text));
+    }
+    p
+}
+
+impl Reviewer for TerminalReviewer {
+    fn review_request(&self, req: &SamplingRequest, model: &str) -> BoxFuture<RequestDecision> {
+        let (req, model) = (req.clone(), model.to_owned());
+        let rejected = RequestDecision::Reject("no answer from the terminal".into());
+        self.ask(
+            move |r, w| loop {
+                show_request(w, &req, &model)?;
+                match read_line(r)?.to_ascii_lowercase().as_str() {
+                    "a" | "approve" | "y" | "yes" => return Ok(RequestDecision::Approve(None)),
+                    "t" | "trust" => return Ok(RequestDecision::TrustServer),
+                    "r" | "reject" | "n" | "no" => {
+                        return Ok(RequestDecision::Reject(
+                            "the user rejected the request".into(),
+                        ))
+                    }
+                    "e" | "edit" => {
+                        let text = read_text(r, w, "New text for the last user message")?;
+                        return Ok(RequestDecision::Approve(Some(Box::new(with_prompt(
+                            &req.params,
+                            text,
+                        )))));
+                    }
+                    other => writeln!(w, "unknown answer {other:?}")?,
+                }
+            },
+            rejected,
+        )
+    }
+
+    fn review_reply(
+        &self,
+        _req: &SamplingRequest,
+        reply: &CreateMessageResult,
+    ) -> BoxFuture<ReplyDecision> {
+        let reply = reply.clone();
+        self.ask(
+            move |r, w| loop {
+                writeln!(
+                    w,
+                    "\n┌─ reply from {} (stop: {:?})",
+                    reply.model, reply.stop_reason
+                )?;
+                for c in reply.content.as_slice() {
+                    writeln!(w, "│ {}", describe(c))?;
+                }
+                write!(w, "└─ [s]end  [e]dit  [r]eject > ")?;
+                w.flush()?;
+                match read_line(r)?.to_ascii_lowercase().as_str() {
+                    "s" | "send" | "y" | "yes" => return Ok(ReplyDecision::Send),
+                    "r" | "reject" | "n" | "no" => {
+                        return Ok(ReplyDecision::Reject("the user rejected the reply".into()))
+                    }
+                    "e" | "edit" => {
+                        return Ok(ReplyDecision::Edit(read_text(r, w, "Reply text to send")?))
+                    }
+                    other => writeln!(w, "unknown answer {other:?}")?,
+                }
+            },
+            ReplyDecision::Reject("no answer from the terminal".into()),
+        )
+    }
+}
