@@ -184,3 +184,44 @@ impl Provider for Script {
         Box::pin(std::future::ready(out))
     }
 }
+
+/// Replies with the last user text it was given, prefixed `echo: ` (model `echo`): shows in
+/// tests what reached the model after policy and approval.
+#[derive(Debug, Clone, Default)]
+pub struct Echo;
+
+impl Echo {
+    /// Its catalog entry.
+    pub fn model() -> ModelEntry {
+        testing_model("echo")
+    }
+}
+
+impl Provider for Echo {
+    fn name(&self) -> &str {
+        "echo"
+    }
+    fn complete(
+        &self,
+        _model: &str,
+        params: &CreateMessageParams,
+    ) -> mcp_llm::BoxFuture<Result<Completion, ProviderError>> {
+        let last = params
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.role == mcp_proto::sampling::Role::User)
+            .map(|m| {
+                m.content
+                    .as_slice()
+                    .iter()
+                    .filter_map(|c| c.as_text())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        let result = CreateMessageResult::from_text("echo", format!("echo: {last}"));
+        let usage = usage(params, &result);
+        Box::pin(std::future::ready(Ok(Completion { result, usage })))
+    }
+}

@@ -10,6 +10,14 @@ use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult};
 use std::future::Future;
 use std::pin::Pin;
 
+pub mod anthropic;
+pub mod http;
+pub mod openai;
+
+pub use anthropic::Anthropic;
+pub use http::HttpConfig;
+pub use openai::OpenAi;
+
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -67,7 +75,11 @@ pub trait Provider: Send + Sync + 'static {
     /// The provider's name as used in specs (`local`, `openai`, `anthropic`, `fixed`, ...).
     fn name(&self) -> &str;
     /// Completes the request with `model` (a model id of this provider).
-    fn complete(&self, model: &str, params: &CreateMessageParams) -> BoxFuture<Result<Completion, ProviderError>>;
+    fn complete(
+        &self,
+        model: &str,
+        params: &CreateMessageParams,
+    ) -> BoxFuture<Result<Completion, ProviderError>>;
 }
 
 /// A rough token count for text, for providers that do not report usage (about four

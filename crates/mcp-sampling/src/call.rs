@@ -24,9 +24,12 @@ pub struct CallArgs {
     /// Longest wait for the tool call, in seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
+    /// A server from the config's server list, instead of a command after `--`.
+    #[arg(long, conflicts_with = "command")]
+    server: Option<String>,
     /// The server command and its arguments.
-    #[arg(last = true, required = true, num_args = 1..)]
-    server: Vec<String>,
+    #[arg(last = true, num_args = 1..)]
+    command: Vec<String>,
 }
 
 pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
@@ -40,12 +43,7 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
         call_timeout: Duration::from_secs(a.timeout),
         ..Default::default()
     };
-    let (program, rest) = a
-        .server
-        .split_first()
-        .context("no server command given after --")?;
-    let mut child = ChildProcess::spawn(program, rest)
-        .with_context(|| format!("cannot start the server {program:?}"))?;
+    let mut child = spawn(&a)?;
     let transport = child
         .transport
         .take()
@@ -75,4 +73,32 @@ async fn call(
     let result = client.call_tool(tool, args).await;
     client.close().await;
     result.with_context(|| format!("the call to {tool:?} failed"))
+}
+
+/// Starts the server: the command after `--`, or `--server NAME` from the config.
+fn spawn(a: &CallArgs) -> anyhow::Result<ChildProcess> {
+    if let Some((program, rest)) = a.command.split_first() {
+        return ChildProcess::spawn(program, rest)
+            .with_context(|| format!("cannot start the server {program:?}"));
+    }
+    let Some(name) = &a.server else {
+        bail!("say which server: a command after --, or --server NAME from --config");
+    };
+    let path = a
+        .host
+        .config
+        .as_ref()
+        .context("--server needs --config (the file that lists the servers)")?;
+    let cfg = crate::config::Config::load(path)?;
+    let entry = cfg.servers.get(name).with_context(|| {
+        let known: Vec<&String> = cfg.servers.keys().collect();
+        format!(
+            "no server {name:?} in {} (it has {known:?})",
+            path.display()
+        )
+    })?;
+    let mut cmd = tokio::process::Command::new(&entry.command);
+    cmd.args(&entry.args).envs(&entry.env);
+    ChildProcess::spawn_command(cmd, name)
+        .with_context(|| format!("cannot start the server {name:?} ({})", entry.command))
 }

@@ -1,6 +1,7 @@
 //! The host options shared by `call` (and later `demo`, `bridge`, `host`): era, approval,
 //! provider, audit log; and building the pipeline from them.
 
+use crate::config::Config;
 use crate::review::TerminalReviewer;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -8,7 +9,7 @@ use mcp_host::pipeline::approval::{Approval, Mode, Reviewer};
 use mcp_host::pipeline::audit::AuditLog;
 use mcp_host::pipeline::routing::ModelEntry;
 use mcp_host::pipeline::{Event, Host};
-use mcp_host::providers::{Fixed, Script};
+use mcp_host::providers::{Echo, Fixed, Script};
 use mcp_host::EraChoice;
 use mcp_llm::Provider;
 use std::io::IsTerminal;
@@ -24,13 +25,18 @@ pub struct HostArgs {
     /// refuse all (deny). Default: ask when there is a terminal, else deny.
     #[arg(long, value_enum)]
     pub approve: Option<ApproveArg>,
-    /// Who answers: local (the embedded model), openai:MODEL, anthropic:MODEL, or for
-    /// testing fixed:TEXT (always TEXT) and script:FILE (CreateMessageResult JSON lines).
-    #[arg(long, default_value = "local")]
-    pub provider: String,
-    /// The audit database (SQLite). Default: the user's data directory.
+    /// Who answers: local (the embedded model; the default), openai:MODEL, anthropic:MODEL,
+    /// or for testing fixed:TEXT (always TEXT), script:FILE (CreateMessageResult JSON lines)
+    /// and echo (replies with the prompt it received).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// The audit database (SQLite). Default: the config's, else the user's data directory.
     #[arg(long)]
     pub audit: Option<PathBuf>,
+    /// A TOML config (providers, models, policies per server, approval rules, audit), or a
+    /// Claude-Desktop JSON file for the server list. See examples/host.toml.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -70,41 +76,95 @@ pub fn default_audit_path() -> PathBuf {
 pub fn provider(spec: &str) -> anyhow::Result<(Arc<dyn Provider>, Vec<ModelEntry>)> {
     match spec.split_once(':') {
         Some(("fixed", text)) => Ok((Arc::new(Fixed(text.to_owned())), vec![Fixed::model()])),
+        None if spec == "echo" => Ok((Arc::new(Echo), vec![Echo::model()])),
         Some(("script", path)) => Ok((Arc::new(Script::load(&PathBuf::from(path))?), vec![Script::model()])),
-        _ if spec == "local" || spec.starts_with("openai:") || spec.starts_with("anthropic:") => {
-            bail!("the provider {spec:?} is not available in this build yet; use fixed:TEXT or script:FILE")
+        Some(("openai", model)) if !model.is_empty() => {
+            Ok((Arc::new(mcp_llm::OpenAi::from_env()), vec![catalog_entry("openai", model)]))
         }
+        Some(("anthropic", model)) if !model.is_empty() => {
+            Ok((Arc::new(mcp_llm::Anthropic::from_env()), vec![catalog_entry("anthropic", model)]))
+        }
+        _ if spec == "local" => bail!("the local model is not available in this build yet; use another provider"),
         _ => bail!("unknown provider {spec:?}: expected local, openai:MODEL, anthropic:MODEL, fixed:TEXT or script:FILE"),
     }
+}
+
+/// The catalog entry for `provider:id`: the built-in one, or a neutral one.
+pub fn catalog_entry(provider: &str, id: &str) -> ModelEntry {
+    let known = mcp_host::pipeline::routing::default_catalog()
+        .into_iter()
+        .find(|m| m.provider == provider && m.id == id);
+    known.unwrap_or(ModelEntry {
+        provider: provider.into(),
+        id: id.into(),
+        price_in: 0.0,
+        price_out: 0.0,
+        speed: 0.5,
+        intelligence: 0.5,
+        context: 128_000,
+        tools: true,
+        images: true,
+        class: mcp_host::pipeline::routing::Class::Medium,
+    })
 }
 
 /// Watches the pipeline's steps.
 pub type Observer = Box<dyn Fn(&Event) + Send + Sync>;
 
-/// Builds the pipeline.
+/// Builds the pipeline from the flags and the config file (flags win).
 pub fn build(args: &HostArgs, observer: Option<Observer>) -> anyhow::Result<Host> {
-    let (provider, models) = provider(&args.provider)?;
+    let cfg = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    let spec = args
+        .provider
+        .clone()
+        .or(cfg.provider.clone())
+        .unwrap_or_else(|| "local".into());
     let interactive = std::io::stdin().is_terminal();
     let mode = match args.approve {
         Some(ApproveArg::Ask) => Mode::Ask,
         Some(ApproveArg::Auto) => Mode::Auto,
         Some(ApproveArg::Deny) => Mode::Deny,
-        None if interactive => Mode::Ask,
-        None => Mode::Deny,
+        None => cfg
+            .approval
+            .mode
+            .unwrap_or(if interactive { Mode::Ask } else { Mode::Deny }),
     };
-    let reviewer: Option<Arc<dyn Reviewer>> = match mode {
-        Mode::Ask => Some(Arc::new(
-            TerminalReviewer::open().context("--approve ask needs a terminal (/dev/tty)")?,
-        )),
+    let asks = mode == Mode::Ask || cfg.approval.rules.iter().any(|r| r.action == Mode::Ask);
+    let reviewer: Option<Arc<dyn Reviewer>> = match (asks, TerminalReviewer::open()) {
+        (true, Some(t)) => Some(Arc::new(t)),
+        (true, None) if mode == Mode::Ask => {
+            bail!("--approve ask needs a terminal (/dev/tty); use --approve auto or deny")
+        }
         _ => None,
     };
-    let path = args.audit.clone().unwrap_or_else(default_audit_path);
-    let audit = AuditLog::open(&path, false)
+    let path = args
+        .audit
+        .clone()
+        .or(cfg.audit.path.clone())
+        .unwrap_or_else(default_audit_path);
+    let audit = AuditLog::open(&path, cfg.audit.keep_prompts)
         .with_context(|| format!("cannot open the audit log {}", path.display()))?;
     let mut b = Host::builder()
-        .approval(Approval::new(mode, vec![], reviewer))
-        .provider(provider, models)
+        .approval(Approval::new(mode, cfg.approval.rules.clone(), reviewer))
+        .policy(cfg.policy.default.clone().unwrap_or_default())
         .audit(Arc::new(audit));
+    for (server, p) in &cfg.policy.servers {
+        b = b.server_policy(server, p.clone());
+    }
+    for spec in std::iter::once(&spec).chain(cfg.extra_providers.iter()) {
+        let (p, mut models) = provider(spec)?;
+        let extra: Vec<ModelEntry> = cfg
+            .models
+            .iter()
+            .filter(|m| m.provider == p.name() && !models.iter().any(|k| k.id == m.id))
+            .cloned()
+            .collect();
+        models.extend(extra);
+        b = b.provider(p, models);
+    }
     if let Some(o) = observer {
         b = b.observe(o);
     }

@@ -2,6 +2,7 @@
 
 mod audit;
 mod call;
+mod config;
 mod host;
 mod review;
 mod servers;

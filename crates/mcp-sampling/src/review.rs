@@ -66,11 +66,15 @@ fn show_request(w: &mut File, req: &SamplingRequest, model: &str) -> std::io::Re
         )?;
     }
     if let Some(s) = &p.system_prompt {
-        writeln!(w, "│ system: {s}")?;
+        writeln!(w, "│ system: {}", framed(s))?;
     }
     for m in &p.messages {
+        let role = match m.role {
+            mcp_proto::sampling::Role::User => "user",
+            mcp_proto::sampling::Role::Assistant => "assistant",
+        };
         for c in m.content.as_slice() {
-            writeln!(w, "│ {:?}: {}", m.role, describe(c))?;
+            writeln!(w, "│ {role}: {}", framed(&describe(c)))?;
         }
     }
     if let Some(prefs) = &p.model_preferences {
@@ -90,6 +94,11 @@ fn show_request(w: &mut File, req: &SamplingRequest, model: &str) -> std::io::Re
         "└─ [a]pprove  [e]dit prompt  [r]eject  [t]rust this server for the session > "
     )?;
     w.flush()
+}
+
+/// Keeps continuation lines inside the frame.
+fn framed(text: &str) -> String {
+    text.trim_end().replace('\n', "\n│   ")
 }
 
 fn describe(c: &Content) -> String {
@@ -186,13 +195,11 @@ impl Reviewer for TerminalReviewer {
         let reply = reply.clone();
         self.ask(
             move |r, w| loop {
-                writeln!(
-                    w,
-                    "\n┌─ reply from {} (stop: {:?})",
-                    reply.model, reply.stop_reason
-                )?;
+                let stop = reply.stop_reason.clone().map(String::from);
+                let stop = stop.as_deref().unwrap_or("unknown");
+                writeln!(w, "\n┌─ reply from {} (stop: {stop})", reply.model)?;
                 for c in reply.content.as_slice() {
-                    writeln!(w, "│ {}", describe(c))?;
+                    writeln!(w, "│ {}", framed(&describe(c)))?;
                 }
                 write!(w, "└─ [s]end  [e]dit  [r]eject > ")?;
                 w.flush()?;

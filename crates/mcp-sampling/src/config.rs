@@ -1,0 +1,171 @@
+//! The host configuration file: TOML (see `examples/host.toml` for every key, commented), or
+//! a Claude-Desktop-style JSON file whose `mcpServers` gives the server list.
+
+use anyhow::Context;
+use mcp_host::pipeline::approval::{Mode, Rule};
+use mcp_host::pipeline::policy::ServerPolicy;
+use mcp_host::pipeline::routing::ModelEntry;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The provider spec used when `--provider` is not given (`local`, `openai:MODEL`, ...).
+    pub provider: Option<String>,
+    /// More providers whose models the router may also pick (specs).
+    #[serde(default)]
+    pub extra_providers: Vec<String>,
+    /// Approval.
+    #[serde(default)]
+    pub approval: ApprovalConfig,
+    /// Policies.
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    /// The audit log.
+    #[serde(default)]
+    pub audit: AuditConfig,
+    /// Models added to (or replacing, by provider and id) the built-in catalog.
+    #[serde(default)]
+    pub models: Vec<ModelEntry>,
+    /// Servers the interactive host connects to.
+    #[serde(default)]
+    pub servers: BTreeMap<String, ServerEntry>,
+}
+
+/// `[approval]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalConfig {
+    /// The mode when no rule matches.
+    pub mode: Option<Mode>,
+    /// Rules, first match decides.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// `[policy]`: `[policy.default]` for all servers, `[policy.servers.NAME]` for one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// For servers without their own.
+    #[serde(default)]
+    pub default: Option<ServerPolicy>,
+    /// By server name (as the server reports it).
+    #[serde(default)]
+    pub servers: HashMap<String, ServerPolicy>,
+}
+
+/// `[audit]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The database file.
+    pub path: Option<PathBuf>,
+    /// Keep full prompts (otherwise a hash and the size only).
+    #[serde(default)]
+    pub keep_prompts: bool,
+}
+
+/// A server to start as a child.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerEntry {
+    /// The program.
+    pub command: String,
+    /// Its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Extra environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct DesktopJson {
+    #[serde(rename = "mcpServers")]
+    mcp_servers: BTreeMap<String, DesktopServer>,
+}
+
+#[derive(Deserialize)]
+struct DesktopServer {
+    command: String,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// Reads a TOML config, or a JSON file with `mcpServers`.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the config {}", path.display()))?;
+        if path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{') {
+            let d: DesktopJson = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{}: not a JSON file with an \"mcpServers\" object",
+                    path.display()
+                )
+            })?;
+            let servers = d
+                .mcp_servers
+                .into_iter()
+                .map(|(name, s)| {
+                    (
+                        name,
+                        ServerEntry {
+                            command: s.command,
+                            args: s.args,
+                            env: s.env,
+                        },
+                    )
+                })
+                .collect();
+            return Ok(Config {
+                servers,
+                ..Default::default()
+            });
+        }
+        toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/host.toml");
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.approval.mode, Some(Mode::Ask));
+        assert!(!c.approval.rules.is_empty());
+        assert!(c.policy.servers.contains_key("summarize"));
+        assert!(c.servers.contains_key("summarize"));
+    }
+
+    #[test]
+    fn desktop_json_gives_servers() {
+        let dir = std::env::temp_dir().join(format!("mcp-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("claude_desktop_config.json");
+        std::fs::write(&p, r#"{"mcpServers": {"everything": {"command": "npx", "args": ["-y", "x"], "env": {"A": "1"}}}}"#).unwrap();
+        let c = Config::load(&p).unwrap();
+        assert_eq!(c.servers["everything"].args, ["-y", "x"]);
+        std::fs::write(&p, r#"{"servers": {}}"#).unwrap();
+        assert!(format!("{:#}", Config::load(&p).unwrap_err()).contains("mcpServers"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let dir = std::env::temp_dir().join(format!("mcp-cfg2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("bad.toml");
+        std::fs::write(&p, "[policy.default]\nrequest_per_minute = 5\n").unwrap();
+        let e = format!("{:#}", Config::load(&p).unwrap_err());
+        assert!(e.contains("request_per_minute"), "{e}");
+    }
+}

@@ -1,0 +1,287 @@
+//! The host pipeline end to end through `mcp-sampling call`: policy refusals, budgets that
+//! survive a restart, approval (in a real terminal), and the audit rows of all of it.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mcp-sampling")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mcp-pipeline-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const LONG: &str = "Sampling lets a server borrow the client's model. The client decides which model answers. \
+A person may review every request. Budgets keep costs in check. Rate limits stop runaway loops. \
+The audit log records every decision. Nothing reaches the model without the host's consent. That is the point.";
+
+fn call(
+    dir: &Path,
+    config: &str,
+    provider: &str,
+    tool: &str,
+    args: &str,
+    server: &[&str],
+) -> Output {
+    let cfg = dir.join("host.toml");
+    std::fs::write(&cfg, config).unwrap();
+    Command::new(bin())
+        .args([
+            "call",
+            "--era",
+            "legacy",
+            "--provider",
+            provider,
+            "--tool",
+            tool,
+            "--args",
+            args,
+        ])
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--audit")
+        .arg(dir.join("audit.db"))
+        .arg("--")
+        .args(server)
+        .output()
+        .unwrap()
+}
+
+fn result(o: &Output) -> Value {
+    assert!(
+        o.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+fn audit(dir: &Path) -> Vec<Value> {
+    let o = Command::new(bin())
+        .args(["audit", "--json", "--db"])
+        .arg(dir.join("audit.db"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn text(r: &Value) -> String {
+    r["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn the_rate_limit_refuses_the_excess() {
+    let dir = scratch("rate");
+    let cfg = "[approval]\nmode = \"auto\"\n[policy.servers.bench]\nrequests_per_minute = 60\nburst = 2\n";
+    let r = result(&call(
+        &dir,
+        cfg,
+        "fixed:ok",
+        "bench_sampling",
+        r#"{"n":3,"concurrency":1}"#,
+        &[bin(), "serve", "bench"],
+    ));
+    assert_eq!(r["isError"], true, "{r}");
+    assert!(
+        text(&r).contains("rate limit of 60 requests per minute (burst 2) exceeded"),
+        "{r}"
+    );
+    let rows = audit(&dir);
+    let decisions: Vec<&str> = rows
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["approved", "approved", "refused"], "{rows:?}");
+    assert_eq!(rows[2]["decided_by"], "policy");
+    assert_eq!(rows[0]["model"], "fixed:fixed");
+    assert!(rows[0]["tokens_in"].as_i64().unwrap() > 0);
+}
+
+#[test]
+fn a_daily_budget_survives_a_restart() {
+    let dir = scratch("budget");
+    let cfg = "[approval]\nmode = \"auto\"\n[policy.servers.summarize]\ndaily_token_budget = 30\n";
+    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
+    let server = [bin(), "serve", "summarize"];
+    let first = result(&call(
+        &dir,
+        cfg,
+        "fixed:A summary.",
+        "summarize",
+        &args,
+        &server,
+    ));
+    assert_eq!(text(&first), "A summary.", "{first}");
+    // A new process, the same database: today's usage is remembered.
+    let second = result(&call(
+        &dir,
+        cfg,
+        "fixed:A summary.",
+        "summarize",
+        &args,
+        &server,
+    ));
+    assert_eq!(second["isError"], true, "{second}");
+    assert!(
+        text(&second).contains("daily token budget of 30 is used up"),
+        "{second}"
+    );
+    let rows = audit(&dir);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0]["decision"].as_str(), rows[1]["decision"].as_str()),
+        (Some("approved"), Some("refused"))
+    );
+    assert!(rows[1]["outcome"]
+        .as_str()
+        .unwrap()
+        .contains("daily token budget"));
+}
+
+#[test]
+fn deny_reaches_the_server_as_user_rejection_and_is_audited() {
+    let dir = scratch("deny");
+    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
+    let r = result(&call(
+        &dir,
+        "[approval]\nmode = \"deny\"\n",
+        "fixed:x",
+        "summarize",
+        &args,
+        &[bin(), "serve", "summarize"],
+    ));
+    assert!(text(&r).contains("User rejected sampling request"), "{r}");
+    let rows = audit(&dir);
+    assert_eq!(
+        (rows[0]["decision"].as_str(), rows[0]["decided_by"].as_str()),
+        (Some("rejected"), Some("mode deny"))
+    );
+    assert_eq!(
+        rows[0]["model"], "fixed:fixed",
+        "routed before the decision, so the person sees the model"
+    );
+    assert_eq!(
+        rows[0]["prompt"],
+        Value::Null,
+        "prompts are not kept by default"
+    );
+    assert_eq!(rows[0]["prompt_sha256"].as_str().unwrap().len(), 64);
+}
+
+fn drive(dir: &Path, steps: Value, provider: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/pty/drive.py");
+    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
+    let o = Command::new("python3")
+        .arg(&script)
+        .arg(steps.to_string())
+        .args([
+            "--",
+            bin(),
+            "call",
+            "--era",
+            "modern",
+            "--provider",
+            provider,
+            "--tool",
+            "summarize",
+            "--args",
+            &args,
+            "--audit",
+        ])
+        .arg(dir.join("audit.db"))
+        .args(["--", bin(), "serve", "summarize"])
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.code().is_some(), "{screen}");
+    screen
+}
+
+#[test]
+fn the_terminal_review_approves_edits_and_rejects() {
+    let dir = scratch("pty");
+    // Approve the request, then send the reply.
+    let screen = drive(
+        &dir,
+        serde_json::json!([["[t]rust", "a"], ["[s]end", "s"]]),
+        "echo",
+    );
+    assert!(
+        screen.contains("sampling request from server \"summarize\""),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("system: You write faithful, concise summaries."),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("maxTokens: 60   routed to: echo:echo"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("\"text\":\"echo: Summarize the following text"),
+        "{screen}"
+    );
+    // Edit the prompt: the edited text is what reaches the model.
+    let screen = drive(
+        &dir,
+        serde_json::json!([
+            ["[t]rust", "e"],
+            ["empty line", "Say EDITED."],
+            ["", ""],
+            ["[s]end", "s"]
+        ]),
+        "echo",
+    );
+    assert!(
+        screen.contains("\"text\":\"echo: Say EDITED.\""),
+        "{screen}"
+    );
+    // Edit the reply.
+    let screen = drive(
+        &dir,
+        serde_json::json!([
+            ["[t]rust", "a"],
+            ["[s]end", "e"],
+            ["empty line", "A better reply."],
+            ["", ""]
+        ]),
+        "echo",
+    );
+    assert!(screen.contains("\"text\":\"A better reply.\""), "{screen}");
+    // Reject: on the modern era the call is not retried, and the command says why.
+    let screen = drive(&dir, serde_json::json!([["[t]rust", "r"]]), "echo");
+    assert!(screen.contains("the user rejected the request"), "{screen}");
+    let rows = audit(&dir);
+    let decisions: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["decision"].as_str().unwrap(),
+                r["decided_by"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("approved", "user"),
+            ("edited", "user"),
+            ("reply edited", "user"),
+            ("rejected", "user")
+        ]
+    );
+}
