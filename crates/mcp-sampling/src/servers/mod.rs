@@ -1,6 +1,7 @@
 //! Built-in servers (`mcp-sampling serve NAME`).
 
 mod bench;
+pub mod smart_search;
 mod summarize;
 
 use clap::{Args, ValueEnum};
@@ -20,6 +21,8 @@ enum ServerName {
     Summarize,
     /// `bench_sampling {n, concurrency}`: n sampling round trips, at most `concurrency` in flight.
     Bench,
+    /// `intelligent_search {query}`: classify the query by sampling, then search an embedded database.
+    SmartSearch,
 }
 
 /// Builds a built-in server by name.
@@ -27,6 +30,7 @@ pub fn build(name: &str) -> Option<Server> {
     match name {
         "summarize" => Some(summarize::server()),
         "bench" => Some(bench::server()),
+        "smart-search" => Some(smart_search::server()),
         _ => None,
     }
 }
@@ -35,6 +39,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let name = match a.name {
         ServerName::Summarize => "summarize",
         ServerName::Bench => "bench",
+        ServerName::SmartSearch => "smart-search",
     };
     let server = build(name).ok_or_else(|| anyhow::anyhow!("no built-in server {name:?}"))?;
     server.serve(mcp_rpc::stdio()).await;

@@ -1,0 +1,261 @@
+//! `smart-search`: classify a search query (products, users, orders, docs) and search that
+//! table of an embedded SQLite database. Plain code decides what it can (an order number, an
+//! e-mail address); only the rest is sent to the client's model.
+
+use mcp_server::{Args, Ctx, Json, SampleError, Sampling, Server, ToolError};
+use rusqlite::Connection;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+
+/// The tables a query can be about.
+pub const CATEGORIES: [&str; 4] = ["products", "users", "orders", "docs"];
+
+const SEED: &str = "
+CREATE TABLE products (name TEXT, category TEXT, price REAL);
+CREATE TABLE users (name TEXT, email TEXT, city TEXT);
+CREATE TABLE orders (number TEXT, customer TEXT, product TEXT, status TEXT, total REAL);
+CREATE TABLE docs (title TEXT, body TEXT);
+INSERT INTO products VALUES ('Trail running shoes', 'shoes', 89.0), ('Red running shoes', 'shoes', 75.5),
+  ('Waterproof hiking jacket', 'outerwear', 149.0), ('Merino wool socks', 'socks', 14.9),
+  ('Ultralight tent', 'camping', 320.0), ('Headlamp 400 lumen', 'camping', 39.0);
+INSERT INTO users VALUES ('Ada Lovelace', 'ada@example.com', 'London'), ('Alan Turing', 'alan@example.com', 'Manchester'),
+  ('Grace Hopper', 'grace@example.com', 'New York'), ('Linus Torvalds', 'linus@example.com', 'Portland');
+INSERT INTO orders VALUES ('10421', 'Ada Lovelace', 'Red running shoes', 'shipped', 75.5),
+  ('10422', 'Grace Hopper', 'Ultralight tent', 'processing', 320.0),
+  ('10423', 'Alan Turing', 'Merino wool socks', 'delivered', 29.8),
+  ('10424', 'Ada Lovelace', 'Headlamp 400 lumen', 'refunded', 39.0);
+INSERT INTO docs VALUES ('Return policy', 'Items can be returned within 30 days of delivery for a full refund.'),
+  ('Shipping times', 'Orders ship within two business days; delivery takes three to five days.'),
+  ('Sizing guide', 'Running shoes run small; order half a size up.'),
+  ('Warranty', 'Tents and jackets carry a two year warranty against defects.');
+";
+
+#[derive(Deserialize, JsonSchema)]
+struct Search {
+    /// What to look for, in plain words.
+    query: String,
+    /// Most rows to return (default 5).
+    limit: Option<u32>,
+}
+
+/// What the tool returns.
+#[derive(Serialize, Debug)]
+pub struct Found {
+    /// The table searched.
+    pub category: String,
+    /// `rule`, `model:<name>`, or `keywords (...)`.
+    pub decided_by: String,
+    /// Matching rows.
+    pub rows: Vec<serde_json::Value>,
+}
+
+/// Decides the category without a model when plain code can.
+pub fn by_rule(query: &str) -> Option<&'static str> {
+    let q = query.to_lowercase();
+    let has_number = q.split(|c: char| !c.is_ascii_digit()).any(|d| d.len() >= 5);
+    if has_number || q.contains("order #") {
+        return Some("orders");
+    }
+    if q.split_whitespace()
+        .any(|w| w.contains('@') && w.contains('.'))
+    {
+        return Some("users");
+    }
+    None
+}
+
+/// The category named in a model's reply, if any.
+pub fn parse_label(reply: &str) -> Option<&'static str> {
+    let r = reply.to_lowercase();
+    let mut found: Vec<(usize, &'static str)> = CATEGORIES
+        .iter()
+        .filter_map(|c| r.find(c.trim_end_matches('s')).map(|i| (i, *c)))
+        .collect();
+    found.sort();
+    found.first().map(|(_, c)| *c)
+}
+
+/// A keyword guess, for clients that cannot sample.
+fn by_keywords(query: &str) -> &'static str {
+    let q = query.to_lowercase();
+    let score = |words: &[&str]| words.iter().filter(|w| q.contains(*w)).count();
+    let scores = [
+        (
+            "orders",
+            score(&[
+                "order", "shipped", "refund", "deliver", "status", "purchase",
+            ]),
+        ),
+        (
+            "users",
+            score(&["user", "customer", "who", "email", "account", "lives"]),
+        ),
+        (
+            "docs",
+            score(&[
+                "how", "policy", "guide", "warranty", "return", "shipping", "?",
+            ]),
+        ),
+    ];
+    scores
+        .iter()
+        .filter(|(_, s)| *s > 0)
+        .max_by_key(|(_, s)| *s)
+        .map(|(c, _)| *c)
+        .unwrap_or("products")
+}
+
+async fn classify(ctx: &Ctx, query: &str) -> Result<(&'static str, String), ToolError> {
+    if let Some(c) = by_rule(query) {
+        return Ok((c, "rule".into()));
+    }
+    let req = Sampling::user(format!("Query: {query}"))
+        .system("You classify search queries for an outdoor shop. Answer with exactly one word: products, users, orders or docs.")
+        .max_tokens(5)
+        .temperature(0.0)
+        .stop("\n")
+        .hint("haiku")
+        .priorities(0.8, 0.9, 0.2);
+    match ctx.sample(req).await {
+        Ok(reply) => match parse_label(&reply.text()) {
+            Some(c) => Ok((c, format!("model:{}", reply.model))),
+            None => {
+                let c = by_keywords(query);
+                Ok((
+                    c,
+                    format!(
+                        "keywords (the model answered {:?}, not a category)",
+                        reply.text().trim()
+                    ),
+                ))
+            }
+        },
+        Err(SampleError::NotSupported) => Ok((
+            by_keywords(query),
+            "keywords (the client cannot sample)".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn search(
+    db: &Connection,
+    category: &str,
+    query: &str,
+    limit: u32,
+) -> rusqlite::Result<Vec<serde_json::Value>> {
+    let (table, cols): (&str, &[&str]) = match category {
+        "users" => ("users", &["name", "email", "city"]),
+        "orders" => (
+            "orders",
+            &["number", "customer", "product", "status", "total"],
+        ),
+        "docs" => ("docs", &["title", "body"]),
+        _ => ("products", &["name", "category", "price"]),
+    };
+    let words: Vec<String> = query
+        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.')
+        .filter(|w| w.len() >= 3)
+        .map(|w| format!("%{}%", w.to_lowercase().trim_end_matches('s')))
+        .collect();
+    let haystack = format!("lower({})", cols.join(" || ' ' || "));
+    let filter = if words.is_empty() {
+        "1".to_owned()
+    } else {
+        words
+            .iter()
+            .map(|_| format!("{haystack} LIKE ?"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    };
+    let order = if words.is_empty() {
+        "0".to_owned()
+    } else {
+        words
+            .iter()
+            .map(|_| format!("({haystack} LIKE ?)"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    let sql = format!(
+        "SELECT {} FROM {table} WHERE {filter} ORDER BY {order} DESC LIMIT {limit}",
+        cols.join(", ")
+    );
+    let mut stmt = db.prepare(&sql)?;
+    let params: Vec<&dyn rusqlite::ToSql> = words
+        .iter()
+        .chain(words.iter())
+        .map(|w| w as &dyn rusqlite::ToSql)
+        .collect();
+    let rows = stmt.query_map(params.as_slice(), |r| {
+        let mut obj = serde_json::Map::new();
+        for (i, c) in cols.iter().enumerate() {
+            let v: rusqlite::types::Value = r.get(i)?;
+            let j = match v {
+                rusqlite::types::Value::Real(f) => serde_json::json!(f),
+                rusqlite::types::Value::Integer(n) => serde_json::json!(n),
+                rusqlite::types::Value::Text(t) => serde_json::json!(t),
+                _ => serde_json::Value::Null,
+            };
+            obj.insert((*c).into(), j);
+        }
+        Ok(serde_json::Value::Object(obj))
+    })?;
+    rows.collect()
+}
+
+pub fn server() -> Server {
+    let db = Connection::open_in_memory().and_then(|d| d.execute_batch(SEED).map(|_| d));
+    let db = Arc::new(Mutex::new(db.map_err(|e| e.to_string())));
+    let tool = move |Args(a): Args<Search>, ctx: Ctx| {
+        let db = db.clone();
+        async move {
+            let query = a.query.trim().to_owned();
+            if query.is_empty() {
+                return Err(ToolError::failed("the query is empty"));
+            }
+            let (category, decided_by) = classify(&ctx, &query).await?;
+            let limit = a.limit.unwrap_or(5).clamp(1, 50);
+            let guard = db.lock().unwrap_or_else(|p| p.into_inner());
+            let conn = guard
+                .as_ref()
+                .map_err(|e| ToolError::failed(format!("the database failed to open: {e}")))?;
+            let rows = search(conn, category, &query, limit)
+                .map_err(|e| ToolError::failed(format!("search failed: {e}")))?;
+            Ok(Json(Found {
+                category: category.into(),
+                decided_by,
+                rows,
+            }))
+        }
+    };
+    Server::builder("smart-search")
+        .instructions("Searches an outdoor shop's products, users, orders and docs; classifies free-text queries with the client's LLM.")
+        .tool("intelligent_search", "Search the shop: the query is classified (products, users, orders, docs), then that table is searched", tool)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_labels_and_search() {
+        assert_eq!(by_rule("where is order 10421"), Some("orders"));
+        assert_eq!(by_rule("ada@example.com"), Some("users"));
+        assert_eq!(by_rule("red running shoes"), None);
+        assert_eq!(parse_label(" Products."), Some("products"));
+        assert_eq!(parse_label("It is about an order"), Some("orders"));
+        assert_eq!(parse_label("doc"), Some("docs"));
+        assert_eq!(parse_label("banana"), None);
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch(SEED).unwrap();
+        let rows = search(&db, "products", "red running shoes", 5).unwrap();
+        assert_eq!(rows[0]["name"], "Red running shoes");
+        let rows = search(&db, "docs", "what is the return policy?", 5).unwrap();
+        assert_eq!(rows[0]["title"], "Return policy");
+        let rows = search(&db, "orders", "order 10422", 5).unwrap();
+        assert_eq!(rows[0]["customer"], "Grace Hopper");
+    }
+}
