@@ -84,7 +84,10 @@ pub fn provider(spec: &str) -> anyhow::Result<(Arc<dyn Provider>, Vec<ModelEntry
         Some(("anthropic", model)) if !model.is_empty() => {
             Ok((Arc::new(mcp_llm::Anthropic::from_env()), vec![catalog_entry("anthropic", model)]))
         }
-        _ if spec == "local" => bail!("the local model is not available in this build yet; use another provider"),
+        None if spec == "local" => {
+            let model = mcp_local::LocalModel::load_installed().map_err(|e| anyhow::anyhow!("{e} (run `mcp-sampling model install`)"))?;
+            Ok((Arc::new(model), vec![catalog_entry("local", mcp_local::MODEL_ID)]))
+        }
         _ => bail!("unknown provider {spec:?}: expected local, openai:MODEL, anthropic:MODEL, fixed:TEXT or script:FILE"),
     }
 }

@@ -3,7 +3,9 @@
 mod audit;
 mod call;
 mod config;
+mod demo;
 mod host;
+mod model;
 mod review;
 mod servers;
 
@@ -26,12 +28,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// The main job: the embedded model answers smart-search's sampling requests through the
+    /// whole host pipeline, step by step, with no configuration and no network.
+    Demo(demo::DemoArgs),
     /// Connect to a server, call one tool, answer its sampling requests, print the result.
     Call(call::CallArgs),
     /// Run a built-in server on stdio.
     Serve(servers::ServeArgs),
     /// Show the audit log of sampling requests.
     Audit(audit::AuditArgs),
+    /// Install the embedded model, or print where it is.
+    Model(model::ModelArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +67,8 @@ fn main() -> ExitCode {
             Cmd::Call(a) => call::run(a).await,
             Cmd::Serve(a) => servers::run(a).await,
             Cmd::Audit(a) => audit::run(a),
+            Cmd::Model(a) => model::run(a),
+            Cmd::Demo(a) => demo::run(a).await,
         }
     });
     match outcome {

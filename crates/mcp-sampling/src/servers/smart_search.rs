@@ -110,8 +110,17 @@ async fn classify(ctx: &Ctx, query: &str) -> Result<(&'static str, String), Tool
     if let Some(c) = by_rule(query) {
         return Ok((c, "rule".into()));
     }
-    let req = Sampling::user(format!("Query: {query}"))
-        .system("You classify search queries for an outdoor shop. Answer with exactly one word: products, users, orders or docs.")
+    // Examples first: small models follow a pattern better than an instruction.
+    let prompt = format!(
+        "Sort each search query of an outdoor shop into one category: products, users, orders or docs.\n\n\
+         Query: waterproof hiking boots\nCategory: products\n\n\
+         Query: has my package been shipped\nCategory: orders\n\n\
+         Query: email address of Grace Hopper\nCategory: users\n\n\
+         Query: how do I clean my tent\nCategory: docs\n\n\
+         Query: {query}\nCategory:"
+    );
+    let req = Sampling::user(prompt)
+        .system("You sort search queries into categories. Answer with the category only.")
         .max_tokens(5)
         .temperature(0.0)
         .stop("\n")
