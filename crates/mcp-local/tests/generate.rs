@@ -173,8 +173,11 @@ fn prompt_follows_the_chat_template() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_future_stops_generation() {
-    // Its own instance, so that `busy` reflects this test's generation only.
-    let model = &mcp_local::LocalModel::load(&common::model_path()).unwrap();
+    // Its own instance, so that `busy` reflects this test's generation only (as stored: the
+    // quickest to load).
+    let model =
+        &mcp_local::LocalModel::load_with(&common::model_path(), mcp_local::WeightFormat::AsStored)
+            .unwrap();
     // Already cancelled: nothing runs.
     let prompt = model.chat_prompt(&request(None, "Hi", 5)).unwrap();
     let err = model
@@ -183,7 +186,7 @@ async fn dropping_the_future_stops_generation() {
     assert_eq!(err, LocalError::Cancelled);
 
     // A long generation, abandoned once it runs.
-    let mut params = request(None, "Write a very long story about a dragon.", 4000);
+    let mut params = request(Some("Be creative."), "Tell a long story.", 4000);
     params.temperature = Some(0.8);
     let fut = model.complete(MODEL_ID, &params);
     let waited = tokio::time::timeout(Duration::from_secs(600), async {

@@ -2,6 +2,7 @@
 //! table of an embedded SQLite database. Plain code decides what it can (an order number, an
 //! e-mail address); only the rest is sent to the client's model.
 
+use mcp_proto::SamplingMessage;
 use mcp_server::{Args, Ctx, Json, SampleError, Sampling, Server, ToolError};
 use rusqlite::Connection;
 use schemars::JsonSchema;
@@ -110,17 +111,21 @@ async fn classify(ctx: &Ctx, query: &str) -> Result<(&'static str, String), Tool
     if let Some(c) = by_rule(query) {
         return Ok((c, "rule".into()));
     }
-    // Examples first: small models follow a pattern better than an instruction.
-    let prompt = format!(
-        "Sort each search query of an outdoor shop into one category: products, users, orders or docs.\n\n\
-         Query: waterproof hiking boots\nCategory: products\n\n\
-         Query: has my package been shipped\nCategory: orders\n\n\
-         Query: email address of Grace Hopper\nCategory: users\n\n\
-         Query: how do I clean my tent\nCategory: docs\n\n\
-         Query: {query}\nCategory:"
-    );
-    let req = Sampling::user(prompt)
-        .system("You sort search queries into categories. Answer with the category only.")
+    // Worked examples as earlier turns: small models follow a pattern better than an
+    // instruction (the embedded 135M model answers with a label only this way).
+    let mut turns = Vec::new();
+    for (q, label) in [
+        ("waterproof hiking boots", "products"),
+        ("has my package been shipped", "orders"),
+        ("email address of Grace Hopper", "users"),
+        ("how do I clean my tent", "docs"),
+    ] {
+        turns.push(SamplingMessage::user(format!("Query: {q}")));
+        turns.push(SamplingMessage::assistant(label));
+    }
+    turns.push(SamplingMessage::user(format!("Query: {query}")));
+    let req = Sampling::messages(turns)
+        .system("You classify search queries for an outdoor shop. Answer with exactly one word: products, users, orders or docs.")
         .max_tokens(5)
         .temperature(0.0)
         .stop("\n")
