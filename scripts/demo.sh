@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo build --release -q -p mcp-sampling
-exec target/release/mcp-sampling demo "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/mcp-sampling" demo "$@"

@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tests/peers/install.sh
 cargo build --workspace --bins
-target/debug/mcp-sampling model install
+"${CARGO_TARGET_DIR:-target}/debug/mcp-sampling" model install
 cargo test --workspace --all-targets "$@"
