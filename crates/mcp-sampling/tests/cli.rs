@@ -3,6 +3,16 @@
 use serde_json::Value;
 use std::process::{Command, Output};
 
+/// The binary, with its audit log kept out of the user's own data directory.
+fn command() -> Command {
+    let mut c = Command::new(bin());
+    c.env(
+        "XDG_DATA_HOME",
+        std::env::temp_dir().join(format!("mcp-sampling-cli-{}", std::process::id())),
+    );
+    c
+}
+
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_mcp-sampling")
 }
@@ -14,7 +24,7 @@ And an eighth, for good measure, ends it.";
 
 fn call(extra: &[&str], server: &[&str]) -> Output {
     let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
-    let mut cmd = Command::new(bin());
+    let mut cmd = command();
     cmd.args(["call", "--tool", "summarize", "--args", &args])
         .args(extra)
         .arg("--")
@@ -82,7 +92,7 @@ fn deny_is_the_default_and_reaches_the_server() {
 
 #[test]
 fn bad_input_is_one_clear_sentence() {
-    let mut cmd = Command::new(bin());
+    let mut cmd = command();
     let o = cmd
         .args([
             "call",

@@ -40,9 +40,15 @@ fn server_everything() -> Vec<String> {
     ]
 }
 
+/// Keeps the host's audit log out of the user's own data directory.
+fn scratch_data_home() -> PathBuf {
+    std::env::temp_dir().join(format!("mcp-sampling-interop-{}", std::process::id()))
+}
+
 fn run(cmd: &[String]) -> Output {
     let out = Command::new(&cmd[0])
         .args(&cmd[1..])
+        .env("XDG_DATA_HOME", scratch_data_home())
         .output()
         .expect("spawn");
     if !out.status.success() {
