@@ -97,8 +97,5 @@ fn spawn(a: &CallArgs) -> anyhow::Result<ChildProcess> {
             path.display()
         )
     })?;
-    let mut cmd = tokio::process::Command::new(&entry.command);
-    cmd.args(&entry.args).envs(&entry.env);
-    ChildProcess::spawn_command(cmd, name)
-        .with_context(|| format!("cannot start the server {name:?} ({})", entry.command))
+    entry.spawn(name)
 }

@@ -18,6 +18,9 @@ pub struct Config {
     /// More providers whose models the router may also pick (specs).
     #[serde(default)]
     pub extra_providers: Vec<String>,
+    /// The provider the interactive host chats with (a spec; default: `provider`). It is
+    /// given the servers' tools, so it should be one that can call tools.
+    pub chat_provider: Option<String>,
     /// Approval.
     #[serde(default)]
     pub approval: ApprovalConfig,
@@ -96,6 +99,16 @@ struct DesktopServer {
     args: Vec<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+}
+
+impl ServerEntry {
+    /// Starts the server as a child process named `name`.
+    pub fn spawn(&self, name: &str) -> anyhow::Result<mcp_rpc::ChildProcess> {
+        let mut cmd = tokio::process::Command::new(&self.command);
+        cmd.args(&self.args).envs(&self.env);
+        mcp_rpc::ChildProcess::spawn_command(cmd, name)
+            .with_context(|| format!("cannot start the server {name:?} ({})", self.command))
+    }
 }
 
 impl Config {

@@ -5,6 +5,7 @@ mod call;
 mod config;
 mod demo;
 mod host;
+mod interactive;
 mod model;
 mod review;
 mod servers;
@@ -35,6 +36,9 @@ enum Cmd {
     Demo(demo::DemoArgs),
     /// Connect to a server, call one tool, answer its sampling requests, print the result.
     Call(call::CallArgs),
+    /// The interactive host: start the config's servers, list and call their tools, chat
+    /// with a model that can call them; their sampling requests are reviewed at the terminal.
+    Host(interactive::HostCmdArgs),
     /// Run a built-in server on stdio.
     Serve(servers::ServeArgs),
     /// Show the audit log of sampling requests.
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
     let outcome = rt.block_on(async move {
         match cli.cmd {
             Cmd::Call(a) => call::run(a).await,
+            Cmd::Host(a) => interactive::run(a).await,
             Cmd::Serve(a) => servers::run(a).await,
             Cmd::Audit(a) => audit::run(a),
             Cmd::Model(a) => model::run(a),

@@ -1,0 +1,148 @@
+//! The interactive host (`mcp-sampling host --config`) driven through its standard input: the
+//! servers of the config, /tools and /call, and a chat model whose tool calls reach the servers
+//! and whose servers' sampling requests go through the pipeline into the audit log.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mcp-sampling")
+}
+
+const LONG: &str = "One sentence here. Another one follows. A third makes the point. A fourth adds colour. \
+A fifth is long enough to pass the limit for short text, which is about two hundred and eighty characters. \
+A sixth sentence closes the paragraph. A seventh one is here only to make sure of the length.";
+
+fn tool_use(id: &str, name: &str) -> String {
+    serde_json::json!({"role": "assistant", "model": "script", "stopReason": "toolUse",
+        "content": [{"type": "tool_use", "id": id, "name": name, "input": {"text": LONG}}]})
+    .to_string()
+}
+
+fn end_turn(text: &str) -> String {
+    serde_json::json!({"role": "assistant", "model": "script", "stopReason": "endTurn",
+        "content": {"type": "text", "text": text}})
+    .to_string()
+}
+
+/// Runs the host with `input` on stdin; returns stdout and the audit rows.
+fn run_host(dir: &Path, era: &str, input: &str) -> (String, Vec<Value>) {
+    let config = dir.join("host.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[servers.sum]\ncommand = {:?}\nargs = [\"serve\", \"summarize\"]\n\n\
+             [servers.missing]\ncommand = \"/nonexistent/server\"\n",
+            bin()
+        ),
+    )
+    .unwrap();
+    let script = dir.join("chat.jsonl");
+    let lines = [
+        tool_use("t1", "sum__summarize"),
+        end_turn("CHAT-DONE-1"),
+        tool_use("t2", "nope__nothing"),
+        end_turn("CHAT-DONE-2"),
+    ];
+    std::fs::write(&script, lines.join("\n")).unwrap();
+    let audit = dir.join("audit.db");
+    let mut child = Command::new(bin())
+        .args([
+            "host",
+            "--era",
+            era,
+            "--approve",
+            "auto",
+            "--provider",
+            "fixed:SUMMARY",
+        ])
+        .arg("--config")
+        .arg(&config)
+        .arg("--chat-provider")
+        .arg(format!("script:{}", script.display()))
+        .arg("--audit")
+        .arg(&audit)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = Command::new(bin())
+        .args(["audit", "--json", "--db"])
+        .arg(&audit)
+        .output()
+        .unwrap();
+    assert!(rows.status.success());
+    let rows = String::from_utf8_lossy(&rows.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (stdout, rows)
+}
+
+#[test]
+fn lists_calls_and_chats_with_tools_on_both_eras() {
+    for era in ["legacy", "modern"] {
+        let dir = std::env::temp_dir().join(format!("mcp-host-{era}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _ = std::fs::remove_file(dir.join("audit.db"));
+        let call = format!("/call sum summarize {}", serde_json::json!({"text": LONG}));
+        let input = format!(
+            "/servers\n/tools\n{call}\n/call sum\n/frobnicate\nplease summarize\nand now?\n/quit\nnever read\n"
+        );
+        let (out, rows) = run_host(&dir, era, &input);
+        assert!(out.contains("cannot use the server missing"), "{out}");
+        assert!(
+            out.contains(&format!("connected to sum (1 tools, {era}")),
+            "{out}"
+        );
+        assert!(out.contains("sum/summarize: Summarize text"), "{out}");
+        // /call: the tool sampled, and the fixed provider's reply is the summary.
+        assert!(
+            out.contains("\nSUMMARY\n") || out.contains("> SUMMARY\n"),
+            "{out}"
+        );
+        assert!(out.contains("usage: /call SERVER TOOL [JSON]"), "{out}");
+        assert!(out.contains("unknown command /frobnicate"), "{out}");
+        // The chat model called the tool, then answered; an unknown tool went back to it as
+        // an error result instead of stopping the host.
+        assert!(out.contains("→ sum/summarize"), "{out}");
+        assert!(
+            out.contains("CHAT-DONE-1") && out.contains("CHAT-DONE-2"),
+            "{out}"
+        );
+        assert!(!out.contains("never read"), "{out}");
+        // Two sampling requests (the /call and the chat's tool call), both audited.
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        for r in &rows {
+            assert_eq!(r["outcome"], "ok", "{r}");
+            assert_eq!(r["era"], era, "{r}");
+        }
+    }
+}
+
+#[test]
+fn host_needs_a_config() {
+    let o = Command::new(bin())
+        .args(["host", "--approve", "auto"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("needs --config"));
+}
