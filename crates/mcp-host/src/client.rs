@@ -122,6 +122,16 @@ impl Client {
         handler: Arc<dyn SamplingHandler>,
         opts: ClientOptions,
     ) -> Result<Client, ClientError> {
+        Self::connect_with(|h, c| transport.connect(h, c), handler, opts).await
+    }
+
+    /// Connects over a transport that starts the engine connection itself (`start` gets
+    /// the client's engine handler and settings), such as Streamable HTTP.
+    pub async fn connect_with(
+        start: impl FnOnce(Arc<dyn mcp_rpc::Handler>, mcp_rpc::Config) -> Connection,
+        handler: Arc<dyn SamplingHandler>,
+        opts: ClientOptions,
+    ) -> Result<Client, ClientError> {
         let state = Arc::new(ClientState {
             era: Mutex::new(None),
             server_name: Mutex::new("server".into()),
@@ -129,7 +139,7 @@ impl Client {
             handler,
             calls: Mutex::new(Vec::new()),
         });
-        let conn = transport.connect(
+        let conn = start(
             Arc::new(ClientHandler {
                 state: state.clone(),
             }),

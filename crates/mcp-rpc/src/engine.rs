@@ -9,7 +9,7 @@
 
 use crate::error::RpcError;
 use crate::frame::{Frame, FrameReader, DEFAULT_MAX_FRAME};
-use crate::outbox::Outbox;
+use crate::outbox::{MessageSink, Out, Outbox, Route};
 use mcp_proto::jsonrpc::{self, ParseFailure};
 use mcp_proto::{ErrorObject, Message, RequestId};
 use serde::de::DeserializeOwned;
@@ -94,7 +94,7 @@ struct Pending {
 }
 
 struct Shared {
-    out: Outbox,
+    out: Out,
     pending: Mutex<HashMap<i64, Pending>>,
     running: Mutex<HashMap<RequestId, AbortHandle>>,
     next_id: AtomicI64,
@@ -203,9 +203,13 @@ impl Peer {
             return Err(RpcError::Closed);
         }
         let rid = RequestId::Number(id);
+        let route = match &opts.related {
+            Some(r) => Route::Related(r.clone()),
+            None => Route::Unrelated,
+        };
         if shared
             .out
-            .push(|buf| match &with_token {
+            .push(route, |buf| match &with_token {
                 Some(v) => jsonrpc::write_request(buf, &rid, method, Some(v)),
                 None => jsonrpc::write_request(buf, &rid, method, params),
             })
@@ -244,9 +248,23 @@ impl Peer {
 
     /// Sends a notification.
     pub fn notify(&self, method: &str, params: Option<Value>) -> Result<(), RpcError> {
+        self.notify_related(method, params, None)
+    }
+
+    /// Sends a notification about the incoming request `related` (progress, log messages of
+    /// a tool call), so that message transports send it on that request's stream.
+    pub fn notify_related(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        related: Option<&RequestId>,
+    ) -> Result<(), RpcError> {
+        let route = related.map_or(Route::Unrelated, |r| Route::Related(r.clone()));
         self.shared
             .out
-            .push(|buf| jsonrpc::write_notification(buf, method, params.as_ref()))
+            .push(route, |buf| {
+                jsonrpc::write_notification(buf, method, params.as_ref())
+            })
             .map_err(|_| RpcError::Closed)
     }
 
@@ -292,10 +310,11 @@ impl Peer {
     }
 
     fn respond(&self, id: Option<&RequestId>, outcome: &Result<Value, ErrorObject>) {
+        let route = id.map_or(Route::Unrelated, |i| Route::Response(i.clone()));
         let _ = self
             .shared
             .out
-            .push(|buf| jsonrpc::write_response(buf, id, outcome));
+            .push(route, |buf| jsonrpc::write_response(buf, id, outcome));
     }
 }
 
@@ -329,9 +348,11 @@ impl Drop for PendingGuard<'_> {
         if !self.armed {
             return;
         }
-        if lock(&self.shared.pending).remove(&self.id).is_some() {
+        let slot = lock(&self.shared.pending).remove(&self.id);
+        if let Some(p) = slot {
             let params = json!({"requestId": self.id, "reason": self.reason.unwrap_or("cancelled by the requester")});
-            let _ = self.shared.out.push(|buf| {
+            let route = p.related.map_or(Route::Unrelated, Route::Related);
+            let _ = self.shared.out.push(route, |buf| {
                 jsonrpc::write_notification(buf, "notifications/cancelled", Some(&params))
             });
         }
@@ -347,7 +368,21 @@ fn fail_pending(shared: &Shared) {
 pub struct Connection {
     /// Sends to the peer.
     pub peer: Peer,
-    reader: tokio::task::JoinHandle<()>,
+    reader: Option<tokio::task::JoinHandle<()>>,
+}
+
+fn new_peer(out: Out, config: Config) -> Peer {
+    let (closed, _) = watch::channel(false);
+    Peer {
+        shared: Arc::new(Shared {
+            out,
+            pending: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::new()),
+            next_id: AtomicI64::new(1),
+            config,
+            closed,
+        }),
+    }
 }
 
 impl Connection {
@@ -357,28 +392,90 @@ impl Connection {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let (closed, _) = watch::channel(false);
-        let shared = Arc::new(Shared {
-            out: Outbox::default(),
-            pending: Mutex::new(HashMap::new()),
-            running: Mutex::new(HashMap::new()),
-            next_id: AtomicI64::new(1),
-            config,
-            closed,
-        });
-        let peer = Peer {
-            shared: shared.clone(),
-        };
+        let peer = new_peer(Out::Stream(Outbox::default()), config);
         let writer_peer = peer.clone();
-        tokio::spawn(async move { writer_peer.shared.out.run(write).await });
+        tokio::spawn(async move {
+            if let Out::Stream(o) = &writer_peer.shared.out {
+                o.run(write).await
+            }
+        });
         let reader_peer = peer.clone();
         let reader = tokio::spawn(async move { read_loop(reader_peer, read, handler).await });
-        Connection { peer, reader }
+        Connection {
+            peer,
+            reader: Some(reader),
+        }
+    }
+
+    /// Starts a connection over a message transport: what we send goes to `sink` with its
+    /// route; what the peer sends is handed to the returned [`Inbound`].
+    pub fn start_messages(
+        sink: Arc<dyn MessageSink>,
+        handler: Arc<dyn Handler>,
+        config: Config,
+    ) -> (Connection, Inbound) {
+        let peer = new_peer(Out::Messages(sink), config);
+        let inbound = Inbound {
+            peer: peer.clone(),
+            handler,
+        };
+        let conn = Connection { peer, reader: None };
+        (conn, inbound)
     }
 
     /// Waits until the peer's input ends and every handler has been stopped.
     pub async fn wait(self) {
-        let _ = self.reader.await;
+        match self.reader {
+            Some(r) => {
+                let _ = r.await;
+            }
+            None => self.peer.closed().await,
+        }
+    }
+}
+
+/// The input side of a message-transport connection.
+#[derive(Clone)]
+pub struct Inbound {
+    peer: Peer,
+    handler: Arc<dyn Handler>,
+}
+
+impl Inbound {
+    /// Takes one message from the peer (a JSON text). Requests start running; answers wake
+    /// their waiters.
+    pub fn receive(&self, message: &[u8]) {
+        if message.len() > self.peer.shared.config.max_frame {
+            let max = self.peer.shared.config.max_frame;
+            let e = ErrorObject::invalid_request(format!(
+                "message of {} bytes exceeds the limit of {max} bytes",
+                message.len()
+            ));
+            return self.peer.respond(None, &Err(e));
+        }
+        dispatch(&self.peer, &self.handler, message)
+    }
+
+    /// The peer's input has ended: running handlers stop, our waits fail, the sink closes.
+    pub fn end(&self) {
+        input_ended(&self.peer)
+    }
+
+    /// The connection's peer handle.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    /// Whether an incoming request with this id is running.
+    pub fn is_running(&self, id: &RequestId) -> bool {
+        lock(&self.peer.shared.running).contains_key(id)
+    }
+
+    /// Stops the incoming request `id` if it runs (its stream was closed): it gets no answer.
+    pub fn cancel(&self, id: &RequestId) {
+        if let Some(h) = lock(&self.peer.shared.running).remove(id) {
+            h.abort();
+        }
     }
 }
 
@@ -402,6 +499,10 @@ async fn read_loop<R: AsyncRead + Unpin>(peer: Peer, read: R, handler: Arc<dyn H
             }
         }
     }
+    input_ended(&peer);
+}
+
+fn input_ended(peer: &Peer) {
     // The peer is gone: stop handlers (nobody can read their answers) and fail our waits.
     peer.shared.closed.send_replace(true);
     for (_, h) in lock(&peer.shared.running).drain() {

@@ -17,6 +17,7 @@ mod outbox;
 pub mod testing;
 pub mod transport;
 
-pub use engine::{BoxFuture, Config, Connection, Handler, Peer, Request, RequestOptions};
+pub use engine::{BoxFuture, Config, Connection, Handler, Inbound, Peer, Request, RequestOptions};
 pub use error::RpcError;
+pub use outbox::{Closed, MessageSink, Route};
 pub use transport::{memory, stdio, ChildProcess, Transport};

@@ -23,7 +23,7 @@ pub(crate) struct Outbox {
 
 /// The connection is closed: nothing more can be sent.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Closed;
+pub struct Closed;
 
 impl Outbox {
     /// Appends one frame written by `write` (which must not write a newline) and wakes the
@@ -79,5 +79,69 @@ impl Outbox {
             local.clear();
         }
         let _ = w.shutdown().await;
+    }
+}
+
+/// Where an outgoing message belongs. Byte streams ignore it; message transports (HTTP) use
+/// it to pick the response stream a message rides on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The answer to the incoming request with this id.
+    Response(mcp_proto::RequestId),
+    /// A request or notification made while serving the incoming request with this id (a
+    /// tool call's sampling request or progress).
+    Related(mcp_proto::RequestId),
+    /// Anything else.
+    Unrelated,
+}
+
+/// The output of a message transport: whole messages (one JSON text each, no newline) with
+/// their route.
+pub trait MessageSink: Send + Sync + 'static {
+    /// Sends one message; `Err` when the transport is closed.
+    fn send(&self, message: Vec<u8>, route: Route) -> Result<(), Closed>;
+    /// Closes the output: nothing more is sent.
+    fn close(&self);
+    /// Whether the output is closed.
+    fn is_closed(&self) -> bool;
+}
+
+/// A connection's output: a byte stream's shared buffer, or a message sink.
+pub(crate) enum Out {
+    Stream(Outbox),
+    Messages(std::sync::Arc<dyn MessageSink>),
+}
+
+impl Out {
+    pub(crate) fn push(
+        &self,
+        route: Route,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), Closed> {
+        match self {
+            Out::Stream(o) => o.push(write),
+            Out::Messages(sink) => {
+                let mut buf = Vec::with_capacity(128);
+                write(&mut buf);
+                if buf.is_empty() {
+                    return Ok(());
+                }
+                sink.send(buf, route)
+            }
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        match self {
+            Out::Stream(o) => o.close(),
+            Out::Messages(s) => s.close(),
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        match self {
+            Out::Stream(o) => o.is_closed(),
+            Out::Messages(s) => s.is_closed(),
+        }
     }
 }

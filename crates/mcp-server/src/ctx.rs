@@ -251,6 +251,10 @@ impl Ctx {
         if let Some(m) = message {
             p["message"] = json!(m);
         }
-        let _ = self.inner.peer.notify("notifications/progress", Some(p));
+        let related = Some(&self.inner.request_id);
+        let _ = self
+            .inner
+            .peer
+            .notify_related("notifications/progress", Some(p), related);
     }
 }

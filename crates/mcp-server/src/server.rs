@@ -92,11 +92,26 @@ impl Server {
 
     /// Starts serving one connection and returns it.
     pub fn connect(&self, transport: Transport) -> Connection {
-        let handler = Arc::new(ConnHandler {
+        transport.connect(self.handler(), self.shared.config.rpc.clone())
+    }
+
+    /// A handler for one new connection (its own legacy session, if it opens one); for
+    /// transports that start connections themselves, such as HTTP.
+    pub fn handler(&self) -> Arc<dyn mcp_rpc::Handler> {
+        Arc::new(ConnHandler {
             server: self.shared.clone(),
             session: OnceLock::new(),
-        });
-        transport.connect(handler, self.shared.config.rpc.clone())
+        })
+    }
+
+    /// The engine settings of this server's connections.
+    pub fn rpc_config(&self) -> mcp_rpc::Config {
+        self.shared.config.rpc.clone()
+    }
+
+    /// The server's name and version.
+    pub fn info(&self) -> &Implementation {
+        &self.shared.info
     }
 }
 
