@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let rt = match runtime(matches!(cli.cmd, Cmd::Serve(_))) {
+    let rt = match runtime(matches!(&cli.cmd, Cmd::Serve(a) if a.is_stdio())) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -1,0 +1,234 @@
+//! Streamable HTTP for an [`mcp_server::Server`], both eras on one endpoint.
+//!
+//! - Legacy (`2025-03-26` .. `2025-11-25`, `legacy.rs`): `initialize` opens a session
+//!   (`Mcp-Session-Id`), one engine connection per session. A request's answer and everything
+//!   the server sends while serving it (a tool call's sampling requests, its progress) ride that
+//!   POST's response: JSON when the answer comes first, otherwise an SSE stream with event ids,
+//!   a priming event and `retry`. A cut stream is resumed with GET and `Last-Event-ID` from a
+//!   bounded per-stream store; the client's answers arrive as POSTs (202). GET without
+//!   `Last-Event-ID` is the standalone stream; DELETE ends the session; idle sessions expire.
+//! - Modern (`2026-07-28`, `modern.rs`): stateless; each POST is its own short connection; the
+//!   headers must mirror the body (`HeaderMismatch`, 400); closing the stream cancels.
+//! - `checks.rs`: `Origin`/`Host` (DNS rebinding), bearer token with the protected-resource
+//!   metadata, media types, body size.
+
+// Refusals are whole HTTP responses, built on the cold path; boxing them gains nothing.
+#![allow(clippy::result_large_err)]
+
+mod checks;
+mod legacy;
+mod modern;
+mod sse;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use checks::is_loopback_host;
+
+/// Settings of the HTTP endpoint. `Default` is safe for a local server.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The MCP endpoint's path (default `/mcp`).
+    pub path: String,
+    /// Host names (without port) accepted in `Host` and `Origin`; empty accepts any host
+    /// (only behind something else that checks). Default: `localhost`, `127.0.0.1`, `[::1]`.
+    pub allowed_hosts: Vec<String>,
+    /// Further origins accepted exactly (`https://app.example.com`).
+    pub allowed_origins: Vec<String>,
+    /// When set, every request needs `Authorization: Bearer <token>`.
+    pub bearer_token: Option<String>,
+    /// The authorization servers named in the protected-resource metadata.
+    pub authorization_servers: Vec<String>,
+    /// Largest request body (default 4 MiB).
+    pub max_body: usize,
+    /// Most legacy sessions at once (default 1024).
+    pub max_sessions: usize,
+    /// Most open streams (requests in flight and GET streams) per session (default 64).
+    pub max_streams_per_session: usize,
+    /// A session without requests for this long ends (default 30 minutes).
+    pub session_idle: Duration,
+    /// Events kept per stream for resumption (default 256).
+    pub events_per_stream: usize,
+    /// The `retry` hint sent on SSE streams (default 1 s).
+    pub sse_retry: Duration,
+    /// A comment line is sent on quiet SSE streams this often (default 15 s).
+    pub keepalive: Duration,
+    /// Longest wait for in-flight requests at shutdown (default 30 s).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            path: "/mcp".into(),
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
+            allowed_origins: Vec::new(),
+            bearer_token: None,
+            authorization_servers: Vec::new(),
+            max_body: 4 * 1024 * 1024,
+            max_sessions: 1024,
+            max_streams_per_session: 64,
+            session_idle: Duration::from_secs(30 * 60),
+            events_per_stream: 256,
+            sse_retry: Duration::from_secs(1),
+            keepalive: Duration::from_secs(15),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// Binding or serving failed.
+    #[error("HTTP server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub(crate) struct AppState {
+    pub server: mcp_server::Server,
+    pub cfg: Arc<HttpConfig>,
+    pub sessions: legacy::Sessions,
+    pub stopping: AtomicBool,
+}
+
+/// An MCP server on Streamable HTTP.
+#[derive(Clone)]
+pub struct HttpServer {
+    state: Arc<AppState>,
+}
+
+impl HttpServer {
+    /// Serves `server` with these settings.
+    pub fn new(server: mcp_server::Server, cfg: HttpConfig) -> HttpServer {
+        let cfg = Arc::new(cfg);
+        HttpServer {
+            state: Arc::new(AppState {
+                server,
+                sessions: legacy::Sessions::new(cfg.clone()),
+                cfg,
+                stopping: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The axum router: the MCP endpoint and the protected-resource metadata.
+    pub fn router(&self) -> axum::Router {
+        let meta_path = format!(
+            "/.well-known/oauth-protected-resource{}",
+            self.state.cfg.path
+        );
+        axum::Router::new()
+            .route(&self.state.cfg.path, any(endpoint))
+            .route(&meta_path, get(checks::resource_metadata))
+            .route(
+                "/.well-known/oauth-protected-resource",
+                get(checks::resource_metadata),
+            )
+            .layer(axum::extract::DefaultBodyLimit::disable())
+            .with_state(self.state.clone())
+    }
+
+    /// Number of open legacy sessions.
+    pub fn sessions(&self) -> usize {
+        self.state.sessions.len()
+    }
+
+    /// Serves on `listener` until `shutdown` resolves; then refuses new requests, ends the
+    /// standalone streams and waits (up to the grace period) for requests in flight.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), HttpError> {
+        let sweeper = tokio::spawn(legacy::sweep(self.state.clone()));
+        let state = self.state.clone();
+        let grace = self.state.cfg.shutdown_grace;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            state.stopping.store(true, Ordering::SeqCst);
+            state.sessions.stop_standalone_streams();
+            let _ = stop_tx.send(());
+        };
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, app).with_graceful_shutdown(signal);
+        let outcome = tokio::select! {
+            r = served => r.map_err(HttpError::from),
+            _ = async { let _ = stop_rx.await; tokio::time::sleep(grace).await } => {
+                tracing::warn!("requests still in flight after the shutdown grace period; stopping");
+                Ok(())
+            }
+        };
+        sweeper.abort();
+        self.state.sessions.end_all();
+        outcome
+    }
+}
+
+/// The MCP endpoint: checks common to every method, then by method and era.
+async fn endpoint(
+    State(st): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    if let Err(r) = checks::common(&st.cfg, &headers) {
+        return r;
+    }
+    if st.stopping.load(Ordering::SeqCst) {
+        return checks::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            -32603,
+            "the server is shutting down",
+        );
+    }
+    match method {
+        Method::POST => post(st, headers, body).await,
+        Method::GET => legacy::get(st, headers).await,
+        Method::DELETE => legacy::delete(st, &headers),
+        _ => {
+            let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
+            r.headers_mut().insert(
+                "allow",
+                axum::http::HeaderValue::from_static("GET, POST, DELETE"),
+            );
+            r
+        }
+    }
+}
+
+async fn post(st: Arc<AppState>, headers: HeaderMap, body: axum::body::Body) -> Response {
+    if let Err(r) = checks::post_media(&headers) {
+        return r;
+    }
+    let body: Bytes = match axum::body::to_bytes(body, st.cfg.max_body).await {
+        Ok(b) => b,
+        Err(_) => {
+            let msg = format!(
+                "the body exceeds the limit of {} bytes (or could not be read)",
+                st.cfg.max_body
+            );
+            return checks::error(StatusCode::PAYLOAD_TOO_LARGE, None, -32600, &msg);
+        }
+    };
+    let msg = match checks::Incoming::parse(&body) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    if msg.modern_version.is_some() {
+        modern::post(st, headers, msg, body).await
+    } else {
+        legacy::post(st, headers, msg, body).await
+    }
+}

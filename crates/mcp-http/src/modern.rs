@@ -1,0 +1,230 @@
+//! The `2026-07-28` era: stateless. Each POST is one request on its own short engine
+//! connection; its notifications and answer are its response (JSON when the answer comes
+//! first, else SSE). The mirrored headers must match the body. Closing the response stream
+//! cancels the request.
+
+use crate::checks::{self, decoded_header, Incoming};
+use crate::sse::{self, Event, OnClose};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mcp_proto::jsonrpc::{self as rpc};
+use mcp_rpc::{Closed, Connection, Inbound, MessageSink, Route};
+use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Requests whose `Mcp-Name` header mirrors `params.name` or `params.uri`.
+const NAMED: &[&str] = &["tools/call", "resources/read", "prompts/get"];
+
+struct RequestSink {
+    tx: mpsc::UnboundedSender<Event>,
+    closed: AtomicBool,
+}
+
+impl MessageSink for RequestSink {
+    fn send(&self, message: Vec<u8>, route: Route) -> Result<(), Closed> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(Closed);
+        }
+        let last = match route {
+            Route::Response(_) => true,
+            Route::Related(_) => false,
+            Route::Unrelated => {
+                tracing::debug!("dropped a message unrelated to the request (stateless era)");
+                return Ok(());
+            }
+        };
+        let ev = Event {
+            id: None,
+            data: message.into(),
+            last,
+        };
+        self.tx.send(ev).map_err(|_| Closed)
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+}
+
+/// Ends the request's connection when its stream goes away: a request still running is
+/// cancelled.
+struct EndOnClose(Inbound);
+
+impl OnClose for EndOnClose {
+    fn closed(&mut self, finished: bool) {
+        if !finished {
+            tracing::debug!("the client closed the response stream; cancelling the request");
+        }
+        self.0.end();
+    }
+}
+
+/// The mirrored headers against the body.
+fn check_headers(h: &HeaderMap, msg: &Incoming) -> Result<(), String> {
+    let body_version = msg.modern_version.as_deref().unwrap_or("");
+    match h.get("mcp-protocol-version").map(|v| v.to_str()) {
+        None => return Err("the MCP-Protocol-Version header is missing".into()),
+        Some(Ok(v)) if v == body_version => {}
+        Some(v) => {
+            return Err(format!(
+                "Header mismatch: MCP-Protocol-Version header value {:?} does not match body value {body_version:?}",
+                v.unwrap_or("(not ASCII)")
+            ))
+        }
+    }
+    let method = msg.method.as_deref().unwrap_or("");
+    match decoded_header(h, "mcp-method")? {
+        None => return Err("the Mcp-Method header is missing".into()),
+        Some(m) if m == method => {}
+        Some(m) => return Err(format!(
+            "Header mismatch: Mcp-Method header value {m:?} does not match body value {method:?}"
+        )),
+    }
+    if NAMED.contains(&method) {
+        let name = msg.name.as_deref().unwrap_or("");
+        match decoded_header(h, "mcp-name")? {
+            None => return Err("the Mcp-Name header is missing".into()),
+            Some(n) if n == name => {}
+            Some(n) => return Err(format!(
+                "Header mismatch: Mcp-Name header value {n:?} does not match body value {name:?}"
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// The HTTP status of a JSON answer: errors the transport spec gives a status to.
+fn status_of(answer: &[u8]) -> StatusCode {
+    let code = serde_json::from_slice::<Value>(answer)
+        .ok()
+        .and_then(|v| v.get("error")?.get("code")?.as_i64());
+    match code {
+        Some(rpc::METHOD_NOT_FOUND) => StatusCode::NOT_FOUND,
+        Some(
+            rpc::HEADER_MISMATCH
+            | rpc::UNSUPPORTED_PROTOCOL_VERSION
+            | rpc::MISSING_REQUIRED_CLIENT_CAPABILITY
+            | rpc::PARSE_ERROR
+            | rpc::INVALID_REQUEST,
+        ) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
+}
+
+pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: Bytes) -> Response {
+    if let Err(why) = check_headers(&h, &msg) {
+        return checks::error(
+            StatusCode::BAD_REQUEST,
+            msg.id.as_ref(),
+            rpc::HEADER_MISMATCH,
+            &why,
+        );
+    }
+    if msg.method.is_none() {
+        let why = "clients send no responses on 2026-07-28 (input goes in inputResponses)";
+        return checks::error(
+            StatusCode::BAD_REQUEST,
+            msg.id.as_ref(),
+            rpc::INVALID_REQUEST,
+            why,
+        );
+    }
+    if !msg.is_request() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sink = Arc::new(RequestSink {
+        tx,
+        closed: AtomicBool::new(false),
+    });
+    let (_conn, inbound) =
+        Connection::start_messages(sink, st.server.handler(), st.server.rpc_config());
+    inbound.receive(&body);
+    let Some(first) = rx.recv().await else {
+        inbound.end();
+        return checks::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            msg.id.as_ref(),
+            -32603,
+            "the request ended without an answer",
+        );
+    };
+    if first.last {
+        inbound.end();
+        return checks::json_response(status_of(&first.data), first.data.to_vec());
+    }
+    let head = sse::format(None, &first.data);
+    sse::response(rx, Some(head), st.cfg.keepalive, EndOnClose(inbound))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn incoming(method: &str, name: Option<&str>) -> Incoming {
+        Incoming {
+            id: Some(Value::from(1)),
+            method: Some(method.into()),
+            name: name.map(str::to_owned),
+            modern_version: Some("2026-07-28".into()),
+        }
+    }
+
+    #[test]
+    fn headers_must_mirror_the_body() {
+        let mut h = HeaderMap::new();
+        let m = incoming("tools/call", Some("echo"));
+        assert!(check_headers(&h, &m)
+            .unwrap_err()
+            .contains("MCP-Protocol-Version"));
+        h.insert(
+            "mcp-protocol-version",
+            HeaderValue::from_static("2025-11-25"),
+        );
+        assert!(check_headers(&h, &m)
+            .unwrap_err()
+            .contains("does not match"));
+        h.insert(
+            "mcp-protocol-version",
+            HeaderValue::from_static("2026-07-28"),
+        );
+        assert!(check_headers(&h, &m).unwrap_err().contains("Mcp-Method"));
+        h.insert("mcp-method", HeaderValue::from_static("tools/list"));
+        assert!(check_headers(&h, &m)
+            .unwrap_err()
+            .contains("Mcp-Method header value"));
+        h.insert("mcp-method", HeaderValue::from_static("tools/call"));
+        assert!(check_headers(&h, &m).unwrap_err().contains("Mcp-Name"));
+        h.insert("mcp-name", HeaderValue::from_static("=?base64?ZWNobw==?="));
+        assert!(check_headers(&h, &m).is_ok());
+        h.insert("mcp-name", HeaderValue::from_static("other"));
+        assert!(check_headers(&h, &m)
+            .unwrap_err()
+            .contains("Mcp-Name header value"));
+        let list = incoming("tools/list", None);
+        h.insert("mcp-method", HeaderValue::from_static("tools/list"));
+        assert!(check_headers(&h, &list).is_ok());
+    }
+
+    #[test]
+    fn statuses_follow_the_transport_spec() {
+        let err =
+            |c: i64| format!(r#"{{"jsonrpc":"2.0","id":1,"error":{{"code":{c},"message":"m"}}}}"#);
+        assert_eq!(status_of(err(-32601).as_bytes()), StatusCode::NOT_FOUND);
+        assert_eq!(status_of(err(-32022).as_bytes()), StatusCode::BAD_REQUEST);
+        assert_eq!(status_of(err(-32602).as_bytes()), StatusCode::OK);
+        assert_eq!(
+            status_of(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+            StatusCode::OK
+        );
+    }
+}
