@@ -79,6 +79,9 @@ pub enum ClientError {
     /// Modern: the server kept asking for input.
     #[error("the server asked for input more than {0} times; giving up on the call")]
     TooManyRounds(u32),
+    /// The HTTP transport could not be set up.
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
 }
 
 /// What the client knows about the connection, shared with its incoming-request handler.

@@ -10,12 +10,16 @@
 //! - [`pipeline`]: the [`Host`](pipeline::Host) that answers sampling through policy,
 //!   routing, approval, a provider and the audit log.
 //! - [`providers`]: the `fixed:` and `script:` testing providers.
+//! - [`http`]: the Streamable HTTP client transport (both eras) and
+//!   [`Client::connect_http`].
 
 mod client;
 mod handler;
+pub mod http;
 mod incoming;
 pub mod pipeline;
 pub mod providers;
 
 pub use client::{Client, ClientError, ClientOptions, EraChoice};
 pub use handler::{SamplingError, SamplingHandler, SamplingRequest, ToolCall};
+pub use http::{HttpOptions, HttpTransport};
