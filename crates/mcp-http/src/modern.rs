@@ -84,18 +84,22 @@ fn check_headers(h: &HeaderMap, msg: &Incoming) -> Result<(), String> {
     match decoded_header(h, "mcp-method")? {
         None => return Err("the Mcp-Method header is missing".into()),
         Some(m) if m == method => {}
-        Some(m) => return Err(format!(
+        Some(m) => {
+            return Err(format!(
             "Header mismatch: Mcp-Method header value {m:?} does not match body value {method:?}"
-        )),
+        ))
+        }
     }
     if NAMED.contains(&method) {
         let name = msg.name.as_deref().unwrap_or("");
         match decoded_header(h, "mcp-name")? {
             None => return Err("the Mcp-Name header is missing".into()),
             Some(n) if n == name => {}
-            Some(n) => return Err(format!(
+            Some(n) => {
+                return Err(format!(
                 "Header mismatch: Mcp-Name header value {n:?} does not match body value {name:?}"
-            )),
+            ))
+            }
         }
     }
     Ok(())

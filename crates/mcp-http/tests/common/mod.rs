@@ -1,0 +1,225 @@
+//! A server on a loopback port and a raw HTTP client that reads SSE by hand.
+#![allow(dead_code)]
+
+use mcp_http::{HttpConfig, HttpServer};
+use mcp_server::{Args, Ctx, Sampling, Server, ToolError};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+pub struct Ask {
+    pub q: String,
+}
+
+async fn ask(Args(a): Args<Ask>, ctx: Ctx) -> Result<String, ToolError> {
+    let reply = ctx.sample(Sampling::user(a.q).max_tokens(10)).await?;
+    Ok(format!("answer: {}", reply.text()))
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+pub struct Wait {
+    pub ms: u64,
+}
+
+async fn slow(Args(a): Args<Wait>, ctx: Ctx) -> Result<String, ToolError> {
+    ctx.progress(0.0, None, Some("started"));
+    tokio::time::sleep(Duration::from_millis(a.ms)).await;
+    Ok(format!("slept {} ms", a.ms))
+}
+
+/// Tool calls of `hang` stopped before they finished.
+pub static STOPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+struct CountIfStopped(bool);
+
+impl Drop for CountIfStopped {
+    fn drop(&mut self) {
+        if !self.0 {
+            STOPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+async fn hang(Args(a): Args<Wait>, ctx: Ctx) -> Result<String, ToolError> {
+    let mut guard = CountIfStopped(false);
+    ctx.progress(0.0, None, Some("started"));
+    tokio::time::sleep(Duration::from_millis(a.ms)).await;
+    guard.0 = true;
+    Ok("finished".into())
+}
+
+pub fn server() -> Server {
+    Server::builder("http-test")
+        .tool("ask", "Samples once", ask)
+        .tool(
+            "hang",
+            "Reports progress, then waits; counts calls stopped early",
+            hang,
+        )
+        .tool("slow", "Reports progress, then sleeps", slow)
+        .build()
+}
+
+pub struct Running {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub task: tokio::task::JoinHandle<()>,
+    pub server: HttpServer,
+}
+
+pub async fn start(cfg: HttpConfig) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = HttpServer::new(server(), cfg);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let s = server.clone();
+    let task = tokio::spawn(async move {
+        s.serve(listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    Running {
+        url: format!("http://{addr}/mcp"),
+        http: reqwest::Client::new(),
+        stop: Some(tx),
+        task,
+        server,
+    }
+}
+
+pub const ACCEPT: &str = "application/json, text/event-stream";
+
+impl Running {
+    pub fn post(&self, sid: Option<&str>, body: &Value) -> reqwest::RequestBuilder {
+        let mut r = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", ACCEPT)
+            .body(body.to_string());
+        if let Some(s) = sid {
+            r = r
+                .header("mcp-session-id", s)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        r
+    }
+
+    /// initialize + initialized; returns the session id.
+    pub async fn open_session(&self) -> String {
+        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {"sampling": {}},
+            "clientInfo": {"name": "raw", "version": "1"}}});
+        let r = self.post(None, &init).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let sid = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+        assert!(sid.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+        let body: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["result"]["protocolVersion"], "2025-11-25");
+        let n = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        assert_eq!(
+            self.post(Some(&sid), &n).send().await.unwrap().status(),
+            202
+        );
+        sid
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+}
+
+pub fn call(id: i64, tool: &str, args: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}})
+}
+
+/// Reads SSE events from a response, one at a time.
+pub struct Events {
+    resp: reqwest::Response,
+    buf: Vec<u8>,
+}
+
+/// One event: its id (if any) and data.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: Option<String>,
+    pub retry: Option<u64>,
+    pub data: String,
+}
+
+impl Event {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.data).unwrap_or(Value::Null)
+    }
+}
+
+impl Events {
+    pub fn new(resp: reqwest::Response) -> Events {
+        let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(ct, "text/event-stream");
+        Events {
+            resp,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The next event (comments skipped); `None` at the end of the stream.
+    pub async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buf.drain(..end + 2).collect();
+                let text = String::from_utf8(block).unwrap();
+                let mut ev = Event {
+                    id: None,
+                    retry: None,
+                    data: String::new(),
+                };
+                let mut any = false;
+                for line in text.lines() {
+                    if let Some(v) = line.strip_prefix("id: ") {
+                        ev.id = Some(v.into());
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("retry: ") {
+                        ev.retry = v.parse().ok();
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        if !ev.data.is_empty() {
+                            ev.data.push('\n');
+                        }
+                        ev.data.push_str(v);
+                        any = true;
+                    }
+                }
+                if any {
+                    return Some(ev);
+                }
+                continue;
+            }
+            match self.resp.chunk().await {
+                Ok(Some(c)) => self.buf.extend_from_slice(&c),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next event whose data is a JSON-RPC message (priming events skipped).
+    pub async fn next_message(&mut self) -> Option<(Option<String>, Value)> {
+        loop {
+            let ev = self.next().await?;
+            if !ev.data.trim().is_empty() {
+                return Some((ev.id.clone(), ev.json()));
+            }
+        }
+    }
+}
+
+pub fn sampling_reply(id: &Value, text: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": {"role": "assistant", "model": "m",
+        "content": {"type": "text", "text": text}}})
+}

@@ -1,0 +1,210 @@
+//! Legacy Streamable HTTP: sampling rides the tool call's stream, many sessions at once, a cut
+//! stream resumed with Last-Event-ID, session end and expiry, graceful shutdown.
+
+mod common;
+
+use common::*;
+use mcp_http::HttpConfig;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// One tool call whose sampling request is answered by POST; returns the tool's text.
+async fn sampled_call(s: &Running, sid: &str, id: i64, q: &str) -> String {
+    let r = s
+        .post(Some(sid), &call(id, "ask", json!({"q": q})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut ev = Events::new(r);
+    let (_, req) = ev
+        .next_message()
+        .await
+        .expect("the sampling request on the POST stream");
+    assert_eq!(req["method"], "sampling/createMessage", "{req}");
+    assert_eq!(req["params"]["messages"][0]["content"]["text"], q);
+    let reply = sampling_reply(&req["id"], &format!("re {q}"));
+    assert_eq!(
+        s.post(Some(sid), &reply).send().await.unwrap().status(),
+        202
+    );
+    let (_, done) = ev.next_message().await.expect("the tool result");
+    assert_eq!(done["id"], id, "{done}");
+    assert!(
+        ev.next().await.is_none(),
+        "the stream ends after the answer"
+    );
+    done["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_sessions_each_complete_a_sampling_round_trip() {
+    let s = std::sync::Arc::new(start(HttpConfig::default()).await);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let sid = s.open_session().await;
+            let q = format!("question {i}");
+            let text = sampled_call(&s, &sid, 1, &q).await;
+            assert_eq!(text, format!("answer: re {q}"));
+            sid
+        }));
+    }
+    let mut sids = std::collections::HashSet::new();
+    for t in tasks {
+        sids.insert(t.await.unwrap());
+    }
+    assert_eq!(sids.len(), 200, "every session has its own id");
+    assert_eq!(s.server.sessions(), 200);
+}
+
+#[tokio::test]
+async fn a_cut_stream_is_resumed_and_each_message_arrives_once() {
+    let s = start(HttpConfig::default()).await;
+    let sid = s.open_session().await;
+    let r = s
+        .post(Some(&sid), &call(5, "ask", json!({"q": "cut"})))
+        .send()
+        .await
+        .unwrap();
+    let mut ev = Events::new(r);
+    let prime = ev.next().await.unwrap();
+    assert!(
+        prime.id.is_some() && prime.data.is_empty() && prime.retry == Some(1000),
+        "{prime:?}"
+    );
+    let (sampling_id, req) = ev.next_message().await.unwrap();
+    // The client loses the stream in the middle of the sampling request.
+    drop(ev);
+    let reply = sampling_reply(&req["id"], "after the cut");
+    assert_eq!(
+        s.post(Some(&sid), &reply).send().await.unwrap().status(),
+        202
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let get = s
+        .http
+        .get(&s.url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &sid)
+        .header("last-event-id", sampling_id.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 200);
+    let mut resumed = Events::new(get);
+    let (_, done) = resumed.next_message().await.unwrap();
+    assert_eq!(
+        done["id"], 5,
+        "the answer, not the sampling request again: {done}"
+    );
+    assert_eq!(
+        done["result"]["content"][0]["text"],
+        "answer: after the cut"
+    );
+    assert!(
+        resumed.next().await.is_none(),
+        "nothing more: {sampling_id:?}"
+    );
+    // An id from no stream of ours is refused.
+    let bad = s
+        .http
+        .get(&s.url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &sid)
+        .header("last-event-id", "garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn messages_for_nobody_wait_for_the_standalone_stream() {
+    let s = start(HttpConfig::default()).await;
+    let sid = s.open_session().await;
+    let get = |s: &Running| {
+        s.http
+            .get(&s.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", sid.clone())
+            .send()
+    };
+    let first = get(&s).await.unwrap();
+    assert_eq!(first.status(), 200);
+    // One standalone stream at a time.
+    assert_eq!(get(&s).await.unwrap().status(), 409);
+    let mut ev = Events::new(first);
+    let prime = ev.next().await.unwrap();
+    assert!(prime.id.is_some() && prime.data.is_empty());
+    drop(ev);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        get(&s).await.unwrap().status(),
+        200,
+        "free again once the client left"
+    );
+}
+
+#[tokio::test]
+async fn delete_ends_the_session_and_idle_sessions_expire() {
+    let cfg = HttpConfig {
+        session_idle: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let s = start(cfg).await;
+    let list = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"});
+    let a = s.open_session().await;
+    let r = s.post(Some(&a), &list).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/json",
+        "a quick answer is plain JSON"
+    );
+    let d = s
+        .http
+        .delete(&s.url)
+        .header("mcp-session-id", &a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status(), 200);
+    assert_eq!(s.post(Some(&a), &list).send().await.unwrap().status(), 404);
+    let b = s.open_session().await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let r = s.post(Some(&b), &list).send().await.unwrap();
+    assert_eq!(r.status(), 404, "expired");
+    let body: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("initialize again"));
+    assert_eq!(s.server.sessions(), 0);
+}
+
+#[tokio::test]
+async fn shutdown_answers_requests_in_flight() {
+    let s = start(HttpConfig::default()).await;
+    let sid = s.open_session().await;
+    let req = tokio::spawn(
+        s.post(Some(&sid), &call(3, "slow", json!({"ms": 400})))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let url = s.url.clone();
+    let http = s.http.clone();
+    // Shutdown starts while the call runs: it still gets its answer.
+    let stopping = tokio::spawn(s.stop());
+    let text = req.await.unwrap().unwrap().text().await.unwrap();
+    assert!(text.contains("slept 400 ms"), "{text}");
+    stopping.await.unwrap();
+    assert!(
+        http.post(&url).body("{}").send().await.is_err(),
+        "no longer listening"
+    );
+}
