@@ -1,10 +1,10 @@
-//! `mcp-sampling call`: one tool call against a child server, sampling answered by the host
-//! pipeline.
+//! `mcp-sampling call`: one tool call against a child server or a Streamable HTTP endpoint,
+//! sampling answered by the host pipeline.
 
 use crate::host::{self, HostArgs};
 use anyhow::{bail, Context};
 use clap::Args;
-use mcp_host::{Client, ClientOptions, SamplingHandler};
+use mcp_host::{Client, ClientOptions, HttpOptions, SamplingHandler};
 use mcp_rpc::ChildProcess;
 use serde_json::{Map, Value};
 use std::process::ExitCode;
@@ -27,6 +27,12 @@ pub struct CallArgs {
     /// A server from the config's server list, instead of a command after `--`.
     #[arg(long, conflicts_with = "command")]
     server: Option<String>,
+    /// A Streamable HTTP endpoint (such as http://127.0.0.1:3000/mcp), instead of a command.
+    #[arg(long, conflicts_with_all = ["command", "server"])]
+    url: Option<String>,
+    /// A bearer token sent with --url (`Authorization: Bearer TOKEN`).
+    #[arg(long, env = "MCP_BEARER_TOKEN", hide_env_values = true)]
+    bearer: Option<String>,
     /// The server command and its arguments.
     #[arg(last = true, num_args = 1..)]
     command: Vec<String>,
@@ -43,15 +49,32 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
         call_timeout: Duration::from_secs(a.timeout),
         ..Default::default()
     };
-    let mut child = spawn(&a)?;
-    let transport = child
-        .transport
-        .take()
-        .context("the child has no transport")?;
-    let outcome = call(transport, handler, opts, &a.tool, args).await;
-    let status = child.shutdown().await;
-    tracing::debug!(?status, "server exited");
-    let result = outcome?;
+    let result = match &a.url {
+        Some(url) => {
+            let http = HttpOptions {
+                bearer: a.bearer.clone(),
+                ..Default::default()
+            };
+            let client = Client::connect_http(url, http, handler, opts)
+                .await
+                .with_context(|| format!("cannot connect to {url}"))?;
+            call(client, &a.tool, args).await?
+        }
+        None => {
+            let mut child = spawn(&a)?;
+            let transport = child
+                .transport
+                .take()
+                .context("the child has no transport")?;
+            let outcome = match Client::connect(transport, handler, opts).await {
+                Ok(client) => call(client, &a.tool, args).await,
+                Err(e) => Err(anyhow::Error::new(e).context("cannot connect to the server")),
+            };
+            let status = child.shutdown().await;
+            tracing::debug!(?status, "server exited");
+            outcome?
+        }
+    };
     println!("{}", serde_json::to_string(&result)?);
     if result.is_error == Some(true) {
         eprintln!("note: the tool reported an error (isError: true)");
@@ -60,15 +83,10 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn call(
-    transport: mcp_rpc::Transport,
-    handler: Arc<dyn SamplingHandler>,
-    opts: ClientOptions,
+    client: Client,
     tool: &str,
     args: Map<String, Value>,
 ) -> anyhow::Result<mcp_proto::tools::CallToolResult> {
-    let client = Client::connect(transport, handler, opts)
-        .await
-        .context("cannot connect to the server")?;
     tracing::info!(era = %client.era(), version = client.protocol_version(), "connected");
     let result = client.call_tool(tool, args).await;
     client.close().await;
@@ -82,7 +100,7 @@ fn spawn(a: &CallArgs) -> anyhow::Result<ChildProcess> {
             .with_context(|| format!("cannot start the server {program:?}"));
     }
     let Some(name) = &a.server else {
-        bail!("say which server: a command after --, or --server NAME from --config");
+        bail!("say which server: a command after --, --server NAME from --config, or --url URL");
     };
     let path = a
         .host

@@ -15,6 +15,7 @@ Tools:
 Each returns "sampled: <reply text>" (resolve_two: both texts joined with " | ").
 
 Run: tests/peers/python/.venv/bin/python tests/peers/python/sampling_server.py
+     ... sampling_server.py --http PORT   (Streamable HTTP on 127.0.0.1:PORT/mcp, both eras)
 """
 
 import warnings
@@ -73,4 +74,9 @@ async def resolve_two(
 
 
 if __name__ == "__main__":
-    server.run()
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run()

@@ -1,0 +1,250 @@
+//! Interop over Streamable HTTP with the official servers: `server-everything` (TypeScript
+//! SDK, legacy era with sessions) and the Python SDK's `mcp` 2.3 server (both eras on one
+//! endpoint). Our host answers their sampling requests with a fixed reply.
+//!
+//! The peers are pinned in `tests/peers/` and installed by `tests/peers/install.sh`. A
+//! missing peer fails the test; nothing is skipped.
+
+use mcp_host::providers::Fixed;
+use mcp_host::{Client, ClientOptions, EraChoice, HttpOptions};
+use mcp_proto::Era;
+use serde_json::{json, Map, Value};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn peer(rel: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/peers")
+        .join(rel);
+    assert!(
+        p.exists(),
+        "peer {} is not installed: run tests/peers/install.sh",
+        p.display()
+    );
+    p.display().to_string()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A server process listening on a port; killed when dropped.
+struct Peer {
+    child: Child,
+    url: String,
+}
+
+impl Peer {
+    fn start(mut cmd: Command, port: u16) -> Peer {
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the peer");
+        let mut peer = Peer {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = peer.child.try_wait() {
+                panic!("the peer exited before listening: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the peer did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        peer
+    }
+
+    fn server_everything() -> Peer {
+        let port = free_port();
+        let mut cmd = Command::new("node");
+        cmd.arg(peer(
+            "node/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+        ))
+        .arg("streamableHttp")
+        .env("PORT", port.to_string());
+        Peer::start(cmd, port)
+    }
+
+    fn python() -> Peer {
+        let port = free_port();
+        let mut cmd = Command::new(peer("python/.venv/bin/python"));
+        cmd.arg(peer("python/sampling_server.py"))
+            .arg("--http")
+            .arg(port.to_string());
+        Peer::start(cmd, port)
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn connect(url: &str, era: EraChoice, reply: &str) -> Client {
+    let opts = ClientOptions {
+        era,
+        ..Default::default()
+    };
+    Client::connect_http(
+        url,
+        HttpOptions::default(),
+        Arc::new(Fixed(reply.into())),
+        opts,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect to {url} ({era:?}): {e}"))
+}
+
+fn args(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => panic!("not an object"),
+    }
+}
+
+fn text(r: &mcp_proto::tools::CallToolResult) -> String {
+    r.content
+        .first()
+        .and_then(|c| c.as_text())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_everything_over_http_legacy_and_auto() {
+    let server = Peer::server_everything();
+    for era in [EraChoice::Legacy, EraChoice::Auto] {
+        let client = connect(&server.url, era, "reply-over-http").await;
+        assert_eq!(client.era(), Era::Legacy, "{era:?}");
+        assert_eq!(client.protocol_version(), "2025-11-25", "{era:?}");
+        let tools = client.list_tools().await.expect("tools/list");
+        assert!(
+            tools
+                .tools
+                .iter()
+                .any(|t| t.name == "trigger-sampling-request"),
+            "{era:?}: {:?}",
+            tools.tools.iter().map(|t| &t.name).collect::<Vec<_>>()
+        );
+        let r = client
+            .call_tool(
+                "trigger-sampling-request",
+                args(json!({"prompt": "hi", "maxTokens": 20})),
+            )
+            .await
+            .expect("tools/call");
+        let t = text(&r);
+        assert!(
+            t.contains("reply-over-http") && t.contains("LLM sampling result"),
+            "{era:?}: {t}"
+        );
+        client.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_server_over_http_legacy() {
+    let server = Peer::python();
+    let client = connect(&server.url, EraChoice::Legacy, "P1").await;
+    assert_eq!(client.era(), Era::Legacy);
+    for (tool, want) in [
+        ("legacy_sample", "sampled: P1"),
+        ("resolve_sample", "sampled: P1"),
+        ("resolve_two", "P1 | P1"),
+    ] {
+        let r = client
+            .call_tool(tool, args(json!({"prompt": "hi"})))
+            .await
+            .unwrap_or_else(|e| panic!("{tool}: {e}"));
+        assert_eq!(text(&r), want, "{tool}");
+    }
+    client.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_server_over_http_modern_and_auto() {
+    let server = Peer::python();
+    for era in [EraChoice::Modern, EraChoice::Auto] {
+        let client = connect(&server.url, era, "P2").await;
+        assert_eq!(client.era(), Era::Modern, "{era:?}");
+        let tools = client.list_tools().await.expect("tools/list");
+        assert!(
+            tools.tools.iter().any(|t| t.name == "resolve_two"),
+            "{era:?}"
+        );
+        for (tool, want) in [
+            ("resolve_sample", "sampled: P2"),
+            ("resolve_two", "P2 | P2"),
+        ] {
+            let r = client
+                .call_tool(tool, args(json!({"prompt": "hi"})))
+                .await
+                .unwrap_or_else(|e| panic!("{era:?} {tool}: {e}"));
+            assert_eq!(text(&r), want, "{era:?} {tool}");
+        }
+        client.close().await;
+    }
+}
+
+/// The CLI's `--url`: one call against server-everything over HTTP.
+#[test]
+fn cli_call_with_url() {
+    let server = Peer::server_everything();
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-sampling"))
+        .args(["call", "--approve", "auto", "--provider", "fixed:cli-http"])
+        .args(["--tool", "trigger-sampling-request"])
+        .args(["--args", r#"{"prompt":"hi","maxTokens":20}"#])
+        .args(["--url", &server.url])
+        .env(
+            "XDG_DATA_HOME",
+            std::env::temp_dir().join(format!("mcp-sampling-http-{}", std::process::id())),
+        )
+        .output()
+        .expect("run mcp-sampling");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).expect("a CallToolResult");
+    let t = r["content"][0]["text"].as_str().unwrap_or_default();
+    assert!(t.contains("cli-http"), "{t}");
+}
+
+/// `--url` cannot be combined with a server command.
+#[test]
+fn cli_url_conflicts_with_a_command() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-sampling"))
+        .args([
+            "call",
+            "--tool",
+            "x",
+            "--url",
+            "http://127.0.0.1:1/mcp",
+            "--",
+            "true",
+        ])
+        .output()
+        .expect("run mcp-sampling");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--url") && err.contains("cannot be used with"),
+        "{err}"
+    );
+}
