@@ -3,6 +3,7 @@
 Usage:
   .venv/bin/python client.py --mode legacy|auto --tool NAME --args JSON [--reply TEXT] \
       [--max-rounds N] -- SERVER_CMD ARGS...
+  .venv/bin/python client.py --mode ... --tool NAME --url http://127.0.0.1:PORT/mcp   (Streamable HTTP)
 
 --mode legacy  forces the initialize handshake (2025-11-25).
 --mode auto    the SDK default: probes `server/discover` at 2026-07-28 (10 s timeout) and
@@ -49,7 +50,9 @@ async def run(opts: argparse.Namespace) -> dict[str, Any]:
         )
 
     # env: the SDK passes only a safe subset (HOME, PATH, ...) unless told; pass ours through.
-    server = StdioServerParameters(command=opts.server[0], args=opts.server[1:], env=dict(os.environ))
+    server: Any = opts.url or StdioServerParameters(
+        command=opts.server[0], args=opts.server[1:], env=dict(os.environ)
+    )
     out: dict[str, Any] = {"protocolVersion": None}
     try:
         async with Client(
@@ -81,7 +84,7 @@ def _fail(message: str) -> None:
 def main() -> int:
     argv = sys.argv[1:]
     if "--" not in argv:
-        _fail("usage: client.py [options] -- SERVER_CMD ARGS...")
+        argv = argv + ["--"]
     split = argv.index("--")
     parser = argparse.ArgumentParser(description="MCP sampling client peer")
     parser.error = _fail  # usage errors are JSON lines too
@@ -91,10 +94,11 @@ def main() -> int:
     parser.add_argument("--reply", default="py-client-reply")
     parser.add_argument("--max-rounds", type=int, default=10, help="input_required rounds before giving up")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request read timeout, seconds")
+    parser.add_argument("--url", default=None, help="a Streamable HTTP endpoint instead of a command")
     opts = parser.parse_args(argv[:split])
     opts.server = argv[split + 1 :]
-    if not opts.server:
-        _fail("missing SERVER_CMD after --")
+    if not opts.server and not opts.url:
+        _fail("missing SERVER_CMD after -- (or --url)")
     try:
         opts.args = json.loads(opts.args)
     except json.JSONDecodeError as e:
