@@ -208,3 +208,33 @@ async fn shutdown_answers_requests_in_flight() {
         "no longer listening"
     );
 }
+
+#[tokio::test]
+async fn a_stream_cut_before_the_sampling_request_delivers_it_once_on_resumption() {
+    let s = start(HttpConfig::default()).await;
+    let sid = s.open_session().await;
+    let r = s.post(Some(&sid), &call(6, "ask", json!({"q": "early cut"}))).send().await.unwrap();
+    let mut ev = Events::new(r);
+    let prime = ev.next().await.unwrap();
+    assert!(prime.data.is_empty());
+    // Cut right after the priming event: whatever followed never reached the client.
+    drop(ev);
+    let get = s
+        .http
+        .get(&s.url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &sid)
+        .header("last-event-id", prime.id.unwrap())
+        .send()
+        .await
+        .unwrap();
+    let mut resumed = Events::new(get);
+    let (_, req) = resumed.next_message().await.unwrap();
+    assert_eq!(req["method"], "sampling/createMessage", "{req}");
+    let reply = sampling_reply(&req["id"], "resumed");
+    assert_eq!(s.post(Some(&sid), &reply).send().await.unwrap().status(), 202);
+    let (_, done) = resumed.next_message().await.unwrap();
+    assert_eq!(done["id"], 6, "the answer follows on the resumed stream, the request came once: {done}");
+    assert_eq!(done["result"]["content"][0]["text"], "answer: resumed");
+    assert!(resumed.next().await.is_none());
+}
