@@ -321,3 +321,51 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
         Ok(_) => panic!("connected to nothing"),
     }
 }
+
+#[tokio::test]
+async fn cancelling_a_legacy_request_posts_the_notification() {
+    let server = Scripted::start(Arc::new(|req: Req| {
+        Box::pin(async move {
+            if let Some(r) = handshake(&req, "s1").await {
+                return r;
+            }
+            match req.rpc_method().as_deref() {
+                Some("notifications/cancelled") => Reply::accepted(),
+                // The call's stream stays open, with nothing on it.
+                _ => {
+                    let (reply, tx) = Reply::sse();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        drop(tx);
+                    });
+                    reply
+                }
+            }
+        })
+    }))
+    .await;
+    let client = Client::connect_http(&server.url, fast(), Arc::new(Counting::default()), legacy())
+        .await
+        .expect("connect");
+    let params = json!({"name": "slow", "arguments": {}});
+    let err = client
+        .request("tools/call", Some(params), Some(Duration::from_millis(200)))
+        .await
+        .expect_err("the call must time out");
+    assert!(err.to_string().contains("no answer"), "{err}");
+    let call_id = server.calls("tools/call")[0].json()["id"].clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let cancelled = loop {
+        if let Some(c) = server.calls("notifications/cancelled").pop() {
+            break c;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no cancellation POSTed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(cancelled.json()["params"]["requestId"], call_id);
+    assert_eq!(cancelled.header("mcp-session-id"), Some("s1"));
+    client.close().await;
+}

@@ -427,13 +427,18 @@ async fn send_notification(
             .and_then(|p| p.get("requestId"))
             .and_then(|v| serde_json::from_value::<RequestId>(v.clone()).ok());
         let flight = target.and_then(|t| lock(&shared.inflight).remove(&t));
-        if let Some(f) = flight {
-            // Our waiter is gone either way: stop reading the answer.
-            shared.abort(f.task);
-            if f.modern {
-                // Modern: dropping the response stream is the cancellation.
-                return;
+        let modern = match flight {
+            Some(f) => {
+                // Our waiter is gone either way: stop reading the answer.
+                shared.abort(f.task);
+                f.modern
             }
+            // Already answered: only a legacy session has any use for the notification.
+            None => lock(&shared.session).version.is_none(),
+        };
+        if modern {
+            // Modern: dropping the response stream is the cancellation; nothing is POSTed.
+            return;
         }
     }
     let initialized = method == mcp_proto::lifecycle::INITIALIZED;
