@@ -213,7 +213,11 @@ async fn shutdown_answers_requests_in_flight() {
 async fn a_stream_cut_before_the_sampling_request_delivers_it_once_on_resumption() {
     let s = start(HttpConfig::default()).await;
     let sid = s.open_session().await;
-    let r = s.post(Some(&sid), &call(6, "ask", json!({"q": "early cut"}))).send().await.unwrap();
+    let r = s
+        .post(Some(&sid), &call(6, "ask", json!({"q": "early cut"})))
+        .send()
+        .await
+        .unwrap();
     let mut ev = Events::new(r);
     let prime = ev.next().await.unwrap();
     assert!(prime.data.is_empty());
@@ -232,9 +236,15 @@ async fn a_stream_cut_before_the_sampling_request_delivers_it_once_on_resumption
     let (_, req) = resumed.next_message().await.unwrap();
     assert_eq!(req["method"], "sampling/createMessage", "{req}");
     let reply = sampling_reply(&req["id"], "resumed");
-    assert_eq!(s.post(Some(&sid), &reply).send().await.unwrap().status(), 202);
+    assert_eq!(
+        s.post(Some(&sid), &reply).send().await.unwrap().status(),
+        202
+    );
     let (_, done) = resumed.next_message().await.unwrap();
-    assert_eq!(done["id"], 6, "the answer follows on the resumed stream, the request came once: {done}");
+    assert_eq!(
+        done["id"], 6,
+        "the answer follows on the resumed stream, the request came once: {done}"
+    );
     assert_eq!(done["result"]["content"][0]["text"], "answer: resumed");
     assert!(resumed.next().await.is_none());
 }
