@@ -1,6 +1,6 @@
 //! The official SDK clients against our Streamable HTTP server (`serve summarize --http`):
 //! the TypeScript SDK 1.32.2 (legacy), and the Python `mcp` 2.3.0 client in legacy and auto
-//! (which becomes 2026-07-28 over HTTP). Each answers the tool's sampling request with its own
+//! (which becomes 2026-07-28 over HTTP), and our own client in every era. Each answers the tool's sampling request with its own
 //! reply, which must come back as the summary. A missing peer fails the test.
 
 use serde_json::Value;
@@ -115,5 +115,39 @@ fn python_sdk_client_over_http_in_both_modes() {
                 &s.url,
             ]));
         check(&out, &reply, version);
+    }
+}
+
+#[test]
+fn our_client_over_http_against_our_server_in_every_era() {
+    let s = serve();
+    for (era, version) in [
+        ("legacy", "2025-11-25"),
+        ("modern", "2026-07-28"),
+        ("auto", "2026-07-28"),
+    ] {
+        let reply = format!("ours {era}");
+        let data_home = std::env::temp_dir().join(format!("mcp-http-ours-{}", std::process::id()));
+        let out = Command::new(env!("CARGO_BIN_EXE_mcp-sampling"))
+            .args([
+                "--log",
+                "info",
+                "call",
+                "--era",
+                era,
+                "--approve",
+                "auto",
+                "--provider",
+            ])
+            .arg(format!("fixed:{reply}"))
+            .args(["--tool", "summarize", "--args", &args(), "--url", &s.url])
+            .env("XDG_DATA_HOME", data_home)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["content"][0]["text"], reply, "{r}");
+        assert!(stderr.contains(version), "{era}: {stderr}");
     }
 }
