@@ -142,6 +142,8 @@ pub(crate) struct Incoming {
     pub name: Option<String>,
     /// `_meta`'s protocol version: the request is modern.
     pub modern_version: Option<String>,
+    /// `params.arguments` of a `tools/call`.
+    pub arguments: Option<Value>,
 }
 
 impl Incoming {
@@ -186,7 +188,13 @@ impl Incoming {
             .and_then(|m| m.get(lc::META_PROTOCOL_VERSION))
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let method = obj.get("method").and_then(Value::as_str);
+        let arguments = match method {
+            Some("tools/call") => params.and_then(|p| p.get("arguments")).cloned(),
+            _ => None,
+        };
         Ok(Incoming {
+            arguments,
             id: obj.get("id").cloned(),
             method: obj.get("method").and_then(Value::as_str).map(str::to_owned),
             name,

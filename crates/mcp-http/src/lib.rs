@@ -18,6 +18,7 @@
 mod checks;
 mod legacy;
 mod modern;
+mod params;
 mod sse;
 
 use axum::body::Bytes;

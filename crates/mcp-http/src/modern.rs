@@ -4,6 +4,7 @@
 //! cancels the request.
 
 use crate::checks::{self, decoded_header, Incoming};
+use crate::params;
 use crate::sse::{self, Event, OnClose};
 use crate::AppState;
 use axum::body::Bytes;
@@ -124,7 +125,14 @@ fn status_of(answer: &[u8]) -> StatusCode {
 }
 
 pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: Bytes) -> Response {
-    if let Err(why) = check_headers(&h, &msg) {
+    let tool = match (msg.method.as_deref(), &msg.name) {
+        (Some("tools/call"), Some(n)) => st.server.tool(n),
+        _ => None,
+    };
+    let mirrored = tool.map_or(Ok(()), |t| {
+        params::check(&h, &t.input_schema, msg.arguments.as_ref())
+    });
+    if let Err(why) = check_headers(&h, &msg).and(mirrored) {
         return checks::error(
             StatusCode::BAD_REQUEST,
             msg.id.as_ref(),
@@ -180,6 +188,7 @@ mod tests {
             method: Some(method.into()),
             name: name.map(str::to_owned),
             modern_version: Some("2026-07-28".into()),
+            arguments: None,
         }
     }
 

@@ -178,3 +178,36 @@ async fn progress_streams_and_closing_the_stream_cancels() {
     }
     panic!("the tool call went on after its stream closed");
 }
+
+#[tokio::test]
+async fn arguments_marked_x_mcp_header_must_be_mirrored() {
+    let s = start(HttpConfig::default()).await;
+    let call = modern_call(1, "locate", json!({"region": "us-west1"}), json!({}));
+    let (st, body) = json_of(post(&s, &call).send().await.unwrap()).await;
+    assert_eq!(
+        (st, body["error"]["code"].as_i64()),
+        (400, Some(-32020)),
+        "{body}"
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Mcp-Param-Region"));
+    let r = post(&s, &call)
+        .header("mcp-param-region", "eu-west1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(r).await.0, 400);
+    let r = post(&s, &call)
+        .header("mcp-param-region", "=?base64?dXMtd2VzdDE=?=")
+        .send()
+        .await
+        .unwrap();
+    let (st, body) = json_of(r).await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        body["result"]["content"][0]["text"], "in us-west1",
+        "{body}"
+    );
+}

@@ -109,6 +109,12 @@ impl Server {
         self.shared.config.rpc.clone()
     }
 
+    /// The definition of the tool `name` (for transports that check arguments mirrored in
+    /// headers against its input schema).
+    pub fn tool(&self, name: &str) -> Option<&Tool> {
+        self.shared.tools.get(name).map(|t| &t.def)
+    }
+
     /// The server's name and version.
     pub fn info(&self) -> &Implementation {
         &self.shared.info

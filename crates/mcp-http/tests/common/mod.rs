@@ -27,6 +27,17 @@ async fn slow(Args(a): Args<Wait>, ctx: Ctx) -> Result<String, ToolError> {
     Ok(format!("slept {} ms", a.ms))
 }
 
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+pub struct Where {
+    /// Mirrored in the `Mcp-Param-Region` header on 2026-07-28.
+    #[schemars(extend("x-mcp-header" = "Region"))]
+    pub region: String,
+}
+
+async fn locate(Args(a): Args<Where>, _ctx: Ctx) -> Result<String, ToolError> {
+    Ok(format!("in {}", a.region))
+}
+
 /// Tool calls of `hang` stopped before they finished.
 pub static STOPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -51,6 +62,7 @@ async fn hang(Args(a): Args<Wait>, ctx: Ctx) -> Result<String, ToolError> {
 pub fn server() -> Server {
     Server::builder("http-test")
         .tool("ask", "Samples once", ask)
+        .tool("locate", "Mirrors its region in a header", locate)
         .tool(
             "hang",
             "Reports progress, then waits; counts calls stopped early",
