@@ -84,6 +84,13 @@ pub enum ClientError {
     Http(#[from] crate::http::HttpError),
 }
 
+/// How a `server/discover` attempt ended.
+#[derive(PartialEq, Eq)]
+enum Probe {
+    Done,
+    Retry,
+}
+
 /// What the client knows about the connection, shared with its incoming-request handler.
 pub(crate) struct ClientState {
     pub era: Mutex<Option<(Era, String)>>,
@@ -213,6 +220,15 @@ impl Client {
     }
 
     async fn discover(&mut self, fallback: bool) -> Result<(), ClientError> {
+        // Refused with a list that has our version after all (a server that rejects the first
+        // request it sees, or one that changed its mind): ask once more.
+        if self.discover_once(fallback, false).await? == Probe::Retry {
+            self.discover_once(fallback, true).await?;
+        }
+        Ok(())
+    }
+
+    async fn discover_once(&mut self, fallback: bool, retried: bool) -> Result<Probe, ClientError> {
         let meta = RequestMeta {
             protocol_version: MODERN.into(),
             client_capabilities: self.opts.capabilities.clone(),
@@ -248,9 +264,9 @@ impl Client {
                             .as_ref()
                             .and_then(|m| m.get(lc::META_SERVER_INFO))
                             .and_then(|i| serde_json::from_value(i.clone()).ok());
-                        Ok(())
+                        Ok(Probe::Done)
                     }
-                    None if fallback => self.initialize().await,
+                    None if fallback => self.initialize().await.map(|()| Probe::Done),
                     None => Err(ClientError::NoCommonVersion(d.supported_versions)),
                 }
             }
@@ -261,12 +277,15 @@ impl Client {
                     .and_then(|d| d.get("supported"))
                     .and_then(|s| serde_json::from_value(s.clone()).ok())
                     .unwrap_or_default();
+                if !retried && supported.iter().any(|v| v == MODERN) {
+                    return Ok(Probe::Retry);
+                }
                 if fallback
                     && supported
                         .iter()
                         .any(|v| LEGACY_VERSIONS.contains(&v.as_str()))
                 {
-                    return self.initialize().await;
+                    return self.initialize().await.map(|()| Probe::Done);
                 }
                 Err(ClientError::NoCommonVersion(supported))
             }
@@ -275,11 +294,11 @@ impl Client {
                     code = e.code,
                     "server/discover refused; the server is legacy"
                 );
-                self.initialize().await
+                self.initialize().await.map(|()| Probe::Done)
             }
             Err(RpcError::Timeout(_)) if fallback => {
                 tracing::debug!("server/discover unanswered; the server is legacy");
-                self.initialize().await
+                self.initialize().await.map(|()| Probe::Done)
             }
             Err(e) => Err(e.into()),
         }

@@ -3,6 +3,7 @@
 mod audit;
 mod call;
 mod config;
+mod conformance_client;
 mod demo;
 mod host;
 mod interactive;
@@ -39,6 +40,9 @@ enum Cmd {
     /// The interactive host: start the config's servers, list and call their tools, chat
     /// with a model that can call them; their sampling requests are reviewed at the terminal.
     Host(interactive::HostCmdArgs),
+    /// The client under test of the official conformance suite (it runs this command).
+    #[command(hide = true)]
+    ConformanceClient(conformance_client::ConformanceArgs),
     /// Run a built-in server on stdio.
     Serve(servers::ServeArgs),
     /// Show the audit log of sampling requests.
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Call(a) => call::run(a).await,
             Cmd::Host(a) => interactive::run(a).await,
+            Cmd::ConformanceClient(a) => conformance_client::run(a).await,
             Cmd::Serve(a) => servers::run(a).await,
             Cmd::Audit(a) => audit::run(a),
             Cmd::Model(a) => model::run(a),

@@ -447,9 +447,15 @@ async fn send_notification(
     }
     let ok = exchange::post_other(shared, body, method).await;
     if initialized && ok {
-        session::listen(shared);
+        let opened = session::listen(shared);
+        // Later messages wait (briefly) for the stream's answer: a server may deliver what
+        // belongs to a request on whichever stream it sees open.
+        let _ = tokio::time::timeout(LISTEN_WAIT, opened).await;
     }
 }
+
+/// Longest wait for the standalone stream to open before later messages go out.
+pub(crate) const LISTEN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Stops every task, ends the session (DELETE), and tells the engine the input is over.
 async fn shutdown(shared: &Arc<Shared>) {

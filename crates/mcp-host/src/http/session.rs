@@ -117,23 +117,31 @@ pub(crate) async fn resume(
     )))
 }
 
-/// Opens the standalone GET stream (replacing any earlier one) and keeps it open.
-pub(crate) fn listen(shared: &Arc<Shared>) {
+/// Opens the standalone GET stream (replacing any earlier one) and keeps it open. The
+/// returned receiver fires once the first GET has its answer (or failed), so that requests
+/// sent after `initialized` find the stream in place, as a server may expect.
+pub(crate) fn listen(shared: &Arc<Shared>) -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
     let s = shared.clone();
-    let key = shared.spawn(async move { listen_loop(&s).await });
+    let key = shared.spawn(async move { listen_loop(&s, Some(tx)).await });
     let old = lock(&shared.session).listener.replace(key);
     if let Some(k) = old {
         shared.abort(k);
     }
+    rx
 }
 
-async fn listen_loop(shared: &Arc<Shared>) {
+async fn listen_loop(shared: &Arc<Shared>, mut opened: Option<tokio::sync::oneshot::Sender<()>>) {
     let mut ctx = Ctx::listener();
     let mut last: Option<String> = None;
     let mut retry = None;
     let mut failures = 0;
     loop {
-        match get(shared, last.as_deref()).await {
+        let answer = get(shared, last.as_deref()).await;
+        if let Some(tx) = opened.take() {
+            let _ = tx.send(());
+        }
+        match answer {
             Ok(r) if r.status() == StatusCode::METHOD_NOT_ALLOWED => {
                 tracing::debug!("the server offers no standalone event stream (405)");
                 return;
@@ -223,7 +231,8 @@ pub(crate) async fn renew(shared: &Arc<Shared>, stale: u64) -> Result<(), String
         if !exchange::post_other(shared, note, "notifications/initialized").await {
             return Err("notifications/initialized was refused".into());
         }
-        listen(shared);
+        let opened = listen(shared);
+        let _ = tokio::time::timeout(super::LISTEN_WAIT, opened).await;
     }
     Ok(())
 }
