@@ -4,6 +4,7 @@ mod audit;
 mod call;
 mod config;
 mod demo;
+mod elicit;
 mod host;
 mod interactive;
 mod model;
