@@ -65,6 +65,18 @@ fn run(cmd: &[String]) -> Output {
 
 /// `mcp-sampling call` against a server command; returns the CallToolResult.
 fn our_call(era: &str, reply: &str, tool: &str, args: &str, server: Vec<String>) -> Value {
+    our_call_with(era, reply, tool, args, &[], server)
+}
+
+/// The same, with more host flags (`--elicit`, `--root`).
+fn our_call_with(
+    era: &str,
+    reply: &str,
+    tool: &str,
+    args: &str,
+    flags: &[&str],
+    server: Vec<String>,
+) -> Value {
     let mut cmd: Vec<String> = vec![
         bin(),
         "call".into(),
@@ -73,6 +85,7 @@ fn our_call(era: &str, reply: &str, tool: &str, args: &str, server: Vec<String>)
         "--approve".into(),
         "auto".into(),
     ];
+    cmd.extend(flags.iter().map(|f| f.to_string()));
     cmd.extend([
         "--provider".into(),
         format!("fixed:{reply}"),
@@ -169,6 +182,61 @@ fn our_client_against_python_server_two_samplings_in_one_call() {
             python_server(),
         );
         assert_eq!(text(&r), "R3 | R3", "era {era}: {r}");
+    }
+}
+
+#[test]
+fn our_client_against_python_server_elicitation_both_eras() {
+    let accept = r#"accept:{"name": "Ann"}"#;
+    for era in ["legacy", "modern"] {
+        // The form's default (guests = 2) is filled in by our host.
+        let r = our_call_with(
+            era,
+            "R",
+            "resolve_elicit",
+            r#"{"prompt":"two"}"#,
+            &["--elicit", accept],
+            python_server(),
+        );
+        assert_eq!(text(&r), "elicited: Ann x2", "era {era}: {r}");
+        let r = our_call_with(
+            era,
+            "R",
+            "resolve_elicit",
+            r#"{"prompt":"two"}"#,
+            &["--elicit", "decline"],
+            python_server(),
+        );
+        assert_eq!(text(&r), "elicited: decline", "era {era}: {r}");
+        // Sampling and elicitation in one call (one round on the modern era).
+        let r = our_call_with(
+            era,
+            "R4",
+            "resolve_sample_elicit",
+            r#"{"prompt":"x"}"#,
+            &["--elicit", accept],
+            python_server(),
+        );
+        assert_eq!(text(&r), "R4 / elicited: Ann x2", "era {era}: {r}");
+    }
+}
+
+#[test]
+fn our_client_against_python_server_roots_both_eras() {
+    for era in ["legacy", "modern"] {
+        let r = our_call_with(
+            era,
+            "R",
+            "resolve_roots",
+            r#"{"prompt":"x"}"#,
+            &["--root", "/srv/a b", "--root", "/tmp"],
+            python_server(),
+        );
+        assert_eq!(
+            text(&r),
+            "roots: file:///srv/a%20b file:///tmp",
+            "era {era}: {r}"
+        );
     }
 }
 
