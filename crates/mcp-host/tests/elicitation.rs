@@ -265,7 +265,12 @@ async fn legacy_capabilities_and_list_changed() {
     let opts = ClientOptions {
         era: EraChoice::Legacy,
         roots: Some(roots.clone()),
-        elicitation: Some(Arc::new(AutoElicit::Decline)),
+        elicitation: Some(Arc::new(AutoElicit::Accept(
+            json!({"name": "Ann", "other": 1})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ))),
         ..Default::default()
     };
     let connecting = tokio::spawn(async move { Client::connect(b, sampler(), opts).await });
@@ -291,6 +296,15 @@ async fn legacy_capabilities_and_list_changed() {
         .await;
     let r = server.recv().await;
     assert_eq!(r["result"]["roots"][0]["uri"], "file:///new", "{r}");
+    // The host fills in the schema's defaults and leaves out what the schema lacks.
+    let schema = json!({"type": "object", "required": ["name", "guests"], "properties": {
+        "name": {"type": "string"}, "guests": {"type": "integer", "default": 2}}});
+    let ask = json!({"jsonrpc": "2.0", "id": 9, "method": "elicitation/create",
+        "params": {"message": "m", "requestedSchema": schema}});
+    server.send(ask).await;
+    let r = server.recv().await;
+    let want = json!({"action": "accept", "content": {"name": "Ann", "guests": 2}});
+    assert_eq!(r["result"], want, "{r}");
     server
         .send(
             json!({"jsonrpc": "2.0", "id": 8, "method": "elicitation/create",

@@ -304,6 +304,62 @@ fn python_client_against_our_summarize_legacy_and_auto() {
 }
 
 #[test]
+fn python_client_against_our_elicit_demo_legacy_and_auto() {
+    let demo = vec![bin(), "serve".into(), "elicit-demo".into()];
+    for (mode, version) in [("legacy", "2025-11-25"), ("auto", "2026-07-28")] {
+        let mut cmd = vec![
+            python(),
+            peer("python/client.py"),
+            "--mode".into(),
+            mode.into(),
+        ];
+        cmd.extend([
+            "--tool".into(),
+            "book_table".into(),
+            "--args".into(),
+            r#"{"restaurant":"X"}"#.into(),
+        ]);
+        cmd.extend([
+            "--elicit".into(),
+            r#"{"name":"Py","date":"2025-05-05"}"#.into(),
+            "--".into(),
+        ]);
+        cmd.extend(demo.clone());
+        let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
+        assert_eq!(out["protocolVersion"], version, "{out}");
+        assert_eq!(out["elicitationRequests"], 1, "{out}");
+        let schema = &out["lastElicitationRequest"]["requestedSchema"];
+        assert_eq!(schema["properties"]["date"]["format"], "date", "{out}");
+        // The Python client sends no guests; our server fills in the schema's default.
+        let booked = &out["result"]["structuredContent"]["booked"];
+        assert_eq!(
+            booked,
+            &serde_json::json!({"date": "2025-05-05", "guests": 2, "name": "Py", "seating": "indoor"}),
+            "{out}"
+        );
+        let mut cmd = vec![
+            python(),
+            peer("python/client.py"),
+            "--mode".into(),
+            mode.into(),
+        ];
+        cmd.extend([
+            "--tool".into(),
+            "list_roots".into(),
+            "--root".into(),
+            "file:///py/root".into(),
+            "--".into(),
+        ]);
+        cmd.extend(demo.clone());
+        let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
+        assert_eq!(
+            out["result"]["structuredContent"]["roots"][0]["uri"], "file:///py/root",
+            "{out}"
+        );
+    }
+}
+
+#[test]
 fn short_text_is_not_sampled() {
     let mut cmd = vec![
         python(),
