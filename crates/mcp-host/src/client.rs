@@ -1,12 +1,14 @@
 //! [`Client`]: connects to a server of either era, calls tools, and answers the server's
-//! sampling requests with a [`SamplingHandler`].
+//! sampling requests with a [`SamplingHandler`] (and its elicitation and roots requests,
+//! when [`ClientOptions`] has a handler for them).
 
-use crate::handler::{SamplingError, SamplingHandler, SamplingRequest, ToolCall};
+use crate::elicitation::{ElicitationError, ElicitationHandler};
+use crate::handler::{SamplingError, SamplingHandler, ToolCall};
 use crate::incoming::ClientHandler;
+use crate::roots::Roots;
 use mcp_proto::jsonrpc::UNSUPPORTED_PROTOCOL_VERSION;
 use mcp_proto::lifecycle::{self as lc, DiscoverResult, InitializeResult, RequestMeta};
 use mcp_proto::mrtr::{self, InputRequiredResult, InputResponses, COMPLETE, INPUT_REQUIRED};
-use mcp_proto::sampling::{self as sp, CreateMessageParams};
 use mcp_proto::tools::{CallToolResult, ListToolsResult};
 use mcp_proto::version::{LATEST_LEGACY, LEGACY_VERSIONS, MODERN, MODERN_VERSIONS};
 use mcp_proto::{ClientCapabilities, Era, Implementation, ServerCapabilities};
@@ -45,6 +47,10 @@ pub struct ClientOptions {
     pub call_timeout: Duration,
     /// The engine's limits.
     pub rpc: Config,
+    /// Answers form-mode elicitation; `elicitation` is declared only when set.
+    pub elicitation: Option<Arc<dyn ElicitationHandler>>,
+    /// The roots offered to servers; `roots` (with `listChanged`) is declared only when set.
+    pub roots: Option<Roots>,
 }
 
 impl Default for ClientOptions {
@@ -57,6 +63,8 @@ impl Default for ClientOptions {
             max_rounds: 10,
             call_timeout: Duration::from_secs(600),
             rpc: Config::default(),
+            elicitation: None,
+            roots: None,
         }
     }
 }
@@ -76,6 +84,9 @@ pub enum ClientError {
     /// Our sampling handler declined or failed (modern: the call is not retried).
     #[error(transparent)]
     Sampling(#[from] SamplingError),
+    /// Our elicitation handler failed (modern: the call is not retried).
+    #[error(transparent)]
+    Elicitation(#[from] ElicitationError),
     /// Modern: the server kept asking for input.
     #[error("the server asked for input more than {0} times; giving up on the call")]
     TooManyRounds(u32),
@@ -97,6 +108,8 @@ pub(crate) struct ClientState {
     pub server_name: Mutex<Arc<str>>,
     pub caps: ClientCapabilities,
     pub handler: Arc<dyn SamplingHandler>,
+    pub elicitation: Option<Arc<dyn ElicitationHandler>>,
+    pub roots: Option<Roots>,
     pub calls: Mutex<Vec<(u64, ToolCall)>>,
 }
 
@@ -109,6 +122,11 @@ impl ClientState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+    /// The tool call in flight, when there is exactly one (legacy requests name none).
+    pub(crate) fn only_call(&self) -> Option<ToolCall> {
+        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        (calls.len() == 1).then(|| calls[0].1.clone())
     }
 }
 
@@ -140,13 +158,16 @@ impl Client {
     pub async fn connect_with(
         start: impl FnOnce(Arc<dyn mcp_rpc::Handler>, mcp_rpc::Config) -> Connection,
         handler: Arc<dyn SamplingHandler>,
-        opts: ClientOptions,
+        mut opts: ClientOptions,
     ) -> Result<Client, ClientError> {
+        opts.capabilities = crate::inputs::advertised(&opts);
         let state = Arc::new(ClientState {
             era: Mutex::new(None),
             server_name: Mutex::new("server".into()),
             caps: opts.capabilities.clone(),
             handler,
+            elicitation: opts.elicitation.clone(),
+            roots: opts.roots.clone(),
             calls: Mutex::new(Vec::new()),
         });
         let conn = start(
@@ -180,6 +201,9 @@ impl Client {
                 .server_name
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()) = info.name.as_str().into();
+        }
+        if let (Era::Legacy, Some(roots)) = (client.era, &client.opts.roots) {
+            roots.notify_changes(client.peer.clone());
         }
         Ok(client)
     }
@@ -476,39 +500,14 @@ impl Client {
     ) -> Result<InputResponses, ClientError> {
         let mut tasks = JoinSet::new();
         for (key, req) in requests {
-            if req.method != sp::METHOD {
-                return Err(ClientError::Protocol(format!(
-                    "input request {key:?} is {:?}, a capability this client did not declare",
-                    req.method
-                )));
-            }
-            let params: CreateMessageParams =
-                serde_json::from_value(req.params.unwrap_or(Value::Null)).map_err(|e| {
-                    ClientError::Protocol(format!(
-                        "input request {key:?} has invalid sampling params: {e}"
-                    ))
-                })?;
-            sp::validate(&params, Some(&self.opts.capabilities))
-                .map_err(|e| ClientError::Protocol(format!("input request {key:?}: {e}")))?;
-            let sreq = SamplingRequest {
-                params,
-                server: self.state.server_name(),
-                era: Era::Modern,
-                protocol_version: self.version.clone(),
-                tool_call: Some(call.clone()),
-            };
-            let fut = self.state.handler.create_message(sreq);
+            let fut = crate::inputs::modern(&self.state, call, &self.version, &key, req)?;
             tasks.spawn(async move { (key, fut.await) });
         }
         let mut out = InputResponses::new();
         while let Some(joined) = tasks.join_next().await {
             let (key, reply) =
-                joined.map_err(|e| ClientError::Protocol(format!("sampling task failed: {e}")))?;
-            let reply = reply?;
-            out.insert(
-                key,
-                serde_json::to_value(reply).map_err(|e| ClientError::Protocol(e.to_string()))?,
-            );
+                joined.map_err(|e| ClientError::Protocol(format!("input task failed: {e}")))?;
+            out.insert(key, reply?);
         }
         Ok(out)
     }

@@ -2,9 +2,10 @@
 
 use crate::client::ClientState;
 use crate::handler::SamplingRequest;
+use crate::inputs;
 use mcp_proto::content::OneOrMany;
 use mcp_proto::sampling::{self as sp, CreateMessageParams, CreateMessageResult};
-use mcp_proto::{Era, ErrorObject, ProtocolVersion};
+use mcp_proto::{ErrorObject, ProtocolVersion};
 use mcp_rpc::{BoxFuture, Handler, Peer, Request};
 use serde_json::Value;
 use std::sync::Arc;
@@ -19,7 +20,8 @@ impl Handler for ClientHandler {
         Box::pin(async move {
             match req.method.as_str() {
                 sp::METHOD => sample(&state, req.params).await,
-                // Declared only on request by a later issue (roots, elicitation).
+                mcp_proto::elicitation::METHOD => inputs::legacy_elicit(&state, req.params).await,
+                mcp_proto::roots::METHOD => inputs::legacy_roots(&state),
                 other => Err(ErrorObject::method_not_found(other)),
             }
         })
@@ -40,16 +42,7 @@ impl Handler for ClientHandler {
 }
 
 async fn sample(state: &ClientState, params: Option<Value>) -> Result<Value, ErrorObject> {
-    let Some((era, version)) = state.era() else {
-        return Err(ErrorObject::invalid_request(
-            "sampling/createMessage before the handshake finished",
-        ));
-    };
-    if era == Era::Modern {
-        return Err(ErrorObject::method_not_found(
-            "sampling/createMessage (modern servers send it inside input_required results)",
-        ));
-    }
+    let (era, version) = inputs::legacy_era(state, sp::METHOD)?;
     if !state.caps.can_sample() {
         return Err(ErrorObject::method_not_found(
             "sampling/createMessage (this client did not declare sampling)",
@@ -61,10 +54,7 @@ async fn sample(state: &ClientState, params: Option<Value>) -> Result<Value, Err
         })?;
     sp::validate(&params, Some(&state.caps))
         .map_err(|e| ErrorObject::invalid_params(e.to_string()))?;
-    let tool_call = {
-        let calls = state.calls.lock().unwrap_or_else(|p| p.into_inner());
-        (calls.len() == 1).then(|| calls[0].1.clone())
-    };
+    let tool_call = state.only_call();
     let req = SamplingRequest {
         params,
         server: state.server_name(),

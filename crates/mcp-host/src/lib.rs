@@ -5,6 +5,11 @@
 //!   to `initialize`), tool calls, and the modern `input_required` loop (at most
 //!   [`ClientOptions::max_rounds`] rounds).
 //! - [`SamplingHandler`] (`handler`): the one interface that answers sampling on both eras.
+//! - [`ElicitationHandler`] (`elicitation`): answers form-mode elicitation on both eras; the
+//!   client fills in defaults and checks the reply against the schema before sending it.
+//!   [`Roots`] (`roots`): the roots offered to servers; a change notifies legacy servers.
+//!   Both are declared as capabilities only when set in [`ClientOptions`]; `inputs` routes
+//!   the requests of both eras.
 //! - `incoming`: server-to-client requests on the legacy era, validated before the handler
 //!   sees them; replies fitted to old peers (one content block before `2025-11-25`).
 //! - [`pipeline`]: the [`Host`](pipeline::Host) that answers sampling through policy,
@@ -14,12 +19,17 @@
 //!   [`Client::connect_http`].
 
 mod client;
+mod elicitation;
 mod handler;
 pub mod http;
 mod incoming;
+mod inputs;
 pub mod pipeline;
 pub mod providers;
+mod roots;
 
 pub use client::{Client, ClientError, ClientOptions, EraChoice};
+pub use elicitation::{AutoElicit, ElicitationError, ElicitationHandler, ElicitationRequest};
 pub use handler::{SamplingError, SamplingHandler, SamplingRequest, ToolCall};
 pub use http::{HttpOptions, HttpTransport};
+pub use roots::Roots;

@@ -59,6 +59,61 @@ impl ClientCapabilities {
     pub fn can_sample_with_tools(&self) -> bool {
         self.sampling.as_ref().is_some_and(|s| s.tools.is_some())
     }
+
+    /// Whether form-mode elicitation was declared: `elicitation.form`, or an `elicitation`
+    /// object without modes (which means form only).
+    pub fn can_elicit_form(&self) -> bool {
+        match &self.elicitation {
+            Some(Value::Object(modes)) => modes.contains_key("form") || !modes.contains_key("url"),
+            _ => false,
+        }
+    }
+
+    /// Whether `roots` was declared.
+    pub fn can_list_roots(&self) -> bool {
+        self.roots.is_some()
+    }
+
+    /// Adds form-mode elicitation (`{"form": {}}`).
+    pub fn with_elicitation(mut self) -> Self {
+        self.elicitation = Some(serde_json::json!({"form": {}}));
+        self
+    }
+
+    /// Adds roots; `list_changed` when the client notifies changes (legacy).
+    pub fn with_roots(mut self, list_changed: bool) -> Self {
+        self.roots = Some(if list_changed {
+            serde_json::json!({"listChanged": true})
+        } else {
+            serde_json::json!({})
+        });
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn elicitation_modes() {
+        let caps = |v: Value| ClientCapabilities {
+            elicitation: Some(v),
+            ..Default::default()
+        };
+        assert!(caps(json!({})).can_elicit_form(), "empty means form");
+        assert!(caps(json!({"form": {}, "url": {}})).can_elicit_form());
+        assert!(!caps(json!({"url": {}})).can_elicit_form());
+        assert!(!ClientCapabilities::default().can_elicit_form());
+        assert!(ClientCapabilities::default()
+            .with_elicitation()
+            .can_elicit_form());
+        assert!(ClientCapabilities::default()
+            .with_roots(true)
+            .can_list_roots());
+        assert!(!ClientCapabilities::default().can_list_roots());
+    }
 }
 
 /// Capabilities a server declares.

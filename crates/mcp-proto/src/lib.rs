@@ -13,21 +13,28 @@
 //! - [`capabilities`], [`lifecycle`]: capabilities, `initialize`, `server/discover`, `_meta`.
 //! - [`tools`], [`resources`], [`prompts`]: server features.
 //! - [`mrtr`]: multi round-trip requests (`input_required`, `inputResponses`, `requestState`).
+//! - [`elicitation`], [`form`]: form-mode `elicitation/create`, and a reply checked against
+//!   its requested schema (with defaults); [`roots`]: `roots/list`.
 
 pub mod capabilities;
 pub mod content;
+pub mod elicitation;
+pub mod form;
 pub mod jsonrpc;
 pub mod lifecycle;
 pub mod mrtr;
 pub mod prompts;
 pub mod resources;
+pub mod roots;
 pub mod sampling;
 pub mod tools;
 pub mod version;
 
 pub use capabilities::{ClientCapabilities, SamplingCapability, ServerCapabilities};
 pub use content::{Content, OneOrMany};
+pub use elicitation::{ElicitAction, ElicitRequestParams, ElicitResult, RequestedSchema};
 pub use jsonrpc::{ErrorObject, Message, RequestId};
 pub use lifecycle::{Implementation, RequestMeta};
+pub use roots::{ListRootsResult, Root};
 pub use sampling::{CreateMessageParams, CreateMessageResult, SamplingMessage};
 pub use version::{Era, ProtocolVersion};

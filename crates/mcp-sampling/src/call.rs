@@ -45,9 +45,8 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
     };
     let handler: Arc<dyn SamplingHandler> = Arc::new(host::build(&a.host, None)?);
     let opts = ClientOptions {
-        era: a.host.era(),
         call_timeout: Duration::from_secs(a.timeout),
-        ..Default::default()
+        ..a.host.client_options()?
     };
     let result = match &a.url {
         Some(url) => {

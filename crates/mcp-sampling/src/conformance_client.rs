@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use mcp_host::http::HttpOptions;
 use mcp_host::providers::Fixed;
-use mcp_host::{Client, ClientOptions, EraChoice};
+use mcp_host::{AutoElicit, Client, ClientOptions, EraChoice};
 use serde_json::{json, Map, Value};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -29,12 +29,17 @@ pub async fn run(a: ConformanceArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => serde_json::from_str(&c).context("MCP_CONFORMANCE_CONTEXT is not JSON")?,
         Err(_) => Value::Null,
     };
+    // Elicitation is accepted with `confirmed: true` where asked; every other field takes the
+    // schema's default, which the host fills in.
+    let mut accept = Map::new();
+    accept.insert("confirmed".into(), Value::Bool(true));
     let opts = ClientOptions {
         era: if modern {
             EraChoice::Modern
         } else {
             EraChoice::Legacy
         },
+        elicitation: Some(Arc::new(AutoElicit::Accept(accept))),
         ..Default::default()
     };
     let handler = Arc::new(Fixed("conformance client reply".into()));
@@ -55,6 +60,19 @@ async fn play(client: &Client, scenario: &str, context: &Value) -> anyhow::Resul
         }
         "sse-retry" => {
             call(client, "test_reconnection", json!({})).await?;
+        }
+        "elicitation-sep1034-client-defaults" => {
+            call(client, "test_client_elicitation_defaults", json!({})).await?;
+        }
+        "sep-2322-client-request-state" => {
+            for tool in [
+                "test_mrtr_echo_state",
+                "test_mrtr_unrelated",
+                "test_mrtr_no_state",
+                "test_mrtr_no_result_type",
+            ] {
+                call(client, tool, json!({})).await?;
+            }
         }
         "http-custom-headers" => {
             let calls = context["toolCalls"]

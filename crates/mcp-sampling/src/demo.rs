@@ -8,7 +8,7 @@ use crate::host::{self, ApproveArg, HostArgs};
 use anyhow::Context;
 use clap::Args;
 use mcp_host::pipeline::Event;
-use mcp_host::{Client, ClientOptions, SamplingHandler};
+use mcp_host::{Client, SamplingHandler};
 use mcp_rpc::ChildProcess;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -92,10 +92,7 @@ pub async fn run(mut a: DemoArgs) -> anyhow::Result<ExitCode> {
         .transport
         .take()
         .context("the child has no transport")?;
-    let opts = ClientOptions {
-        era: a.host.era(),
-        ..Default::default()
-    };
+    let opts = a.host.client_options()?;
     let client = Client::connect(transport, handler, opts)
         .await
         .context("cannot connect to smart-search")?;

@@ -10,7 +10,7 @@ use mcp_host::pipeline::audit::AuditLog;
 use mcp_host::pipeline::routing::ModelEntry;
 use mcp_host::pipeline::{Event, Host};
 use mcp_host::providers::{Echo, Fixed, Script};
-use mcp_host::EraChoice;
+use mcp_host::{ClientOptions, EraChoice};
 use mcp_llm::Provider;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -37,6 +37,14 @@ pub struct HostArgs {
     /// Claude-Desktop JSON file for the server list. See examples/host.toml.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Who answers servers' forms (elicitation): a person at this terminal (ask), or
+    /// decline, cancel, accept:JSON (these values, defaults for the rest). Default: ask when
+    /// there is a terminal, else decline.
+    #[arg(long, value_name = "ask|decline|cancel|accept:JSON")]
+    pub elicit: Option<String>,
+    /// A directory or file offered to servers as a root (repeatable).
+    #[arg(long = "root", value_name = "PATH")]
+    pub roots: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -60,6 +68,16 @@ impl HostArgs {
             EraArg::Legacy => EraChoice::Legacy,
             EraArg::Modern => EraChoice::Modern,
         }
+    }
+
+    /// The client options of these flags: era, elicitation handler, roots.
+    pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
+        Ok(ClientOptions {
+            era: self.era(),
+            elicitation: Some(crate::elicit::handler(self.elicit.as_deref())?),
+            roots: crate::elicit::roots(&self.roots)?,
+            ..Default::default()
+        })
     }
 }
 

@@ -85,9 +85,8 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
     let (provider, models) = host::provider(&spec)?;
     let model = models.first().map(|m| m.id.clone()).unwrap_or_default();
     let opts = ClientOptions {
-        era: a.host.era(),
         call_timeout: Duration::from_secs(a.timeout),
-        ..Default::default()
+        ..a.host.client_options()?
     };
     let mut servers = Vec::new();
     for (name, entry) in &cfg.servers {

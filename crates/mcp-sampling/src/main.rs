@@ -5,6 +5,7 @@ mod call;
 mod config;
 mod conformance_client;
 mod demo;
+mod elicit;
 mod host;
 mod interactive;
 mod model;

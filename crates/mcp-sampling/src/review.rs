@@ -12,6 +12,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::sync::{Arc, Mutex};
 
+/// One prompt at a time on the terminal, across the reviewer and the elicitation form.
+pub(crate) static TTY_TURN: Mutex<()> = Mutex::new(());
+
 /// Reviews on the controlling terminal.
 pub struct TerminalReviewer {
     tty: Arc<Mutex<Option<Tty>>>,
@@ -38,6 +41,7 @@ impl TerminalReviewer {
         let tty = self.tty.clone();
         Box::pin(async move {
             let joined = tokio::task::spawn_blocking(move || {
+                let _turn = TTY_TURN.lock().unwrap_or_else(|p| p.into_inner());
                 let mut guard = tty.lock().unwrap_or_else(|p| p.into_inner());
                 match guard.as_mut() {
                     Some((r, w)) => f(r, w).ok(),
@@ -119,7 +123,7 @@ fn describe(c: &Content) -> String {
     }
 }
 
-fn read_line(r: &mut BufReader<File>) -> std::io::Result<String> {
+pub(crate) fn read_line(r: &mut BufReader<File>) -> std::io::Result<String> {
     let mut line = String::new();
     if r.read_line(&mut line)? == 0 {
         return Err(std::io::Error::new(

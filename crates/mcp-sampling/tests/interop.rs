@@ -65,6 +65,18 @@ fn run(cmd: &[String]) -> Output {
 
 /// `mcp-sampling call` against a server command; returns the CallToolResult.
 fn our_call(era: &str, reply: &str, tool: &str, args: &str, server: Vec<String>) -> Value {
+    our_call_with(era, reply, tool, args, &[], server)
+}
+
+/// The same, with more host flags (`--elicit`, `--root`).
+fn our_call_with(
+    era: &str,
+    reply: &str,
+    tool: &str,
+    args: &str,
+    flags: &[&str],
+    server: Vec<String>,
+) -> Value {
     let mut cmd: Vec<String> = vec![
         bin(),
         "call".into(),
@@ -73,6 +85,7 @@ fn our_call(era: &str, reply: &str, tool: &str, args: &str, server: Vec<String>)
         "--approve".into(),
         "auto".into(),
     ];
+    cmd.extend(flags.iter().map(|f| f.to_string()));
     cmd.extend([
         "--provider".into(),
         format!("fixed:{reply}"),
@@ -172,6 +185,61 @@ fn our_client_against_python_server_two_samplings_in_one_call() {
     }
 }
 
+#[test]
+fn our_client_against_python_server_elicitation_both_eras() {
+    let accept = r#"accept:{"name": "Ann"}"#;
+    for era in ["legacy", "modern"] {
+        // The form's default (guests = 2) is filled in by our host.
+        let r = our_call_with(
+            era,
+            "R",
+            "resolve_elicit",
+            r#"{"prompt":"two"}"#,
+            &["--elicit", accept],
+            python_server(),
+        );
+        assert_eq!(text(&r), "elicited: Ann x2", "era {era}: {r}");
+        let r = our_call_with(
+            era,
+            "R",
+            "resolve_elicit",
+            r#"{"prompt":"two"}"#,
+            &["--elicit", "decline"],
+            python_server(),
+        );
+        assert_eq!(text(&r), "elicited: decline", "era {era}: {r}");
+        // Sampling and elicitation in one call (one round on the modern era).
+        let r = our_call_with(
+            era,
+            "R4",
+            "resolve_sample_elicit",
+            r#"{"prompt":"x"}"#,
+            &["--elicit", accept],
+            python_server(),
+        );
+        assert_eq!(text(&r), "R4 / elicited: Ann x2", "era {era}: {r}");
+    }
+}
+
+#[test]
+fn our_client_against_python_server_roots_both_eras() {
+    for era in ["legacy", "modern"] {
+        let r = our_call_with(
+            era,
+            "R",
+            "resolve_roots",
+            r#"{"prompt":"x"}"#,
+            &["--root", "/srv/a b", "--root", "/tmp"],
+            python_server(),
+        );
+        assert_eq!(
+            text(&r),
+            "roots: file:///srv/a%20b file:///tmp",
+            "era {era}: {r}"
+        );
+    }
+}
+
 fn our_server() -> Vec<String> {
     vec![bin(), "serve".into(), "summarize".into()]
 }
@@ -232,6 +300,62 @@ fn python_client_against_our_summarize_legacy_and_auto() {
         if mode == "auto" {
             assert_eq!(out["result"]["resultType"], "complete", "{out}");
         }
+    }
+}
+
+#[test]
+fn python_client_against_our_elicit_demo_legacy_and_auto() {
+    let demo = vec![bin(), "serve".into(), "elicit-demo".into()];
+    for (mode, version) in [("legacy", "2025-11-25"), ("auto", "2026-07-28")] {
+        let mut cmd = vec![
+            python(),
+            peer("python/client.py"),
+            "--mode".into(),
+            mode.into(),
+        ];
+        cmd.extend([
+            "--tool".into(),
+            "book_table".into(),
+            "--args".into(),
+            r#"{"restaurant":"X"}"#.into(),
+        ]);
+        cmd.extend([
+            "--elicit".into(),
+            r#"{"name":"Py","date":"2025-05-05"}"#.into(),
+            "--".into(),
+        ]);
+        cmd.extend(demo.clone());
+        let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
+        assert_eq!(out["protocolVersion"], version, "{out}");
+        assert_eq!(out["elicitationRequests"], 1, "{out}");
+        let schema = &out["lastElicitationRequest"]["requestedSchema"];
+        assert_eq!(schema["properties"]["date"]["format"], "date", "{out}");
+        // The Python client sends no guests; our server fills in the schema's default.
+        let booked = &out["result"]["structuredContent"]["booked"];
+        assert_eq!(
+            booked,
+            &serde_json::json!({"date": "2025-05-05", "guests": 2, "name": "Py", "seating": "indoor"}),
+            "{out}"
+        );
+        let mut cmd = vec![
+            python(),
+            peer("python/client.py"),
+            "--mode".into(),
+            mode.into(),
+        ];
+        cmd.extend([
+            "--tool".into(),
+            "list_roots".into(),
+            "--root".into(),
+            "file:///py/root".into(),
+            "--".into(),
+        ]);
+        cmd.extend(demo.clone());
+        let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
+        assert_eq!(
+            out["result"]["structuredContent"]["roots"][0]["uri"], "file:///py/root",
+            "{out}"
+        );
     }
 }
 

@@ -1,16 +1,14 @@
 //! [`Ctx`]: what a handler gets besides its arguments: `sample`, progress, and who asked.
 
+use crate::round::{InputKind, Round};
 use crate::sampling::{SampleError, Sampling};
-use crate::state::digest;
 use crate::ServerShared;
 use mcp_proto::jsonrpc::USER_REJECTED;
 use mcp_proto::sampling::{self as sp, CreateMessageResult};
 use mcp_proto::{ClientCapabilities, Era, RequestId};
 use mcp_rpc::{Peer, RequestOptions, RpcError};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The context of one request being handled. Cheap to clone.
 #[derive(Clone)]
@@ -26,74 +24,6 @@ pub(crate) struct CtxInner {
     pub progress_token: Option<Value>,
     pub server: Arc<ServerShared>,
     pub round: Option<Round>,
-}
-
-/// One pass of a modern handler: the replies known so far, and what it asked for anew.
-#[derive(Default)]
-pub(crate) struct Round {
-    pub known: HashMap<String, (String, CreateMessageResult)>,
-    pub asked: Mutex<Vec<Asked>>,
-    seq: AtomicU32,
-    /// Wakes the runner when a request is asked from a task it does not poll itself.
-    pub runner: Mutex<Option<std::task::Waker>>,
-    /// Replies from the server's direct model in this pass, kept in `requestState` so a
-    /// replay gets the same reply instead of asking the model again.
-    pub direct: Mutex<Vec<(String, String, CreateMessageResult)>>,
-}
-
-pub(crate) struct Asked {
-    pub key: String,
-    pub digest: String,
-    pub params: Value,
-}
-
-impl Round {
-    pub(crate) fn new(known: HashMap<String, (String, CreateMessageResult)>) -> Round {
-        Round {
-            known,
-            ..Default::default()
-        }
-    }
-    pub(crate) fn has_new_requests(&self) -> bool {
-        !self
-            .asked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
-    }
-    pub(crate) fn take_direct(&self) -> Vec<(String, String, CreateMessageResult)> {
-        std::mem::take(&mut *self.direct.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// The key and digest of the next sampling request of this pass, and the reply recorded
-    /// for it in an earlier round, if the request is the same.
-    fn claim(
-        &self,
-        params: &Value,
-        limit: u32,
-    ) -> Result<(String, String, Option<CreateMessageResult>), SampleError> {
-        let n = self.seq.fetch_add(1, Ordering::Relaxed);
-        if n >= limit {
-            return Err(SampleError::Limit(format!(
-                "more than {limit} sampling requests in one call"
-            )));
-        }
-        let key = format!("s{n}");
-        let d = digest(params);
-        let known = match self.known.get(&key) {
-            Some((known_digest, reply)) if *known_digest == d => Some(reply.clone()),
-            Some(_) => {
-                tracing::warn!(%key, "a replayed handler asked for a different sampling request than before; asking again");
-                None
-            }
-            None => None,
-        };
-        Ok((key, d, known))
-    }
-
-    pub(crate) fn take_asked(&self) -> Vec<Asked> {
-        std::mem::take(&mut *self.asked.lock().unwrap_or_else(|p| p.into_inner()))
-    }
 }
 
 impl Ctx {
@@ -171,20 +101,20 @@ impl Ctx {
         };
         let params =
             serde_json::to_value(&req.params).map_err(|e| SampleError::BadReply(e.to_string()))?;
-        let (key, d, known) =
-            round.claim(&params, self.inner.server.config.max_samples_per_call)?;
-        if let Some(reply) = known {
-            return Ok(reply);
+        let limit = self.inner.server.config.max_samples_per_call;
+        let claim = round
+            .claim(InputKind::Sampling, &params, limit)
+            .map_err(SampleError::Limit)?;
+        if let Some(reply) = &claim.known {
+            return serde_json::from_value(reply.clone())
+                .map_err(|e| SampleError::BadReply(e.to_string()));
         }
         let reply = direct
             .create_message(req.params)
             .await
             .map_err(SampleError::Direct)?;
-        round
-            .direct
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((key, d, reply.clone()));
+        let v = serde_json::to_value(&reply).map_err(|e| SampleError::BadReply(e.to_string()))?;
+        round.record_direct(claim, v);
         Ok(reply)
     }
 
@@ -214,29 +144,11 @@ impl Ctx {
         params: Value,
     ) -> Result<CreateMessageResult, SampleError> {
         let limit = self.inner.server.config.max_samples_per_call;
-        let (key, d, known) = round.claim(&params, limit)?;
-        if let Some(reply) = known {
-            return Ok(reply);
-        }
-        round
-            .asked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Asked {
-                key,
-                digest: d,
-                params,
-            });
-        if let Some(w) = round
-            .runner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            w.wake();
-        }
-        // The runner ends this pass as soon as the handler is pending; this never resumes.
-        std::future::pending().await
+        let reply = round
+            .ask(InputKind::Sampling, params, limit)
+            .await
+            .map_err(SampleError::Limit)?;
+        serde_json::from_value(reply).map_err(|e| SampleError::BadReply(e.to_string()))
     }
 
     /// Reports progress on the request being handled, if the client asked for progress.

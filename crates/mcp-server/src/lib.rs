@@ -30,19 +30,32 @@
 //! after the last `sample`, or make them idempotent, since code before it may run once per
 //! round.
 //!
+//! # Elicitation and roots
+//! [`Ctx::elicit`] asks the user to fill in a form ([`Elicitation`]; form mode, a flat
+//! schema of primitives), [`Ctx::elicit_as`] derives the form from a Rust type and returns
+//! it on accept ([`Elicited`]), and [`Ctx::list_roots`] asks for the client's roots. They
+//! travel like sampling: a request tied to the tool call on legacy, an entry of the same
+//! `input_required` round on modern (one handler may sample and elicit in one call). A
+//! client that did not declare the capability gets a tool error (legacy) or `-32021`
+//! (modern).
+//!
 //! Modules: `server` (builder, dispatch for both eras), `ctx` ([`Ctx`]), `sampling`
-//! ([`Sampling`], [`SampleError`]), `tool` ([`Args`], [`Json`], [`ToolError`]), `modern`
-//! (the replay runner), `state` (sealed request state), `resources` (resources, prompts).
+//! ([`Sampling`], [`SampleError`]), `elicit` (elicitation, roots), `tool` ([`Args`],
+//! [`Json`], [`ToolError`]), `modern` (the replay runner), `round` (the replies and requests
+//! of one pass), `state` (sealed request state), `resources` (resources, prompts).
 
 mod ctx;
+mod elicit;
 mod modern;
 mod resources;
+mod round;
 mod sampling;
 mod server;
 mod state;
 mod tool;
 
 pub use ctx::Ctx;
+pub use elicit::{schema_for, ElicitError, Elicitation, Elicited, RootsError};
 pub use sampling::{DirectSampler, SampleError, Sampling};
 pub use server::{Server, ServerBuilder, ServerConfig};
 pub use state::{StateError, StateKey};

@@ -1,19 +1,20 @@
-//! The modern era's tool call: run the handler until it waits for sampling replies it does
-//! not have, send those requests in one `input_required` result, and run it again when the
-//! client retries with the replies.
+//! The modern era's tool call: run the handler until it waits for input (sampling,
+//! elicitation, roots) it does not have, send those requests in one `input_required`
+//! result, and run it again when the client retries with the replies.
 //!
 //! The replies gathered so far travel in the sealed `requestState`, so any process with the
 //! same key can continue the call. The rule this puts on handlers: given the same arguments
 //! and the same replies, a handler must make the same sampling requests in the same order
-//! (it is replayed), and side effects before its last `sample` may happen once per round.
+//! (it is replayed), and side effects before its last input request may happen once per
+//! round.
 
-use crate::ctx::{CtxInner, Round};
+use crate::ctx::CtxInner;
+use crate::round::{InputKind, Round};
 use crate::server::{to_value, tool_outcome};
 use crate::state::{digest, Payload};
 use crate::tool::{ToolEntry, ToolError};
 use crate::{Ctx, ServerShared};
 use mcp_proto::mrtr::{InputRequest, InputRequiredResult, INPUT_REQUIRED};
-use mcp_proto::sampling::{CreateMessageResult, METHOD};
 use mcp_proto::tools::{CallToolParams, CallToolResult};
 use mcp_proto::ErrorObject;
 use serde_json::Value;
@@ -60,7 +61,7 @@ pub(crate) async fn call(
             payload.r += 1;
             if payload.r > server.config.max_rounds {
                 let msg = format!(
-                    "gave up after {} rounds of sampling requests",
+                    "gave up after {} rounds of input requests",
                     server.config.max_rounds
                 );
                 return to_value(CallToolResult::error(msg));
@@ -70,7 +71,8 @@ pub(crate) async fn call(
     }
 }
 
-/// Folds the client's replies into the state: only for keys we asked, each parsed.
+/// Folds the client's replies into the state: only for keys we asked, each parsed as the
+/// result of the request it answers.
 fn absorb(
     state: &mut Payload,
     responses: Option<&BTreeMap<String, Value>>,
@@ -81,13 +83,17 @@ fn absorb(
     for (key, d) in std::mem::take(&mut state.q) {
         match responses.get(&key) {
             Some(v) => {
-                let reply: CreateMessageResult =
-                    serde_json::from_value(v.clone()).map_err(|e| {
-                        ErrorObject::invalid_params(format!(
-                            "inputResponses[{key:?}] is not a valid sampling result: {e}"
-                        ))
-                    })?;
-                state.k.insert(key, (d, reply));
+                let kind = InputKind::of_key(&key).ok_or_else(|| {
+                    ErrorObject::invalid_params(format!("requestState has an unknown key {key:?}"))
+                })?;
+                kind.check_reply(v).map_err(|e| {
+                    ErrorObject::invalid_params(format!(
+                        "inputResponses[{key:?}] is not a valid {} result ({}): {e}",
+                        kind.noun(),
+                        kind.method()
+                    ))
+                })?;
+                state.k.insert(key, (d, v.clone()));
             }
             // Not answered: the handler will ask again in the next round.
             None => {
@@ -98,8 +104,8 @@ fn absorb(
     Ok(())
 }
 
-/// Polls the handler until it finishes (`Some`) or is waiting with at least one sampling
-/// request that has no reply yet (`None`). Sampling requests started together (`join!`,
+/// Polls the handler until it finishes (`Some`) or is waiting with at least one input
+/// request that has no reply yet (`None`). Requests started together (`join!`,
 /// `join_all`) are polled in the same pass and so go out in the same round.
 async fn run_until_input_needed<F>(fut: F, ctx: &Ctx) -> Option<Result<CallToolResult, ToolError>>
 where
@@ -125,15 +131,15 @@ fn input_required(
 ) -> Result<Value, ErrorObject> {
     let mut requests = BTreeMap::new();
     payload.q.clear();
-    for (key, d, reply) in round.take_direct() {
-        payload.k.insert(key, (d, reply));
+    for (key, known) in round.take_direct() {
+        payload.k.insert(key, known);
     }
     for a in round.take_asked() {
         payload.q.insert(a.key.clone(), a.digest);
         requests.insert(
             a.key,
             InputRequest {
-                method: METHOD.into(),
+                method: a.kind.method().into(),
                 params: Some(a.params),
             },
         );

@@ -32,7 +32,10 @@ pub struct ServerConfig {
     pub sampling_timeout: Duration,
     /// Modern: how long a `requestState` stays valid (default 30 minutes).
     pub state_ttl: Duration,
-    /// Most sampling requests one tool call may make (default 64).
+    /// Legacy: how long `ctx.elicit` waits for the user (default 10 minutes).
+    pub elicitation_timeout: Duration,
+    /// Most input requests (sampling, elicitation, roots) one tool call may make
+    /// (default 64).
     pub max_samples_per_call: u32,
     /// Modern: most `input_required` rounds for one tool call (default 32).
     pub max_rounds: u32,
@@ -45,6 +48,7 @@ impl Default for ServerConfig {
         ServerConfig {
             sampling_timeout: Duration::from_secs(300),
             state_ttl: Duration::from_secs(1800),
+            elicitation_timeout: Duration::from_secs(600),
             max_samples_per_call: 64,
             max_rounds: 32,
             rpc: Config::default(),
@@ -437,6 +441,7 @@ pub(crate) fn tool_outcome(
     modern: bool,
 ) -> Result<mcp_proto::tools::CallToolResult, ErrorObject> {
     use crate::sampling::SampleError;
+    use crate::{ElicitError, RootsError};
     match outcome {
         Ok(r) => Ok(r),
         Err(ToolError::Protocol(e)) => Err(e),
@@ -446,6 +451,16 @@ pub(crate) fn tool_outcome(
                 "this tool samples, so the request must declare sampling",
             ))
         }
+        Err(ToolError::Elicitation(ElicitError::NotSupported)) if modern => {
+            Err(lc::missing_capability(
+                json!({"elicitation": {}}),
+                "this tool asks the user for input, so the request must declare elicitation",
+            ))
+        }
+        Err(ToolError::Roots(RootsError::NotSupported)) if modern => Err(lc::missing_capability(
+            json!({"roots": {}}),
+            "this tool reads the client's roots, so the request must declare roots",
+        )),
         Err(e) => Ok(mcp_proto::tools::CallToolResult::error(e.to_string())),
     }
 }

@@ -1,6 +1,7 @@
 //! Sealed `requestState` for the modern era.
 //!
-//! The state carries the sampling replies a tool call has gathered so far, so that any
+//! The state carries the input replies (sampling, elicitation, roots) a tool call has
+//! gathered so far, so that any
 //! server process holding the same key can go on with the call (no shared storage). It is
 //! readable by the client (nothing in it is secret: the client wrote the replies) but
 //! cannot be changed: it is `base64url(payload) "." base64url(HMAC-SHA256(key, payload))`.
@@ -10,7 +11,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use mcp_proto::CreateMessageResult;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -73,8 +73,8 @@ pub(crate) struct Payload {
     pub exp: u64,
     /// Rounds so far.
     pub r: u32,
-    /// Answered sampling requests: key -> (digest of the request, reply).
-    pub k: BTreeMap<String, (String, CreateMessageResult)>,
+    /// Answered input requests: key -> (digest of the request, reply).
+    pub k: BTreeMap<String, (String, Value)>,
     /// Asked in the last round and not answered yet: key -> digest of the request.
     pub q: BTreeMap<String, String>,
 }
@@ -168,7 +168,10 @@ mod tests {
         let mut p = Payload::new("tools/call", "t", "abc".into(), Duration::from_secs(60));
         p.k.insert(
             "s0".into(),
-            ("d".into(), CreateMessageResult::from_text("m", "hi")),
+            (
+                "d".into(),
+                serde_json::json!({"role": "assistant", "model": "m"}),
+            ),
         );
         p
     }

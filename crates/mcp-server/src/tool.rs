@@ -75,6 +75,12 @@ pub enum ToolError {
     /// else a result with `isError: true`.
     #[error(transparent)]
     Sampling(#[from] SampleError),
+    /// Elicitation failed (a missing capability becomes `-32021` on the modern era).
+    #[error(transparent)]
+    Elicitation(#[from] crate::ElicitError),
+    /// Listing roots failed (a missing capability becomes `-32021` on the modern era).
+    #[error(transparent)]
+    Roots(#[from] crate::RootsError),
     /// A protocol error, sent as the JSON-RPC error.
     #[error("{0}")]
     Protocol(ErrorObject),

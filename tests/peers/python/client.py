@@ -12,6 +12,9 @@ Usage:
 Every sampling request (legacy server->client request, or one embedded in an
 `input_required` result) is answered with role "assistant", text REPLY (default
 "py-client-reply"), model "py-test", stopReason "endTurn".
+--elicit JSON   answers elicitation/create with action "accept" and this content (the
+                requests seen are counted in "elicitationRequests", the last one kept).
+--root URI      offered to roots/list (repeatable).
 
 stdout: one JSON line {"result", "protocolVersion", "samplingRequests", "lastSamplingRequest"},
 exit 0; or {"error": "...", ...} and exit 1. Logs go to stderr.
@@ -34,7 +37,15 @@ def _dump(model: Any) -> Any:
 
 
 async def run(opts: argparse.Namespace) -> dict[str, Any]:
-    seen: dict[str, Any] = {"count": 0, "last": None}
+    seen: dict[str, Any] = {"count": 0, "last": None, "elicit": 0, "lastElicit": None}
+
+    async def on_elicit(_ctx: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        seen["elicit"] += 1
+        seen["lastElicit"] = _dump(params)
+        return types.ElicitResult(action="accept", content=opts.elicit)
+
+    async def on_roots(_ctx: ClientRequestContext) -> types.ListRootsResult:
+        return types.ListRootsResult(roots=[types.Root(uri=u) for u in opts.root])
 
     async def on_sampling(
         _ctx: ClientRequestContext, params: types.CreateMessageRequestParams
@@ -59,6 +70,8 @@ async def run(opts: argparse.Namespace) -> dict[str, Any]:
             server,
             mode=opts.mode,
             sampling_callback=on_sampling,
+            elicitation_callback=on_elicit if opts.elicit is not None else None,
+            list_roots_callback=on_roots if opts.root else None,
             client_info=types.Implementation(name="py-test-client", version="1.0.0"),
             input_required_max_rounds=opts.max_rounds,
             read_timeout_seconds=opts.timeout,
@@ -73,6 +86,8 @@ async def run(opts: argparse.Namespace) -> dict[str, Any]:
         print(f"client.py: {out['error']}", file=sys.stderr)
     out["samplingRequests"] = seen["count"]
     out["lastSamplingRequest"] = seen["last"]
+    out["elicitationRequests"] = seen["elicit"]
+    out["lastElicitationRequest"] = seen["lastElicit"]
     return out
 
 
@@ -93,6 +108,8 @@ def main() -> int:
     parser.add_argument("--args", default="{}")
     parser.add_argument("--reply", default="py-client-reply")
     parser.add_argument("--max-rounds", type=int, default=10, help="input_required rounds before giving up")
+    parser.add_argument("--elicit", default=None, help="accept elicitations with this JSON content")
+    parser.add_argument("--root", action="append", default=[], help="a root URI (repeatable)")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request read timeout, seconds")
     parser.add_argument("--url", default=None, help="a Streamable HTTP endpoint instead of a command")
     opts = parser.parse_args(argv[:split])
@@ -101,8 +118,10 @@ def main() -> int:
         _fail("missing SERVER_CMD after -- (or --url)")
     try:
         opts.args = json.loads(opts.args)
+        if opts.elicit is not None:
+            opts.elicit = json.loads(opts.elicit)
     except json.JSONDecodeError as e:
-        _fail(f"--args is not JSON: {e}")
+        _fail(f"--args or --elicit is not JSON: {e}")
     out = anyio.run(run, opts)
     print(json.dumps(out), flush=True)
     return 1 if "error" in out else 0

@@ -12,7 +12,12 @@ Tools:
                            2026-07-28 -> `input_required` result, client retries with
                            `inputResponses` + `requestState`.
   resolve_two {prompt}     two such resolvers; on 2026-07-28 both are asked in ONE round.
-Each returns "sampled: <reply text>" (resolve_two: both texts joined with " | ").
+  resolve_elicit {prompt}  `Resolve(Elicit(.., Booking))`: a form (name, guests = 2) ->
+                           "elicited: NAME xGUESTS", or "elicited: decline|cancel".
+  resolve_sample_elicit {prompt}  a Sample and an Elicit resolver: on 2026-07-28 both in one
+                           round -> "REPLY / elicited: NAME xGUESTS".
+  resolve_roots {prompt}   `Resolve(ListRoots)` -> "roots: URI URI ...".
+Each sampling tool returns "sampled: <reply text>" (resolve_two: both texts joined with " | ").
 
 Run: tests/peers/python/.venv/bin/python tests/peers/python/sampling_server.py
      ... sampling_server.py --http PORT   (Streamable HTTP on 127.0.0.1:PORT/mcp, both eras)
@@ -22,8 +27,10 @@ import warnings
 from typing import Annotated
 
 from mcp import MCPDeprecationWarning
-from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
-from mcp.types import CreateMessageResult, SamplingMessage, TextContent
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.mcpserver import Context, Elicit, ListRoots, MCPServer, Resolve, Sample
+from mcp.types import CreateMessageResult, ListRootsResult, SamplingMessage, TextContent
+from pydantic import BaseModel, Field
 
 # ctx.session.create_message is deprecated for the 2026-07-28 era; we use it on purpose.
 warnings.filterwarnings("ignore", category=MCPDeprecationWarning)
@@ -71,6 +78,49 @@ async def resolve_two(
 ) -> str:
     """Two Resolve(Sample) parameters; batched into one input_required round on 2026-07-28."""
     return f"{_text(first)} | {_text(second)}"
+
+
+class Booking(BaseModel):
+    name: str = Field(description="Who books")
+    guests: int = Field(default=2, ge=1, le=12)
+
+
+def ask_booking(prompt: str) -> Elicit[Booking]:
+    return Elicit(f"Book a table for {prompt}?", Booking)
+
+
+def _booked(b: ElicitationResult[Booking]) -> str:
+    if isinstance(b, AcceptedElicitation):
+        return f"elicited: {b.data.name} x{b.data.guests}"
+    return f"elicited: {b.action}"
+
+
+@server.tool()
+async def resolve_elicit(
+    prompt: str, booking: Annotated[ElicitationResult[Booking], Resolve(ask_booking)]
+) -> str:
+    """Elicits a booking via Resolve(Elicit): works on both eras."""
+    return _booked(booking)
+
+
+@server.tool()
+async def resolve_sample_elicit(
+    prompt: str,
+    reply: Annotated[CreateMessageResult, Resolve(ask)],
+    booking: Annotated[ElicitationResult[Booking], Resolve(ask_booking)],
+) -> str:
+    """A Sample and an Elicit resolver; one input_required round on 2026-07-28."""
+    return f"{_text(reply)} / {_booked(booking)}"
+
+
+def get_roots() -> ListRoots:
+    return ListRoots()
+
+
+@server.tool()
+async def resolve_roots(prompt: str, roots: Annotated[ListRootsResult, Resolve(get_roots)]) -> str:
+    """Lists the client's roots via Resolve(ListRoots)."""
+    return "roots: " + " ".join(str(r.uri) for r in roots.roots)
 
 
 if __name__ == "__main__":

@@ -100,13 +100,65 @@ pub(crate) fn discover_result(r: &mut Value) -> Result<(), String> {
     server_info_meta(r)
 }
 
-/// An `inputRequests` entry: the generic [`InputRequest`], and sampling params typed.
+/// Form-mode elicitation params: read by `ElicitRequestParams::parse` (which checks the
+/// schema), written back.
+pub(crate) fn elicit_params(p: &mut Value) -> Result<(), String> {
+    ElicitRequestParams::parse(Some(p.clone()))
+        .map_err(|e| format!("ElicitRequestParams::parse refuses an official example: {e}"))?;
+    via::<ElicitRequestParams>(p)
+}
+
+/// URL-mode elicitation params: refused clearly (`ParamsError::UrlMode`), left as they are.
+pub(crate) fn elicit_url_params(p: &mut Value) -> Result<(), String> {
+    match ElicitRequestParams::parse(Some(p.clone())) {
+        Err(ParamsError::UrlMode) => Ok(()),
+        other => Err(format!(
+            "url mode must be refused as UrlMode, got {other:?}"
+        )),
+    }
+}
+
+/// One property of a requested schema: read, checked alone, written back.
+pub(crate) fn property_schema(p: &mut Value) -> Result<(), String> {
+    let prop: PropertySchema = serde_json::from_value(p.clone())
+        .map_err(|e| format!("does not deserialize into PropertySchema: {e}"))?;
+    RequestedSchema::new()
+        .property("x", prop, false)
+        .check()
+        .map_err(|e| format!("RequestedSchema::check refuses an official example: {e}"))?;
+    via::<PropertySchema>(p)
+}
+
+pub(crate) fn list_roots_result(r: &mut Value) -> Result<(), String> {
+    via::<ListRootsResult>(r)?;
+    each(r, "/roots", |root| {
+        via::<Root>(root)?;
+        let checked: Root = serde_json::from_value(root.clone()).map_err(|e| e.to_string())?;
+        checked.check().map_err(|e| e.to_string())
+    })
+}
+
+/// An `inputRequests` entry: the generic [`InputRequest`], and its params typed by method.
 pub(crate) fn input_request(r: &mut Value) -> Result<(), String> {
     via::<InputRequest>(r)?;
     if r["method"] == sampling::METHOD {
         at(r, "/params", create_message_params)?;
+    } else if r["method"] == elicitation::METHOD {
+        at(r, "/params", elicit_params)?;
+    } else if r["method"] == roots::METHOD {
+        at_opt(r, "/params", request_meta_opt)?;
+    } else {
+        return Err(format!("unknown input request method {}", r["method"]));
     }
     Ok(())
+}
+
+/// Params that may carry only `_meta` (roots/list): any `_meta` is kept as an object.
+pub(crate) fn request_meta_opt(p: &mut Value) -> Result<(), String> {
+    match p.as_object() {
+        Some(o) if o.keys().all(|k| k == "_meta") => Ok(()),
+        _ => Err(format!("unexpected roots/list params {p}")),
+    }
 }
 
 pub(crate) fn input_requests(m: &mut Value) -> Result<(), String> {
@@ -121,10 +173,18 @@ pub(crate) fn input_responses(m: &mut Value) -> Result<(), String> {
     via::<InputResponses>(m)?;
     for (key, r) in m.as_object_mut().ok_or("not an object")? {
         // Which request an answer is for is known by its key only; sampling answers are the
-        // ones with a role and a model.
-        if r.get("role").is_some() && r.get("model").is_some() {
-            via::<CreateMessageResult>(r).map_err(|e| format!("[{key:?}]: {e}"))?;
-        }
+        // ones with a role and a model, elicitation answers have an action, roots answers
+        // a list of roots.
+        let typed = if r.get("role").is_some() && r.get("model").is_some() {
+            via::<CreateMessageResult>(r)
+        } else if r.get("action").is_some() {
+            via::<ElicitResult>(r)
+        } else if r.get("roots").is_some() {
+            list_roots_result(r)
+        } else {
+            Err("an answer of no known kind".into())
+        };
+        typed.map_err(|e| format!("[{key:?}]: {e}"))?;
     }
     Ok(())
 }
@@ -249,6 +309,23 @@ pub(crate) fn checker(folder: &str) -> Option<Check> {
         "SamplingMessage" => via::<SamplingMessage>,
         "ModelPreferences" => via::<ModelPreferences>,
         "CreateMessageRequest" => |v| input_request_shape(v, sampling::METHOD),
+        // Elicitation (form mode) and roots.
+        "ElicitRequestFormParams" => elicit_params,
+        "ElicitRequestURLParams" => elicit_url_params,
+        "ElicitResult" => via::<ElicitResult>,
+        "StringSchema"
+        | "NumberSchema"
+        | "BooleanSchema"
+        | "UntitledSingleSelectEnumSchema"
+        | "TitledSingleSelectEnumSchema"
+        | "UntitledMultiSelectEnumSchema"
+        | "TitledMultiSelectEnumSchema" => property_schema,
+        "Root" => |v| {
+            via::<Root>(v)?;
+            let r: Root = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+            r.check().map_err(|e| e.to_string())
+        },
+        "ListRootsResult" => list_roots_result,
         // Capabilities.
         "ClientCapabilities" => via::<ClientCapabilities>,
         "ServerCapabilities" => via::<ServerCapabilities>,
@@ -404,31 +481,19 @@ pub(crate) fn checker(folder: &str) -> Option<Check> {
     Some(c)
 }
 
-/// Example folders whose type we do not model (elicitation, roots, completion, logging and
-/// subscription params, resource templates, blobs). A new folder must be added here or
+/// Example folders whose type we do not model (completion, logging and subscription params,
+/// resource templates, blobs). A new folder must be added here or
 /// given a checker.
 pub(crate) const SKIPPED: &[&str] = &[
     "BlobResourceContents",
-    "BooleanSchema",
     "CancelledNotificationParams",
     "CompleteRequestParams",
     "CompleteResult",
-    "ElicitRequestFormParams",
-    "ElicitRequestURLParams",
-    "ElicitResult",
     "ListResourceTemplatesResult",
-    "ListRootsResult",
     "LoggingMessageNotificationParams",
-    "NumberSchema",
     "ProgressNotificationParams",
     "ResourceUpdatedNotificationParams",
-    "Root",
-    "StringSchema",
     "SubscriptionsListenResult",
-    "TitledMultiSelectEnumSchema",
-    "TitledSingleSelectEnumSchema",
-    "UntitledMultiSelectEnumSchema",
-    "UntitledSingleSelectEnumSchema",
 ];
 
 pub(crate) const ENVELOPE: &str =

@@ -1,6 +1,7 @@
 //! Built-in servers (`mcp-sampling serve NAME`).
 
 mod bench;
+mod elicit_demo;
 pub mod smart_search;
 mod summarize;
 
@@ -44,6 +45,8 @@ enum ServerName {
     Bench,
     /// `intelligent_search {query}`: classify the query by sampling, then search an embedded database.
     SmartSearch,
+    /// `book_table {restaurant}` asks the user for a booking (elicitation); `list_roots` reads the client's roots.
+    ElicitDemo,
 }
 
 /// Builds a built-in server by name.
@@ -52,6 +55,7 @@ pub fn build(name: &str) -> Option<Server> {
         "summarize" => Some(summarize::server()),
         "bench" => Some(bench::server()),
         "smart-search" => Some(smart_search::server()),
+        "elicit-demo" => Some(elicit_demo::server()),
         _ => None,
     }
 }
@@ -61,6 +65,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         ServerName::Summarize => "summarize",
         ServerName::Bench => "bench",
         ServerName::SmartSearch => "smart-search",
+        ServerName::ElicitDemo => "elicit-demo",
     };
     let server = build(name).ok_or_else(|| anyhow::anyhow!("no built-in server {name:?}"))?;
     match a.http {
