@@ -198,7 +198,14 @@ fn main() {
             c: reqwest::Client::new(),
             url,
         });
-        let (n, c, sessions) = (env("N", 20_000), env("C", 32), env("S", 50));
+        // `cargo bench` passes `--bench`; under `cargo test` this is a quick smoke run.
+        let benching = std::env::args().any(|a| a == "--bench");
+        let n_default = if benching { 20_000 } else { 200 };
+        let (n, c, sessions) = (
+            env("N", n_default),
+            env("C", 32),
+            env("S", 50).min(n_default / 4),
+        );
         for c in [1, c] {
             let sid = http.session().await;
             let t = Instant::now();

@@ -174,6 +174,23 @@ impl Streams {
         }
     }
 
+    /// The request was cancelled: its stream ends with no answer (and frees its slot).
+    fn end_without_answer(&mut self, id: &RequestId) {
+        let Some(sid) = self.by_request.remove(id) else {
+            return;
+        };
+        if let Some(s) = self.list.get_mut(&sid) {
+            s.done = true;
+            s.live = None;
+        }
+        self.finished.push_back(sid);
+        if self.finished.len() > KEEP_FINISHED {
+            if let Some(old) = self.finished.pop_front() {
+                self.list.remove(&old);
+            }
+        }
+    }
+
     fn open_streams(&self) -> usize {
         self.by_request.len()
             + usize::from(self.list.get(&STANDALONE).is_some_and(|s| s.live.is_some()))
@@ -203,6 +220,10 @@ impl MessageSink for SessionSink {
 
     fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
+    }
+
+    fn request_ended(&self, id: &RequestId) {
+        lock(&self.streams).end_without_answer(id);
     }
 }
 

@@ -248,3 +248,38 @@ async fn a_stream_cut_before_the_sampling_request_delivers_it_once_on_resumption
     assert_eq!(done["result"]["content"][0]["text"], "answer: resumed");
     assert!(resumed.next().await.is_none());
 }
+
+#[tokio::test]
+async fn a_cancelled_call_ends_its_stream_and_frees_its_slot() {
+    let cfg = HttpConfig {
+        max_streams_per_session: 1,
+        ..Default::default()
+    };
+    let s = start(cfg).await;
+    let sid = s.open_session().await;
+    let r = s
+        .post(Some(&sid), &call(8, "ask", json!({"q": "never mind"})))
+        .send()
+        .await
+        .unwrap();
+    let mut ev = Events::new(r);
+    let (_, req) = ev.next_message().await.unwrap();
+    assert_eq!(req["method"], "sampling/createMessage");
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 8, "reason": "user pressed stop"}});
+    assert_eq!(
+        s.post(Some(&sid), &cancel).send().await.unwrap().status(),
+        202
+    );
+    let next = tokio::time::timeout(Duration::from_secs(5), ev.next_message()).await;
+    assert!(
+        matches!(next, Ok(None)),
+        "the stream ends with no answer: {next:?}"
+    );
+    // The one stream this session may have is free again.
+    let list = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"});
+    assert_eq!(
+        s.post(Some(&sid), &list).send().await.unwrap().status(),
+        200
+    );
+}

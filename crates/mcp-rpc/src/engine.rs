@@ -475,6 +475,7 @@ impl Inbound {
     pub fn cancel(&self, id: &RequestId) {
         if let Some(h) = lock(&self.peer.shared.running).remove(id) {
             h.abort();
+            self.peer.shared.out.request_ended(id);
         }
     }
 }
@@ -618,6 +619,7 @@ fn on_notification(peer: &Peer, handler: &Arc<dyn Handler>, method: &str, params
                         .unwrap_or("");
                     tracing::debug!(%id, reason, "request cancelled by the peer");
                     h.abort();
+                    peer.shared.out.request_ended(&id);
                 }
                 None => tracing::debug!(%id, "cancellation for a request not in progress"),
             }

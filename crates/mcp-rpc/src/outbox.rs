@@ -104,6 +104,9 @@ pub trait MessageSink: Send + Sync + 'static {
     fn close(&self);
     /// Whether the output is closed.
     fn is_closed(&self) -> bool;
+    /// The incoming request `id` ended without an answer (the peer cancelled it): whatever
+    /// waits for its answer can stop waiting.
+    fn request_ended(&self, _id: &mcp_proto::RequestId) {}
 }
 
 /// A connection's output: a byte stream's shared buffer, or a message sink.
@@ -142,6 +145,12 @@ impl Out {
         match self {
             Out::Stream(o) => o.is_closed(),
             Out::Messages(s) => s.is_closed(),
+        }
+    }
+
+    pub(crate) fn request_ended(&self, id: &mcp_proto::RequestId) {
+        if let Out::Messages(s) = self {
+            s.request_ended(id)
         }
     }
 }
