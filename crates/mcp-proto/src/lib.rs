@@ -11,13 +11,15 @@
 //! - [`sampling`]: `sampling/createMessage` params and result, model preferences, tools in
 //!   sampling, and the validation rules both sides apply.
 //! - [`capabilities`], [`lifecycle`]: capabilities, `initialize`, `server/discover`, `_meta`.
-//! - [`tools`], [`resources`], [`prompts`]: server features.
+//! - [`tools`], [`resources`], [`prompts`], [`completion`], [`logging`]: server features.
 //! - [`mrtr`]: multi round-trip requests (`input_required`, `inputResponses`, `requestState`).
 
 pub mod capabilities;
+pub mod completion;
 pub mod content;
 pub mod jsonrpc;
 pub mod lifecycle;
+pub mod logging;
 pub mod mrtr;
 pub mod prompts;
 pub mod resources;
