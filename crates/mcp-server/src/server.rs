@@ -135,7 +135,8 @@ fn modern_speaks(params: Option<&Value>) -> Result<Speaks, ErrorObject> {
 impl Handler for ConnHandler {
     fn request(&self, req: Request) -> BoxFuture<Result<Value, ErrorObject>> {
         let server = self.server.clone();
-        if req.method == lc::INITIALIZE {
+        // `initialize` opens a legacy session; with modern `_meta` it is a removed method.
+        if req.method == lc::INITIALIZE && !RequestMeta::is_modern(req.params.as_ref()) {
             return Box::pin(std::future::ready(self.initialize(req.params)));
         }
         let speaks = if RequestMeta::is_modern(req.params.as_ref()) {
