@@ -144,6 +144,8 @@ pub(crate) struct Incoming {
     pub modern_version: Option<String>,
     /// `params.arguments` of a `tools/call`.
     pub arguments: Option<Value>,
+    /// What a modern request's `_meta` lacks (`-32602` with 400 on the modern era).
+    pub meta_problem: Option<String>,
 }
 
 impl Incoming {
@@ -193,12 +195,20 @@ impl Incoming {
             Some("tools/call") => params.and_then(|p| p.get("arguments")).cloned(),
             _ => None,
         };
+        let meta_problem = match params.and_then(|p| p.get("_meta")).and_then(Value::as_object) {
+            None => Some("missing params._meta: modern requests carry protocolVersion and clientCapabilities".to_owned()),
+            Some(m) => [lc::META_PROTOCOL_VERSION, lc::META_CLIENT_CAPABILITIES]
+                .into_iter()
+                .find(|k| !m.contains_key(*k))
+                .map(|k| format!("missing _meta[{k:?}]")),
+        };
         Ok(Incoming {
             arguments,
             id: obj.get("id").cloned(),
             method: obj.get("method").and_then(Value::as_str).map(str::to_owned),
             name,
             modern_version,
+            meta_problem,
         })
     }
 

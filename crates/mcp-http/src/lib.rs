@@ -227,9 +227,22 @@ async fn post(st: Arc<AppState>, headers: HeaderMap, body: axum::body::Body) -> 
         Ok(m) => m,
         Err(r) => return r,
     };
-    if msg.modern_version.is_some() {
+    if msg.modern_version.is_some() || modern_by_header(&headers, &msg) {
         modern::post(st, headers, msg, body).await
     } else {
         legacy::post(st, headers, msg, body).await
     }
+}
+
+/// A request without `_meta` version but with a modern `MCP-Protocol-Version` header and no
+/// session is a malformed modern request (answered `-32602`), not a legacy one without a
+/// session. `initialize` always opens a legacy session.
+fn modern_by_header(h: &HeaderMap, msg: &checks::Incoming) -> bool {
+    let modern_header = h
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| mcp_proto::version::MODERN_VERSIONS.contains(&v));
+    modern_header
+        && !h.contains_key("mcp-session-id")
+        && msg.method.as_deref() != Some(mcp_proto::lifecycle::INITIALIZE)
 }

@@ -68,19 +68,30 @@ impl OnClose for EndOnClose {
     }
 }
 
-/// The mirrored headers against the body.
-fn check_headers(h: &HeaderMap, msg: &Incoming) -> Result<(), String> {
-    let body_version = msg.modern_version.as_deref().unwrap_or("");
-    match h.get("mcp-protocol-version").map(|v| v.to_str()) {
-        None => return Err("the MCP-Protocol-Version header is missing".into()),
-        Some(Ok(v)) if v == body_version => {}
-        Some(v) => {
-            return Err(format!(
-                "Header mismatch: MCP-Protocol-Version header value {:?} does not match body value {body_version:?}",
-                v.unwrap_or("(not ASCII)")
-            ))
-        }
+/// The mirrored headers against the body, in the spec's order: a missing version header
+/// (`-32020`), an incomplete `_meta` (`-32602`), a header that differs from `_meta`
+/// (`-32020`), then `Mcp-Method` and `Mcp-Name`. Each is a 400.
+fn check_headers(h: &HeaderMap, msg: &Incoming) -> Result<(), (i64, String)> {
+    let mismatch = |m: String| (rpc::HEADER_MISMATCH, m);
+    let Some(header) = h.get("mcp-protocol-version").map(|v| v.to_str().ok()) else {
+        return Err(mismatch(
+            "the MCP-Protocol-Version header is missing".into(),
+        ));
+    };
+    if let Some(why) = &msg.meta_problem {
+        return Err((rpc::INVALID_PARAMS, why.clone()));
     }
+    let body_version = msg.modern_version.as_deref().unwrap_or("");
+    if header != Some(body_version) {
+        return Err(mismatch(format!(
+            "Header mismatch: MCP-Protocol-Version header value {:?} does not match body value {body_version:?}",
+            header.unwrap_or("(not ASCII)")
+        )));
+    }
+    check_method_and_name(h, msg).map_err(mismatch)
+}
+
+fn check_method_and_name(h: &HeaderMap, msg: &Incoming) -> Result<(), String> {
     let method = msg.method.as_deref().unwrap_or("");
     match decoded_header(h, "mcp-method")? {
         None => return Err("the Mcp-Method header is missing".into()),
@@ -125,19 +136,30 @@ fn status_of(answer: &[u8]) -> StatusCode {
 }
 
 pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: Bytes) -> Response {
+    if let Err((code, why)) = check_headers(&h, &msg) {
+        return checks::error(StatusCode::BAD_REQUEST, msg.id.as_ref(), code, &why);
+    }
     let tool = match (msg.method.as_deref(), &msg.name) {
         (Some("tools/call"), Some(n)) => st.server.tool(n),
         _ => None,
     };
-    let mirrored = tool.map_or(Ok(()), |t| {
-        params::check(&h, &t.input_schema, msg.arguments.as_ref())
-    });
-    if let Err(why) = check_headers(&h, &msg).and(mirrored) {
+    if let Some(Err(why)) = tool.map(|t| params::check(&h, &t.input_schema, msg.arguments.as_ref()))
+    {
         return checks::error(
             StatusCode::BAD_REQUEST,
             msg.id.as_ref(),
             rpc::HEADER_MISMATCH,
             &why,
+        );
+    }
+    // The engine answers `ping` itself; the method does not exist in this era.
+    if msg.method.as_deref() == Some("ping") {
+        let why = "ping was removed in 2026-07-28";
+        return checks::error(
+            StatusCode::NOT_FOUND,
+            msg.id.as_ref(),
+            rpc::METHOD_NOT_FOUND,
+            why,
         );
     }
     if msg.method.is_none() {
@@ -189,6 +211,7 @@ mod tests {
             name: name.map(str::to_owned),
             modern_version: Some("2026-07-28".into()),
             arguments: None,
+            meta_problem: None,
         }
     }
 
@@ -198,6 +221,7 @@ mod tests {
         let m = incoming("tools/call", Some("echo"));
         assert!(check_headers(&h, &m)
             .unwrap_err()
+            .1
             .contains("MCP-Protocol-Version"));
         h.insert(
             "mcp-protocol-version",
@@ -205,24 +229,42 @@ mod tests {
         );
         assert!(check_headers(&h, &m)
             .unwrap_err()
+            .1
             .contains("does not match"));
         h.insert(
             "mcp-protocol-version",
             HeaderValue::from_static("2026-07-28"),
         );
-        assert!(check_headers(&h, &m).unwrap_err().contains("Mcp-Method"));
+        assert!(check_headers(&h, &m).unwrap_err().1.contains("Mcp-Method"));
         h.insert("mcp-method", HeaderValue::from_static("tools/list"));
         assert!(check_headers(&h, &m)
             .unwrap_err()
+            .1
             .contains("Mcp-Method header value"));
         h.insert("mcp-method", HeaderValue::from_static("tools/call"));
-        assert!(check_headers(&h, &m).unwrap_err().contains("Mcp-Name"));
+        assert!(check_headers(&h, &m).unwrap_err().1.contains("Mcp-Name"));
         h.insert("mcp-name", HeaderValue::from_static("=?base64?ZWNobw==?="));
         assert!(check_headers(&h, &m).is_ok());
         h.insert("mcp-name", HeaderValue::from_static("other"));
         assert!(check_headers(&h, &m)
             .unwrap_err()
+            .1
             .contains("Mcp-Name header value"));
+        let mut incomplete = incoming("tools/list", None);
+        incomplete.meta_problem = Some("missing _meta".into());
+        assert_eq!(
+            check_headers(&h, &incomplete).unwrap_err().0,
+            rpc::INVALID_PARAMS
+        );
+        h.remove("mcp-protocol-version");
+        assert_eq!(
+            check_headers(&h, &incomplete).unwrap_err().0,
+            rpc::HEADER_MISMATCH
+        );
+        h.insert(
+            "mcp-protocol-version",
+            HeaderValue::from_static("2026-07-28"),
+        );
         let list = incoming("tools/list", None);
         h.insert("mcp-method", HeaderValue::from_static("tools/list"));
         assert!(check_headers(&h, &list).is_ok());

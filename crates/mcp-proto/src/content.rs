@@ -97,6 +97,31 @@ impl Content {
         }
     }
 
+    /// An image block: `data` is base64, `mime_type` such as `image/png`.
+    pub fn image(data: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Content::Image {
+            data: data.into(),
+            mime_type: mime_type.into(),
+            annotations: None,
+            meta: None,
+        }
+    }
+
+    /// An audio block: `data` is base64, `mime_type` such as `audio/wav`.
+    pub fn audio(data: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Content::Audio {
+            data: data.into(),
+            mime_type: mime_type.into(),
+            annotations: None,
+            meta: None,
+        }
+    }
+
+    /// An embedded resource (tool results and prompts).
+    pub fn embedded(contents: crate::resources::ResourceContents) -> Self {
+        Content::Resource(serde_json::json!({ "resource": contents }))
+    }
+
     /// The text of a text block.
     pub fn as_text(&self) -> Option<&str> {
         match self {

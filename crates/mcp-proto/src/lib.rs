@@ -11,17 +11,19 @@
 //! - [`sampling`]: `sampling/createMessage` params and result, model preferences, tools in
 //!   sampling, and the validation rules both sides apply.
 //! - [`capabilities`], [`lifecycle`]: capabilities, `initialize`, `server/discover`, `_meta`.
-//! - [`tools`], [`resources`], [`prompts`]: server features.
+//! - [`tools`], [`resources`], [`prompts`], [`completion`], [`logging`]: server features.
 //! - [`mrtr`]: multi round-trip requests (`input_required`, `inputResponses`, `requestState`).
 //! - [`elicitation`], [`form`]: form-mode `elicitation/create`, and a reply checked against
 //!   its requested schema (with defaults); [`roots`]: `roots/list`.
 
 pub mod capabilities;
+pub mod completion;
 pub mod content;
 pub mod elicitation;
 pub mod form;
 pub mod jsonrpc;
 pub mod lifecycle;
+pub mod logging;
 pub mod mrtr;
 pub mod prompts;
 pub mod resources;

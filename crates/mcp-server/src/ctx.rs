@@ -2,8 +2,10 @@
 
 use crate::round::{InputKind, Round};
 use crate::sampling::{SampleError, Sampling};
+use crate::server::SessionState;
 use crate::ServerShared;
 use mcp_proto::jsonrpc::USER_REJECTED;
+use mcp_proto::logging::{LoggingLevel, LoggingMessage};
 use mcp_proto::sampling::{self as sp, CreateMessageResult};
 use mcp_proto::{ClientCapabilities, Era, RequestId};
 use mcp_rpc::{Peer, RequestOptions, RpcError};
@@ -24,6 +26,27 @@ pub(crate) struct CtxInner {
     pub progress_token: Option<Value>,
     pub server: Arc<ServerShared>,
     pub round: Option<Round>,
+    pub log: LogGate,
+}
+
+/// Which log messages the client wants for this request.
+pub(crate) enum LogGate {
+    /// Legacy: the session's level (`logging/setLevel`; everything until one is set).
+    Session(Arc<SessionState>),
+    /// Modern: the request's `_meta` level; none at all when it has none.
+    Request(Option<LoggingLevel>),
+}
+
+impl LogGate {
+    fn allows(&self, level: LoggingLevel) -> bool {
+        match self {
+            LogGate::Session(s) => {
+                let min = *s.log_level.lock().unwrap_or_else(|p| p.into_inner());
+                min.is_none_or(|min| level >= min)
+            }
+            LogGate::Request(min) => min.is_some_and(|min| level >= min),
+        }
+    }
 }
 
 impl Ctx {
@@ -168,5 +191,53 @@ impl Ctx {
             .inner
             .peer
             .notify_related("notifications/progress", Some(p), related);
+    }
+
+    /// Sends a log message (`notifications/message`) about the request being handled, if
+    /// the client wants this level: on legacy sessions, at or above the level set with
+    /// `logging/setLevel` (every level until one is set); on the modern era, only when the
+    /// request's `_meta` carries `io.modelcontextprotocol/logLevel`, at or above it. `data`
+    /// is any JSON value, typically a string.
+    pub fn log(&self, level: LoggingLevel, data: impl Into<Value>) {
+        self.log_as(level, None, data)
+    }
+
+    /// [`Ctx::log`] with a logger name.
+    pub fn log_as(&self, level: LoggingLevel, logger: Option<&str>, data: impl Into<Value>) {
+        if !self.inner.log.allows(level) {
+            return;
+        }
+        let msg = LoggingMessage {
+            level,
+            logger: logger.map(str::to_owned),
+            data: data.into(),
+        };
+        let Ok(params) = serde_json::to_value(msg) else {
+            return;
+        };
+        let related = Some(&self.inner.request_id);
+        let _ = self
+            .inner
+            .peer
+            .notify_related(mcp_proto::logging::MESSAGE, Some(params), related);
+    }
+
+    /// Tells the client that resource `uri` changed (`notifications/resources/updated`), if
+    /// this legacy session subscribed to it. Returns whether it was sent.
+    pub fn notify_resource_updated(&self, uri: &str) -> bool {
+        let LogGate::Session(session) = &self.inner.log else {
+            return false;
+        };
+        let subscribed = session
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(uri);
+        subscribed
+            && self
+                .inner
+                .peer
+                .notify(mcp_proto::resources::UPDATED, Some(json!({ "uri": uri })))
+                .is_ok()
     }
 }

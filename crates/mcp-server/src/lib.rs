@@ -42,24 +42,35 @@
 //! Modules: `server` (builder, dispatch for both eras), `ctx` ([`Ctx`]), `sampling`
 //! ([`Sampling`], [`SampleError`]), `elicit` (elicitation, roots), `tool` ([`Args`],
 //! [`Json`], [`ToolError`]), `modern` (the replay runner), `round` (the replies and requests
-//! of one pass), `state` (sealed request state), `resources` (resources, prompts).
+//! of one pass), `state` (sealed request state), `resources` (resources, templates,
+//! subscriptions), `uri_template`, `prompts`, `completion`; logging is [`Ctx::log`].
 
+mod builder;
+mod completion;
 mod ctx;
 mod elicit;
 mod modern;
+mod prompts;
 mod resources;
 mod round;
 mod sampling;
 mod server;
 mod state;
 mod tool;
+mod uri_template;
 
+pub use builder::ServerBuilder;
+pub use completion::CompletionRequest;
 pub use ctx::Ctx;
 pub use elicit::{schema_for, ElicitError, Elicitation, Elicited, RootsError};
+pub use mcp_proto::logging::LoggingLevel;
+pub use prompts::IntoPromptResult;
+pub use resources::ResourceBody;
 pub use sampling::{DirectSampler, SampleError, Sampling};
-pub use server::{Server, ServerBuilder, ServerConfig};
+pub use server::{Server, ServerConfig};
 pub use state::{StateError, StateKey};
 pub use tool::{input_schema, Args, IntoToolResult, Json, ToolError};
+pub use uri_template::UriVars;
 
 use mcp_proto::{Implementation, ServerCapabilities};
 use std::collections::BTreeMap;
@@ -68,10 +79,18 @@ use std::collections::BTreeMap;
 pub(crate) struct ServerShared {
     pub info: Implementation,
     pub instructions: Option<String>,
+    /// Declared on legacy sessions (`initialize`).
     pub capabilities: ServerCapabilities,
+    /// Declared on the modern era (`server/discover`): no resource subscriptions there.
+    pub modern_capabilities: ServerCapabilities,
     pub tools: BTreeMap<String, tool::ToolEntry>,
     pub resources: BTreeMap<String, resources::ResourceEntry>,
-    pub prompts: BTreeMap<String, resources::PromptEntry>,
+    /// In the order they were added (the first match wins).
+    pub templates: Vec<resources::TemplateEntry>,
+    pub prompts: BTreeMap<String, prompts::PromptEntry>,
+    pub completers: completion::Completers,
+    /// Legacy `resources/subscribe` is accepted.
+    pub subscriptions: bool,
     pub key: StateKey,
     pub config: ServerConfig,
     pub direct: Option<std::sync::Arc<dyn DirectSampler>>,

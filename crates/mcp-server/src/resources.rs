@@ -1,82 +1,150 @@
-//! Resources and prompts: plain text providers (no sampling).
+//! Resources: fixed URIs and URI templates, read by handlers that return text or bytes;
+//! subscriptions (legacy).
 
-use crate::server::{parse, to_value};
+use crate::server::{parse, to_value, SessionState};
 use crate::tool::ToolError;
+use crate::uri_template::{UriTemplate, UriVars};
 use crate::ServerShared;
-use mcp_proto::content::Content;
+use base64::Engine;
 use mcp_proto::jsonrpc::{INVALID_PARAMS, RESOURCE_NOT_FOUND};
-use mcp_proto::prompts::{GetPromptParams, Prompt, PromptArgument, PromptMessage};
-use mcp_proto::resources::{ReadResourceParams, Resource, TextResourceContents};
-use mcp_proto::sampling::Role;
+use mcp_proto::resources::{
+    BlobResourceContents, ReadResourceParams, ReadResourceResult, Resource, ResourceContents,
+    ResourceTemplate, SubscribeParams,
+};
 use mcp_proto::ErrorObject;
 use mcp_rpc::BoxFuture;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::Arc;
 
-type ReadFn = dyn Fn() -> BoxFuture<Result<String, ToolError>> + Send + Sync;
-type GetFn = dyn Fn(Map<String, Value>) -> BoxFuture<Result<String, ToolError>> + Send + Sync;
+/// What a resource handler returns: text, or bytes (sent base64-encoded as `blob`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResourceBody {
+    /// Text contents.
+    Text(String),
+    /// Binary contents.
+    Blob(Vec<u8>),
+}
+
+impl From<String> for ResourceBody {
+    fn from(s: String) -> Self {
+        ResourceBody::Text(s)
+    }
+}
+
+impl From<&'static str> for ResourceBody {
+    fn from(s: &'static str) -> Self {
+        ResourceBody::Text(s.into())
+    }
+}
+
+impl From<Vec<u8>> for ResourceBody {
+    fn from(b: Vec<u8>) -> Self {
+        ResourceBody::Blob(b)
+    }
+}
+
+impl ResourceBody {
+    fn into_contents(self, uri: &str, mime: Option<&str>) -> ResourceContents {
+        match self {
+            ResourceBody::Text(text) => ResourceContents::text(uri, mime, text),
+            ResourceBody::Blob(bytes) => ResourceContents::Blob(BlobResourceContents {
+                uri: uri.into(),
+                mime_type: mime.map(str::to_owned),
+                blob: base64::engine::general_purpose::STANDARD.encode(bytes),
+            }),
+        }
+    }
+}
+
+type ReadFn = dyn Fn(UriVars) -> BoxFuture<Result<ResourceBody, ToolError>> + Send + Sync;
+
+/// Erases a reader returning anything that converts to a [`ResourceBody`].
+pub(crate) fn erase_read<F, Fut, R>(read: F) -> Arc<ReadFn>
+where
+    F: Fn(UriVars) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
+    R: Into<ResourceBody>,
+{
+    Arc::new(move |vars| {
+        let fut = read(vars);
+        Box::pin(async move { fut.await.map(Into::into) })
+    })
+}
 
 pub(crate) struct ResourceEntry {
-    def: Resource,
-    read: Arc<ReadFn>,
+    pub def: Resource,
+    pub read: Arc<ReadFn>,
+}
+
+pub(crate) struct TemplateEntry {
+    pub def: ResourceTemplate,
+    pub template: UriTemplate,
+    pub read: Arc<ReadFn>,
 }
 
 impl ResourceEntry {
-    pub(crate) fn new<F, Fut>(uri: &str, name: &str, mime: &str, read: F) -> Self
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<String, ToolError>> + Send + 'static,
-    {
+    pub(crate) fn new(uri: &str, name: &str, mime: &str, read: Arc<ReadFn>) -> Self {
         let def = Resource {
             uri: uri.into(),
             name: name.into(),
             description: None,
             mime_type: Some(mime.into()),
         };
-        ResourceEntry {
-            def,
-            read: Arc::new(move || Box::pin(read())),
-        }
+        ResourceEntry { def, read }
     }
 }
 
-pub(crate) struct PromptEntry {
-    def: Prompt,
-    get: Arc<GetFn>,
-}
-
-impl PromptEntry {
-    pub(crate) fn new<F, Fut>(name: &str, description: &str, args: &[(&str, bool)], get: F) -> Self
-    where
-        F: Fn(Map<String, Value>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<String, ToolError>> + Send + 'static,
-    {
-        let arguments = args
-            .iter()
-            .map(|(n, required)| PromptArgument {
-                name: (*n).into(),
-                description: None,
-                required: Some(*required),
-            })
-            .collect();
-        let def = Prompt {
+impl TemplateEntry {
+    /// `None` if `uri_template` is not a template we can match (see `uri_template`).
+    pub(crate) fn new(
+        uri_template: &str,
+        name: &str,
+        mime: &str,
+        read: Arc<ReadFn>,
+    ) -> Option<Self> {
+        let def = ResourceTemplate {
+            uri_template: uri_template.into(),
             name: name.into(),
-            description: Some(description.into()),
-            arguments: Some(arguments),
+            description: None,
+            mime_type: Some(mime.into()),
         };
-        PromptEntry {
+        let template = UriTemplate::parse(uri_template)?;
+        Some(TemplateEntry {
             def,
-            get: Arc::new(move |a| Box::pin(get(a))),
-        }
+            template,
+            read,
+        })
     }
 }
 
-fn failed(e: ToolError) -> ErrorObject {
+pub(crate) fn failed(e: ToolError) -> ErrorObject {
     match e {
         ToolError::Protocol(e) => e,
         other => ErrorObject::internal(other.to_string()),
     }
+}
+
+/// The reader for `uri` and its variables: a fixed resource first, then the templates in
+/// the order they were added.
+fn find<'a>(server: &'a ServerShared, uri: &str) -> Option<(&'a ReadFn, Option<&'a str>, UriVars)> {
+    if let Some(r) = server.resources.get(uri) {
+        return Some((&*r.read, r.def.mime_type.as_deref(), UriVars::default()));
+    }
+    server.templates.iter().find_map(|t| {
+        let vars = t.template.matches(uri)?;
+        Some((&*t.read, t.def.mime_type.as_deref(), vars))
+    })
+}
+
+fn not_found(uri: &str, modern: bool) -> ErrorObject {
+    // -32002 until 2025-11-25; the modern era uses -32602.
+    let code = if modern {
+        INVALID_PARAMS
+    } else {
+        RESOURCE_NOT_FOUND
+    };
+    ErrorObject::new(code, format!("Resource not found: {uri:?}")).with_data(json!({"uri": uri}))
 }
 
 pub(crate) async fn dispatch(
@@ -90,52 +158,43 @@ pub(crate) async fn dispatch(
             let list: Vec<&Resource> = server.resources.values().map(|r| &r.def).collect();
             Ok(json!({"resources": list}))
         }
-        "resources/templates/list" => Ok(json!({"resourceTemplates": []})),
+        "resources/templates/list" => {
+            let list: Vec<&ResourceTemplate> = server.templates.iter().map(|t| &t.def).collect();
+            Ok(json!({"resourceTemplates": list}))
+        }
         "resources/read" => {
             let p: ReadResourceParams = parse(params)?;
-            let entry = server.resources.get(&p.uri).ok_or_else(|| {
-                // -32002 until 2025-11-25; the modern era uses -32602.
-                let code = if modern {
-                    INVALID_PARAMS
-                } else {
-                    RESOURCE_NOT_FOUND
-                };
-                ErrorObject::new(code, format!("Resource not found: {:?}", p.uri))
-                    .with_data(json!({"uri": p.uri}))
-            })?;
-            let text = (entry.read)().await.map_err(failed)?;
-            let contents = TextResourceContents {
-                uri: p.uri.clone(),
-                mime_type: entry.def.mime_type.clone(),
-                text,
-            };
-            Ok(json!({"contents": [contents]}))
-        }
-        "prompts/list" => {
-            let list: Vec<&Prompt> = server.prompts.values().map(|p| &p.def).collect();
-            Ok(json!({"prompts": list}))
-        }
-        "prompts/get" => {
-            let p: GetPromptParams = parse(params)?;
-            let entry = server.prompts.get(&p.name).ok_or_else(|| {
-                ErrorObject::invalid_params(format!("unknown prompt: {:?}", p.name))
-            })?;
-            let args = p.arguments.unwrap_or_default();
-            for a in entry.def.arguments.iter().flatten() {
-                if a.required == Some(true) && !args.contains_key(&a.name) {
-                    return Err(ErrorObject::invalid_params(format!(
-                        "prompt {:?} needs the argument {:?}",
-                        p.name, a.name
-                    )));
-                }
-            }
-            let text = (entry.get)(args).await.map_err(failed)?;
-            let messages = vec![PromptMessage {
-                role: Role::User,
-                content: Content::text(text),
-            }];
-            to_value(json!({"description": entry.def.description, "messages": messages}))
+            let (read, mime, vars) =
+                find(server, &p.uri).ok_or_else(|| not_found(&p.uri, modern))?;
+            let body = read(vars).await.map_err(failed)?;
+            to_value(ReadResourceResult {
+                contents: vec![body.into_contents(&p.uri, mime)],
+            })
         }
         other => Err(ErrorObject::method_not_found(other)),
     }
+}
+
+/// `resources/subscribe` and `resources/unsubscribe` on a legacy session: the resource must
+/// exist; the session remembers what it subscribed to.
+pub(crate) fn subscription(
+    server: &ServerShared,
+    session: &SessionState,
+    method: &str,
+    params: Option<Value>,
+) -> Result<Value, ErrorObject> {
+    let p: SubscribeParams = parse(params)?;
+    if find(server, &p.uri).is_none() {
+        return Err(not_found(&p.uri, false));
+    }
+    let mut subs = session
+        .subscriptions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if method == "resources/subscribe" {
+        subs.insert(p.uri);
+    } else {
+        subs.remove(&p.uri);
+    }
+    Ok(json!({}))
 }

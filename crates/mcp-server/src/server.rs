@@ -4,24 +4,22 @@
 //! version is served statelessly (modern); anything else needs the legacy session that
 //! `initialize` opened on this connection.
 
-use crate::ctx::{Ctx, CtxInner};
-use crate::resources::{PromptEntry, ResourceEntry};
-use crate::state::StateKey;
-use crate::tool::{erase, input_schema, Args, IntoToolResult, ToolEntry, ToolError};
+use crate::builder::ServerBuilder;
+use crate::ctx::{Ctx, CtxInner, LogGate};
+use crate::tool::{ToolEntry, ToolError};
 use crate::{modern, ServerShared};
 use mcp_proto::lifecycle::{
     self as lc, DiscoverResult, InitializeParams, InitializeResult, RequestMeta,
 };
-use mcp_proto::tools::{CallToolParams, ListToolsResult, Tool};
+use mcp_proto::logging::{level_from_params, LoggingLevel, SetLevelParams, SET_LEVEL};
+use mcp_proto::tools::{CallToolParams, ListToolsResult};
 use mcp_proto::version::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
-use mcp_proto::{ClientCapabilities, ErrorObject, Implementation, ServerCapabilities};
+use mcp_proto::{ClientCapabilities, ErrorObject, Implementation};
 use mcp_rpc::{BoxFuture, Config, Connection, Handler, Peer, Request, Transport};
-use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
-use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Server limits and defaults.
@@ -62,31 +60,14 @@ pub struct Server {
     shared: Arc<ServerShared>,
 }
 
-/// Builds a [`Server`].
-pub struct ServerBuilder {
-    info: Implementation,
-    instructions: Option<String>,
-    tools: BTreeMap<String, ToolEntry>,
-    resources: BTreeMap<String, ResourceEntry>,
-    prompts: BTreeMap<String, PromptEntry>,
-    key: Option<StateKey>,
-    config: ServerConfig,
-    direct: Option<Arc<dyn crate::DirectSampler>>,
-}
-
 impl Server {
     /// Starts building a server with this name.
     pub fn builder(name: impl Into<String>) -> ServerBuilder {
-        ServerBuilder {
-            info: Implementation::new(name, env!("CARGO_PKG_VERSION")),
-            instructions: None,
-            tools: BTreeMap::new(),
-            resources: BTreeMap::new(),
-            prompts: BTreeMap::new(),
-            key: None,
-            config: ServerConfig::default(),
-            direct: None,
-        }
+        ServerBuilder::new(name.into())
+    }
+
+    pub(crate) fn from_shared(shared: Arc<ServerShared>) -> Server {
+        Server { shared }
     }
 
     /// Serves one connection until the peer's input ends.
@@ -115,7 +96,7 @@ impl Server {
 
     /// The definition of the tool `name` (for transports that check arguments mirrored in
     /// headers against its input schema).
-    pub fn tool(&self, name: &str) -> Option<&Tool> {
+    pub fn tool(&self, name: &str) -> Option<&mcp_proto::tools::Tool> {
         self.shared.tools.get(name).map(|t| &t.def)
     }
 
@@ -125,130 +106,19 @@ impl Server {
     }
 }
 
-impl ServerBuilder {
-    /// Sets the version reported to clients.
-    pub fn version(mut self, v: impl Into<String>) -> Self {
-        self.info.version = v.into();
-        self
-    }
-
-    /// Sets the instructions reported to clients.
-    pub fn instructions(mut self, text: impl Into<String>) -> Self {
-        self.instructions = Some(text.into());
-        self
-    }
-
-    /// Adds a tool. Its input schema is derived from `T`.
-    pub fn tool<T, F, Fut, R>(mut self, name: &str, description: &str, f: F) -> Self
-    where
-        T: DeserializeOwned + JsonSchema + Send + 'static,
-        F: Fn(Args<T>, Ctx) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
-        R: IntoToolResult,
-    {
-        let def = Tool {
-            name: name.into(),
-            title: None,
-            description: Some(description.into()),
-            input_schema: input_schema::<T>(),
-            output_schema: None,
-            annotations: None,
-        };
-        self.tools.insert(
-            name.into(),
-            ToolEntry {
-                def,
-                call: erase(f),
-            },
-        );
-        self
-    }
-
-    /// Adds a text resource whose contents come from `read`.
-    pub fn resource<F, Fut>(mut self, uri: &str, name: &str, mime: &str, read: F) -> Self
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<String, ToolError>> + Send + 'static,
-    {
-        self.resources
-            .insert(uri.into(), ResourceEntry::new(uri, name, mime, read));
-        self
-    }
-
-    /// Adds a prompt with named string arguments.
-    pub fn prompt<F, Fut>(
-        mut self,
-        name: &str,
-        description: &str,
-        args: &[(&str, bool)],
-        get: F,
-    ) -> Self
-    where
-        F: Fn(Map<String, Value>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<String, ToolError>> + Send + 'static,
-    {
-        self.prompts
-            .insert(name.into(), PromptEntry::new(name, description, args, get));
-        self
-    }
-
-    /// Sets a model the server calls itself when a client cannot sample, instead of failing
-    /// the tool call.
-    pub fn direct_sampler(mut self, sampler: Arc<dyn crate::DirectSampler>) -> Self {
-        self.direct = Some(sampler);
-        self
-    }
-
-    /// Sets the key that seals modern `requestState` (replicas must share it; default: a
-    /// random key per process).
-    pub fn state_key(mut self, key: StateKey) -> Self {
-        self.key = Some(key);
-        self
-    }
-
-    /// Sets limits and defaults.
-    pub fn config(mut self, config: ServerConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Finishes the server.
-    pub fn build(self) -> Server {
-        let mut caps = ServerCapabilities::default();
-        if !self.tools.is_empty() {
-            caps.tools = Some(json!({"listChanged": false}));
-        }
-        if !self.resources.is_empty() {
-            caps.resources = Some(json!({}));
-        }
-        if !self.prompts.is_empty() {
-            caps.prompts = Some(json!({}));
-        }
-        Server {
-            shared: Arc::new(ServerShared {
-                info: self.info,
-                instructions: self.instructions,
-                capabilities: caps,
-                tools: self.tools,
-                resources: self.resources,
-                prompts: self.prompts,
-                key: self.key.unwrap_or_else(StateKey::random),
-                config: self.config,
-                direct: self.direct,
-            }),
-        }
-    }
-
-    /// Builds the server and serves one connection until it ends.
-    pub async fn serve(self, transport: Transport) {
-        self.build().serve(transport).await
-    }
-}
-
 /// A legacy session opened by `initialize`.
 pub(crate) struct Session {
     pub version: String,
     pub caps: ClientCapabilities,
+    pub state: Arc<SessionState>,
+}
+
+/// What a legacy session's requests change: the log level and the subscriptions.
+#[derive(Default)]
+pub(crate) struct SessionState {
+    /// Set by `logging/setLevel`; until then every message is sent.
+    pub log_level: Mutex<Option<LoggingLevel>>,
+    pub subscriptions: Mutex<BTreeSet<String>>,
 }
 
 struct ConnHandler {
@@ -261,29 +131,38 @@ pub(crate) enum Speaks {
     Legacy {
         version: String,
         caps: ClientCapabilities,
+        session: Arc<SessionState>,
     },
-    Modern(RequestMeta),
+    /// The request's `_meta`, and the log level it asks for.
+    Modern(RequestMeta, Option<LoggingLevel>),
+}
+
+fn modern_speaks(params: Option<&Value>) -> Result<Speaks, ErrorObject> {
+    let meta = RequestMeta::from_params(params)?;
+    Ok(Speaks::Modern(meta, level_from_params(params)?))
 }
 
 impl Handler for ConnHandler {
     fn request(&self, req: Request) -> BoxFuture<Result<Value, ErrorObject>> {
         let server = self.server.clone();
-        if req.method == lc::INITIALIZE {
+        // `initialize` opens a legacy session; with modern `_meta` it is a removed method.
+        if req.method == lc::INITIALIZE && !RequestMeta::is_modern(req.params.as_ref()) {
             return Box::pin(std::future::ready(self.initialize(req.params)));
         }
         let speaks = if RequestMeta::is_modern(req.params.as_ref()) {
-            RequestMeta::from_params(req.params.as_ref()).map(Speaks::Modern)
+            modern_speaks(req.params.as_ref())
         } else if let Some(s) = self.session.get() {
             Ok(Speaks::Legacy {
                 version: s.version.clone(),
                 caps: s.caps.clone(),
+                session: s.state.clone(),
             })
         } else {
-            RequestMeta::from_params(req.params.as_ref()).map(Speaks::Modern)
+            modern_speaks(req.params.as_ref())
         };
         Box::pin(async move {
             let speaks = speaks?;
-            let modern = matches!(speaks, Speaks::Modern(_));
+            let modern = matches!(speaks, Speaks::Modern(..));
             let cacheable = CACHEABLE.contains(&req.method.as_str());
             let mut result = dispatch(&server, req, speaks).await?;
             if modern {
@@ -309,6 +188,7 @@ impl ConnHandler {
         let session = Session {
             version: version.into(),
             caps: p.capabilities,
+            state: Arc::default(),
         };
         if self.session.set(session).is_err() {
             return Err(ErrorObject::invalid_request(
@@ -382,12 +262,17 @@ async fn dispatch(
                 .get(&p.name)
                 .ok_or_else(|| ErrorObject::invalid_params(format!("unknown tool: {:?}", p.name)))?
                 .clone();
-            let (caps, version, meta) = match speaks {
-                Speaks::Legacy { version, caps } => (caps, version, None),
-                Speaks::Modern(m) => (
-                    m.client_capabilities.clone(),
-                    m.protocol_version.clone(),
-                    Some(m),
+            let (caps, version, log, modern) = match speaks {
+                Speaks::Legacy {
+                    version,
+                    caps,
+                    session,
+                } => (caps, version, LogGate::Session(session), false),
+                Speaks::Modern(m, level) => (
+                    m.client_capabilities,
+                    m.protocol_version,
+                    LogGate::Request(level),
+                    true,
                 ),
             };
             let progress_token = p
@@ -403,22 +288,37 @@ async fn dispatch(
                 progress_token,
                 server: server.clone(),
                 round: None,
+                log,
             };
-            match meta {
-                None => legacy_call(&entry, base, p).await,
-                Some(_) => modern::call(server, &entry, base, p).await,
+            if modern {
+                modern::call(server, &entry, base, p).await
+            } else {
+                legacy_call(&entry, base, p).await
             }
         }
-        "resources/list"
-        | "resources/read"
-        | "resources/templates/list"
-        | "prompts/list"
-        | "prompts/get" => {
-            let modern = matches!(speaks, Speaks::Modern(_));
+        "resources/list" | "resources/read" | "resources/templates/list" => {
+            let modern = matches!(speaks, Speaks::Modern(..));
             crate::resources::dispatch(server, &method, params, modern).await
         }
-        "logging/setLevel" if matches!(speaks, Speaks::Legacy { .. }) => Ok(json!({})),
-        "completion/complete" => Ok(json!({"completion": {"values": [], "hasMore": false}})),
+        "prompts/list" | "prompts/get" => crate::prompts::dispatch(server, &method, params).await,
+        "completion/complete" if !server.completers.is_empty() => {
+            crate::completion::complete(server, params).await
+        }
+        // Legacy only: removed in 2026-07-28 (404 there).
+        SET_LEVEL => match speaks {
+            Speaks::Legacy { session, .. } => {
+                let p: SetLevelParams = parse(params)?;
+                *session.log_level.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.level);
+                Ok(json!({}))
+            }
+            Speaks::Modern(..) => Err(ErrorObject::method_not_found(&method)),
+        },
+        "resources/subscribe" | "resources/unsubscribe" if server.subscriptions => match speaks {
+            Speaks::Legacy { session, .. } => {
+                crate::resources::subscription(server, &session, &method, params)
+            }
+            Speaks::Modern(..) => Err(ErrorObject::method_not_found(&method)),
+        },
         _ => Err(ErrorObject::method_not_found(&method)),
     }
 }
@@ -470,7 +370,7 @@ fn discover(server: &ServerShared) -> Result<Value, ErrorObject> {
     versions.extend(LEGACY_VERSIONS.iter().map(|v| v.to_string()));
     to_value(DiscoverResult {
         supported_versions: versions,
-        capabilities: server.capabilities.clone(),
+        capabilities: server.modern_capabilities.clone(),
         instructions: server.instructions.clone(),
         meta: None,
     })

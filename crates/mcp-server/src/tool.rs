@@ -38,6 +38,16 @@ impl IntoToolResult for String {
     }
 }
 
+/// Content blocks of any kind (text, image, audio, embedded resources, links).
+impl IntoToolResult for Vec<Content> {
+    fn into_tool_result(self) -> CallToolResult {
+        CallToolResult {
+            content: self,
+            ..Default::default()
+        }
+    }
+}
+
 impl IntoToolResult for &'static str {
     fn into_tool_result(self) -> CallToolResult {
         CallToolResult::text(self)

@@ -1,6 +1,7 @@
 //! Built-in servers (`mcp-sampling serve NAME`).
 
 mod bench;
+mod conformance;
 mod elicit_demo;
 pub mod smart_search;
 mod summarize;
@@ -15,7 +16,8 @@ pub struct ServeArgs {
     #[arg(value_enum)]
     name: ServerName,
     /// Serve Streamable HTTP (both eras) on this address instead of stdio, e.g.
-    /// 127.0.0.1:8080; the endpoint is /mcp.
+    /// 127.0.0.1:8080 (port 0: any free port); the endpoint is /mcp, and
+    /// `listening on http://ADDR/mcp` is printed on stderr once it accepts connections.
     #[arg(long, value_name = "ADDR")]
     http: Option<std::net::SocketAddr>,
     /// Require `Authorization: Bearer TOKEN` on HTTP (also MCP_BEARER_TOKEN).
@@ -47,6 +49,9 @@ enum ServerName {
     SmartSearch,
     /// `book_table {restaurant}` asks the user for a booking (elicitation); `list_roots` reads the client's roots.
     ElicitDemo,
+    /// The fixtures of the official MCP conformance suites (`test_*` tools, `test://`
+    /// resources, prompts); meant for `--http`.
+    Conformance,
 }
 
 /// Builds a built-in server by name.
@@ -56,6 +61,7 @@ pub fn build(name: &str) -> Option<Server> {
         "bench" => Some(bench::server()),
         "smart-search" => Some(smart_search::server()),
         "elicit-demo" => Some(elicit_demo::server()),
+        "conformance" => Some(conformance::server()),
         _ => None,
     }
 }
@@ -66,6 +72,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         ServerName::Bench => "bench",
         ServerName::SmartSearch => "smart-search",
         ServerName::ElicitDemo => "elicit-demo",
+        ServerName::Conformance => "conformance",
     };
     let server = build(name).ok_or_else(|| anyhow::anyhow!("no built-in server {name:?}"))?;
     match a.http {

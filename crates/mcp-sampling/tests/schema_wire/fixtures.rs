@@ -218,6 +218,17 @@ pub(crate) fn test_server() -> Server {
                 Ok(format!("Say hello to {name}."))
             },
         )
+        .prompt_completer("greet", |r: mcp_server::CompletionRequest| async move {
+            Ok(r.filter(["Ada", "Alan", "Grace"]))
+        })
+        .resource_template(
+            "mem://notes/{day}",
+            "notes by day",
+            "text/plain",
+            |v: mcp_server::UriVars| async move {
+                Ok(format!("notes of {}", v.get("day").unwrap_or_default()))
+            },
+        )
         .build()
 }
 

@@ -184,7 +184,24 @@ async fn main_calls(client: &Client) {
         )
         .await
         .expect("completion/complete");
-    assert!(v["completion"]["values"].is_array());
+    assert_eq!(v["completion"]["values"], json!(["Ada", "Alan"]), "{v}");
+    let v = client
+        .request("resources/templates/list", Some(json!({})), None)
+        .await
+        .expect("resources/templates/list");
+    assert_eq!(
+        v["resourceTemplates"][0]["uriTemplate"],
+        "mem://notes/{day}"
+    );
+    let v = client
+        .request(
+            "resources/read",
+            Some(json!({"uri": "mem://notes/monday"})),
+            None,
+        )
+        .await
+        .expect("resources/read of a template");
+    assert_eq!(v["contents"][0]["text"], "notes of monday");
     // Progress, when the client asks for it (the notifications are validated).
     let v = client
         .request(
