@@ -76,22 +76,25 @@ impl AuditLog {
     /// only their hash and size.
     pub fn open(path: &Path, keep_prompts: bool) -> Result<AuditLog, AuditError> {
         let p = path.display().to_string();
-        let err = |source| AuditError {
-            path: p.clone(),
-            source,
-        };
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let db = Connection::open(path).map_err(err)?;
-        db.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        // With WAL, NORMAL survives a crash of the process (only power loss can drop the last
-        // commits) and saves an fsync per request.
-        db.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(err)?;
-        db.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(err)?;
-        db.execute_batch(SCHEMA).map_err(err)?;
+        // Hosts starting at the same moment can find the log locked while one of them sets it
+        // up (switching to WAL is not covered by the busy timeout): wait and try again.
+        let mut attempt = 0;
+        let db = loop {
+            match setup(path) {
+                Err(e) if is_busy(&e) && attempt < 100 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other,
+            }
+        };
+        let db = db.map_err(|source| AuditError {
+            path: p.clone(),
+            source,
+        })?;
         Ok(AuditLog {
             db: Mutex::new(db),
             keep_prompts,
@@ -216,9 +219,42 @@ impl BudgetStore for AuditLog {
     }
 }
 
+fn setup(path: &Path) -> rusqlite::Result<Connection> {
+    let db = Connection::open(path)?;
+    db.busy_timeout(std::time::Duration::from_secs(5))?;
+    db.pragma_update(None, "journal_mode", "WAL")?;
+    // With WAL, NORMAL survives a crash of the process (only power loss can drop the last
+    // commits) and saves an fsync per request.
+    db.pragma_update(None, "synchronous", "NORMAL")?;
+    db.execute_batch(SCHEMA)?;
+    Ok(db)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_hosts_can_open_a_new_log_at_once() {
+        let dir = std::env::temp_dir().join(format!("mcp-audit-race-{}", std::process::id()));
+        for round in 0..20 {
+            let path = dir.join(format!("audit-{round}.db"));
+            let opens: Vec<_> = (0..16)
+                .map(|_| {
+                    let p = path.clone();
+                    std::thread::spawn(move || AuditLog::open(&p, false).map(|_| ()))
+                })
+                .collect();
+            for o in opens {
+                o.join().unwrap().unwrap();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn entries_and_budgets_survive_reopening() {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod conformance;
+mod conformance_input;
 mod elicit_demo;
 pub mod smart_search;
 mod summarize;
@@ -15,10 +16,10 @@ pub struct ServeArgs {
     /// Which server.
     #[arg(value_enum)]
     name: ServerName,
-    /// Serve Streamable HTTP (both eras) on this address instead of stdio, e.g.
-    /// 127.0.0.1:8080 (port 0: any free port); the endpoint is /mcp, and
+    /// Serve Streamable HTTP (both eras) on this address instead of stdio; `--http` alone
+    /// is 127.0.0.1:8080 (loopback only). Port 0: any free port. The endpoint is /mcp, and
     /// `listening on http://ADDR/mcp` is printed on stderr once it accepts connections.
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
     http: Option<std::net::SocketAddr>,
     /// Require `Authorization: Bearer TOKEN` on HTTP (also MCP_BEARER_TOKEN).
     #[arg(long, env = "MCP_BEARER_TOKEN", hide_env_values = true)]
