@@ -521,6 +521,16 @@ impl Client {
     }
 }
 
+impl Drop for Client {
+    /// A client dropped without [`Client::close`] still ends its connection (a child's stdin
+    /// closes, an HTTP session is deleted), so nothing it started is left running.
+    fn drop(&mut self) {
+        if self.conn.is_some() {
+            self.peer.close();
+        }
+    }
+}
+
 fn parse_result(v: Value) -> Result<CallToolResult, ClientError> {
     serde_json::from_value(v)
         .map_err(|e| ClientError::Protocol(format!("malformed tools/call result: {e}")))

@@ -274,3 +274,19 @@ async fn modern_client_gives_up_after_max_rounds() {
     let ids: std::collections::HashSet<String> = states.iter().map(|v| v.to_string()).collect();
     assert_eq!(ids.len(), 4, "every retry has a new id");
 }
+
+#[tokio::test]
+async fn dropping_a_client_ends_its_connection() {
+    let (a, b) = mcp_rpc::memory();
+    let s = server();
+    let served = tokio::spawn(async move { s.serve(a).await });
+    let client = Client::connect(b, Arc::new(Fixed("x".into())), ClientOptions::default())
+        .await
+        .expect("connect");
+    drop(client);
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), served).await;
+    assert!(
+        ended.is_ok(),
+        "the server still has a connection after the client was dropped"
+    );
+}
