@@ -326,6 +326,50 @@ impl PropertySchema {
         p
     }
 
+    /// A single-select string enum with a label per choice (`oneOf` of `const`/`title`).
+    pub fn titled_one_of<V: Into<String>, T: Into<String>>(
+        options: impl IntoIterator<Item = (V, T)>,
+    ) -> Self {
+        let mut p = PropertySchema::of(PropertyType::String);
+        p.one_of = Some(titled_options(options));
+        p
+    }
+
+    /// A single-select string enum in the legacy titled form (`enum` with `enumNames`, the
+    /// labels in the same order). Prefer [`PropertySchema::titled_one_of`].
+    pub fn legacy_titled<V: Into<String>, T: Into<String>>(
+        options: impl IntoIterator<Item = (V, T)>,
+    ) -> Self {
+        let (values, names) = options
+            .into_iter()
+            .map(|(v, t)| (v.into(), t.into()))
+            .unzip();
+        let mut p = PropertySchema::of(PropertyType::String);
+        p.enum_values = Some(values);
+        p.enum_names = Some(names);
+        p
+    }
+
+    /// A multi-select enum with a label per choice (`items.anyOf` of `const`/`title`).
+    pub fn titled_any_of<V: Into<String>, T: Into<String>>(
+        options: impl IntoIterator<Item = (V, T)>,
+    ) -> Self {
+        let mut p = PropertySchema::of(PropertyType::Array);
+        p.items = Some(EnumItems {
+            kind: None,
+            values: None,
+            any_of: Some(titled_options(options)),
+        });
+        p
+    }
+
+    /// Sets the bounds of a multi-select's number of choices.
+    pub fn choices_between(mut self, min: Option<u64>, max: Option<u64>) -> Self {
+        self.min_items = min;
+        self.max_items = max;
+        self
+    }
+
     /// The choices of a single-select (`enum`, `enumNames`, `oneOf`) or multi-select
     /// property, with their labels; `None` when it is not an enum.
     pub fn choices(&self) -> Option<Choices> {
@@ -364,6 +408,18 @@ impl PropertySchema {
     pub fn label<'a>(&'a self, name: &'a str) -> &'a str {
         self.title.as_deref().unwrap_or(name)
     }
+}
+
+fn titled_options<V: Into<String>, T: Into<String>>(
+    options: impl IntoIterator<Item = (V, T)>,
+) -> Vec<EnumOption> {
+    options
+        .into_iter()
+        .map(|(v, t)| EnumOption {
+            value: v.into(),
+            title: t.into(),
+        })
+        .collect()
 }
 
 fn type_name(t: PropertyType) -> &'static str {
@@ -455,6 +511,7 @@ fn check_property(name: &str, p: &PropertySchema) -> Result<(), SchemaError> {
     if is_array && p.choices().is_none_or(|c| c.is_empty()) {
         return bad_enum("an array must be a multi-select enum: items with enum or anyOf choices");
     }
+    check_enum_shape(name, p)?;
     if is_string && (p.enum_values.is_some() || p.one_of.is_some()) {
         if p.choices().is_none_or(|c| c.is_empty()) {
             return bad_enum("an enum needs at least one choice");
@@ -471,6 +528,34 @@ fn check_property(name: &str, p: &PropertySchema) -> Result<(), SchemaError> {
     bounds(f(p.min_length), f(p.max_length), "minLength", "maxLength")?;
     bounds(p.minimum, p.maximum, "minimum", "maximum")?;
     bounds(f(p.min_items), f(p.max_items), "minItems", "maxItems")
+}
+
+/// The enum shapes of the spec, beyond what [`check_property`] checks by type: the legacy
+/// `enumNames` labels `enum` one to one; a multi-select's `items` are strings, either
+/// untitled (`enum`) or titled (`anyOf`), not both.
+fn check_enum_shape(name: &str, p: &PropertySchema) -> Result<(), SchemaError> {
+    let bad_enum = |why| Err(SchemaError::BadEnum(name.into(), why));
+    if let Some(names) = &p.enum_names {
+        match &p.enum_values {
+            None => return bad_enum("enumNames without enum"),
+            Some(v) if v.len() != names.len() => {
+                return bad_enum("enumNames must label every enum value, in order")
+            }
+            Some(_) => {}
+        }
+        if p.one_of.is_some() {
+            return bad_enum("enumNames and oneOf together");
+        }
+    }
+    if let Some(items) = &p.items {
+        if items.kind.is_some_and(|k| k != PropertyType::String) {
+            return bad_enum("the items of a multi-select must be strings");
+        }
+        if items.values.is_some() && items.any_of.is_some() {
+            return bad_enum("items with both enum and anyOf");
+        }
+    }
+    Ok(())
 }
 
 /// What the user did.

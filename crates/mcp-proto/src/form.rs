@@ -478,6 +478,134 @@ mod tests {
         assert!(serde_json::from_value::<RequestedSchema>(nested).is_err());
     }
 
+    /// The five enum shapes of the spec (untitled and titled single-select, legacy
+    /// `enumNames`, untitled and titled multi-select), built, sent and checked.
+    fn enums() -> RequestedSchema {
+        let p = |n: &str| format!("Option {n}");
+        RequestedSchema::new()
+            .property("us", PropertySchema::one_of_values(["a", "b"]), true)
+            .property(
+                "ts",
+                PropertySchema::titled_one_of([("v1", "First"), ("v2", "Second")]),
+                true,
+            )
+            .property(
+                "legacy",
+                PropertySchema::legacy_titled([("o1", p("One")), ("o2", p("Two"))]),
+                false,
+            )
+            .property(
+                "um",
+                PropertySchema::any_of_values(["a", "b", "c"]).choices_between(Some(1), None),
+                false,
+            )
+            .property(
+                "tm",
+                PropertySchema::titled_any_of([("v1", "First"), ("v2", "Second")])
+                    .default_value(json!(["v2"])),
+                false,
+            )
+    }
+
+    #[test]
+    fn enum_shapes_serialise_as_the_spec_has_them() {
+        let s = enums();
+        s.check().unwrap();
+        let v = serde_json::to_value(&s).unwrap();
+        let props = &v["properties"];
+        assert_eq!(props["us"], json!({"type": "string", "enum": ["a", "b"]}));
+        assert_eq!(
+            props["ts"],
+            json!({"type": "string", "oneOf": [{"const": "v1", "title": "First"}, {"const": "v2", "title": "Second"}]})
+        );
+        assert_eq!(
+            props["legacy"],
+            json!({"type": "string", "enum": ["o1", "o2"], "enumNames": ["Option One", "Option Two"]})
+        );
+        assert_eq!(
+            props["um"],
+            json!({"type": "array", "minItems": 1, "items": {"type": "string", "enum": ["a", "b", "c"]}})
+        );
+        assert_eq!(
+            props["tm"],
+            json!({"type": "array", "default": ["v2"], "items": {"anyOf": [{"const": "v1", "title": "First"}, {"const": "v2", "title": "Second"}]}})
+        );
+        let back: RequestedSchema = serde_json::from_value(v).unwrap();
+        assert_eq!(back, s);
+        let labels = s.properties["legacy"].choices().unwrap();
+        assert_eq!(labels[1], ("o2".into(), "Option Two".into()));
+    }
+
+    #[test]
+    fn enum_replies_are_checked_per_shape() {
+        let s = enums();
+        let mut ok = obj(json!({"us": "b", "ts": "v1", "legacy": "o2", "um": ["c", "a"]}));
+        s.apply_defaults(&mut ok);
+        assert_eq!(ok["tm"], json!(["v2"]));
+        assert_eq!(s.validate(&ok), Ok(()));
+        let bad = obj(json!({"us": "v1", "ts": "First", "legacy": "Option One",
+            "um": [], "tm": ["v1", "v3"]}));
+        let Err(InvalidContent(errs)) = s.validate(&bad) else {
+            panic!("accepted")
+        };
+        let not = |n: &str, v: &str, c: &[&str]| {
+            FieldError::NotAChoice(
+                n.into(),
+                v.into(),
+                c.iter().map(|s| s.to_string()).collect(),
+            )
+        };
+        assert_eq!(
+            errs,
+            vec![
+                not("legacy", "Option One", &["o1", "o2"]),
+                not("tm", "v3", &["v1", "v2"]),
+                not("ts", "First", &["v1", "v2"]),
+                FieldError::Count("um".into(), "at least", 1, "choices"),
+                not("us", "v1", &["a", "b"]),
+            ]
+        );
+        // A multi-select answer is an array of strings; a single-select one a string.
+        let shapes = obj(json!({"us": ["a"], "ts": "v1", "tm": "v1"}));
+        let Err(InvalidContent(errs)) = s.validate(&shapes) else {
+            panic!("accepted")
+        };
+        assert_eq!(
+            errs,
+            vec![
+                FieldError::Type("tm".into(), "an array of strings"),
+                FieldError::Type("us".into(), "a string"),
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_enum_shapes_are_refused() {
+        let bad = |v: Value| schema(json!({"type": "object", "properties": {"x": v}})).check();
+        for shape in [
+            json!({"type": "string", "enum": ["a", "b"], "enumNames": ["A"]}),
+            json!({"type": "string", "enumNames": ["A"]}),
+            json!({"type": "string", "oneOf": [{"const": "a", "title": "A"}], "enum": ["a"], "enumNames": ["A"]}),
+            json!({"type": "array", "items": {"type": "number", "enum": ["1"]}}),
+            json!({"type": "array", "items": {"enum": ["a"], "anyOf": [{"const": "a", "title": "A"}]}}),
+            json!({"type": "array", "items": {"anyOf": []}}),
+            json!({"type": "string", "oneOf": []}),
+            json!({"type": "array", "items": {"type": "string", "enum": ["a"]}, "default": "a"}),
+        ] {
+            assert!(
+                matches!(
+                    bad(shape.clone()),
+                    Err(SchemaError::BadEnum(..) | SchemaError::BadDefault(..))
+                ),
+                "{shape}: {:?}",
+                bad(shape.clone())
+            );
+        }
+        // A titled option needs both its value and its label.
+        let untitled = json!({"type": "object", "properties": {"x": {"type": "string", "oneOf": [{"const": "a"}]}}});
+        assert!(serde_json::from_value::<RequestedSchema>(untitled).is_err());
+    }
+
     #[test]
     fn params_parse_form_and_refuse_url_mode() {
         let form = json!({"message": "Name?", "requestedSchema": {"type": "object", "properties": {"n": {"type": "string"}}}});

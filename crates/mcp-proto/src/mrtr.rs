@@ -38,10 +38,53 @@ pub struct InputRequiredResult {
 /// The answers a client sends on retry, by the keys of `inputRequests`.
 pub type InputResponses = BTreeMap<String, Value>;
 
+/// Reads a present `inputResponses` member: an object; `null` is refused (the schema has
+/// no null there, and a server should answer a malformed retry with an error rather than
+/// take it for a first call). Use with `#[serde(default, deserialize_with = ..)]`.
+pub fn present_input_responses<'de, D>(d: D) -> Result<Option<InputResponses>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    match Option::<InputResponses>::deserialize(d)? {
+        Some(r) => Ok(Some(r)),
+        None => Err(serde::de::Error::custom(
+            "inputResponses must be an object of replies, not null",
+        )),
+    }
+}
+
 /// The `resultType` of a modern result; absent means `complete` (older servers).
 pub fn result_type(result: &Value) -> &str {
     result
         .get("resultType")
         .and_then(Value::as_str)
         .unwrap_or(COMPLETE)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prompts::GetPromptParams;
+    use crate::tools::CallToolParams;
+    use serde_json::json;
+
+    #[test]
+    fn input_responses_may_be_absent_or_an_object_but_not_null() {
+        let p: CallToolParams = serde_json::from_value(json!({"name": "t"})).unwrap();
+        assert_eq!(p.input_responses, None);
+        let p: CallToolParams =
+            serde_json::from_value(json!({"name": "t", "inputResponses": {"a": 1}})).unwrap();
+        assert_eq!(p.input_responses.unwrap()["a"], json!(1));
+        let err =
+            serde_json::from_value::<CallToolParams>(json!({"name": "t", "inputResponses": null}))
+                .unwrap_err();
+        assert!(err.to_string().contains("not null"), "{err}");
+        let p: GetPromptParams =
+            serde_json::from_value(json!({"name": "p", "inputResponses": {}, "requestState": "x"}))
+                .unwrap();
+        assert_eq!(p.request_state.as_deref(), Some("x"));
+        assert!(serde_json::from_value::<GetPromptParams>(
+            json!({"name": "p", "inputResponses": null})
+        )
+        .is_err());
+    }
 }

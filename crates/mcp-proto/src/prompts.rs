@@ -42,12 +42,23 @@ pub struct PromptMessage {
 
 /// Params of `prompts/get`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GetPromptParams {
     /// The prompt's name.
     pub name: String,
     /// Its arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Map<String, Value>>,
+    /// Modern retry: answers to the previous `inputRequests`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::mrtr::present_input_responses"
+    )]
+    pub input_responses: Option<crate::mrtr::InputResponses>,
+    /// Modern retry: the state echoed from the previous `input_required` result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_state: Option<String>,
     /// Metadata.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Value>,

@@ -48,7 +48,11 @@ pub struct CallToolParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Map<String, Value>>,
     /// Modern retry: answers to the previous `inputRequests`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::mrtr::present_input_responses"
+    )]
     pub input_responses: Option<InputResponses>,
     /// Modern retry: the state echoed from the previous `input_required` result.
     #[serde(default, skip_serializing_if = "Option::is_none")]

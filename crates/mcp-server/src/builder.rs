@@ -150,7 +150,7 @@ impl ServerBuilder {
     /// missing a required one is refused with `-32602`. `get` returns a `String` (one user
     /// message), messages with any content, or a whole `GetPromptResult`.
     pub fn prompt<F, Fut, R>(
-        mut self,
+        self,
         name: &str,
         description: &str,
         args: &[(&str, bool)],
@@ -158,6 +158,24 @@ impl ServerBuilder {
     ) -> Self
     where
         F: Fn(Map<String, Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
+        R: IntoPromptResult,
+    {
+        self.prompt_with_ctx(name, description, args, move |a, _| get(a))
+    }
+
+    /// [`ServerBuilder::prompt`] whose handler also gets a [`Ctx`]: it may elicit, sample
+    /// or list roots while it builds the prompt (a request tied to the `prompts/get` on
+    /// legacy sessions; `input_required` rounds on the modern era, replayed as for tools).
+    pub fn prompt_with_ctx<F, Fut, R>(
+        mut self,
+        name: &str,
+        description: &str,
+        args: &[(&str, bool)],
+        get: F,
+    ) -> Self
+    where
+        F: Fn(Map<String, Value>, Ctx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
         R: IntoPromptResult,
     {

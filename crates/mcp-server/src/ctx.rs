@@ -104,7 +104,7 @@ impl Ctx {
             Some(round) => {
                 let params = serde_json::to_value(&req.params)
                     .map_err(|e| SampleError::BadReply(e.to_string()))?;
-                self.sample_modern(round, params).await
+                self.sample_modern(round, params, req.key.as_deref()).await
             }
         }
     }
@@ -126,7 +126,7 @@ impl Ctx {
             serde_json::to_value(&req.params).map_err(|e| SampleError::BadReply(e.to_string()))?;
         let limit = self.inner.server.config.max_samples_per_call;
         let claim = round
-            .claim(InputKind::Sampling, &params, limit)
+            .claim(InputKind::Sampling, &params, limit, req.key.as_deref())
             .map_err(SampleError::Limit)?;
         if let Some(reply) = &claim.known {
             return serde_json::from_value(reply.clone())
@@ -165,10 +165,11 @@ impl Ctx {
         &self,
         round: &Round,
         params: Value,
+        key: Option<&str>,
     ) -> Result<CreateMessageResult, SampleError> {
         let limit = self.inner.server.config.max_samples_per_call;
         let reply = round
-            .ask(InputKind::Sampling, params, limit)
+            .ask(InputKind::Sampling, params, limit, key)
             .await
             .map_err(SampleError::Limit)?;
         serde_json::from_value(reply).map_err(|e| SampleError::BadReply(e.to_string()))

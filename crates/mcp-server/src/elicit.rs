@@ -29,6 +29,7 @@ use std::time::Duration;
 pub struct Elicitation {
     pub(crate) params: ElicitRequestParams,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) key: Option<String>,
 }
 
 impl Elicitation {
@@ -42,12 +43,22 @@ impl Elicitation {
         Elicitation {
             params: ElicitRequestParams::new(message, schema),
             timeout: None,
+            key: None,
         }
     }
 
     /// Adds a property.
     pub fn property(mut self, name: impl Into<String>, p: PropertySchema, required: bool) -> Self {
         self.params.requested_schema = self.params.requested_schema.property(name, p, required);
+        self
+    }
+
+    /// Names this request's entry in a modern `input_required` result (its `inputRequests`
+    /// key; by default `e` and its number in the call). Keys are unique within a call; a
+    /// client may also answer a named request before it is asked, with `inputResponses`
+    /// and no `requestState`. No effect on legacy sessions.
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
         self
     }
 
@@ -173,7 +184,7 @@ impl Ctx {
                 let params = serde_json::to_value(&req.params)
                     .map_err(|e| ElicitError::InvalidReply(e.to_string()))?;
                 let v = self
-                    .modern_input(InputKind::Elicitation, params)
+                    .modern_input(InputKind::Elicitation, params, req.key.as_deref())
                     .await
                     .map_err(ElicitError::Limit)?;
                 serde_json::from_value(v).map_err(|e| ElicitError::InvalidReply(e.to_string()))?
@@ -217,6 +228,12 @@ impl Ctx {
     /// entry of the `input_required` result (roots are deprecated in `2026-07-28` but still
     /// served). Every root must be a `file://` URI.
     pub async fn list_roots(&self) -> Result<Vec<Root>, RootsError> {
+        self.list_roots_keyed(None).await
+    }
+
+    /// [`Ctx::list_roots`], its modern `inputRequests` entry named `key` (by default `r`
+    /// and its number in the call); see [`Elicitation::key`].
+    pub async fn list_roots_keyed(&self, key: Option<&str>) -> Result<Vec<Root>, RootsError> {
         if !self.can_list_roots() {
             return Err(RootsError::NotSupported);
         }
@@ -231,7 +248,7 @@ impl Ctx {
                 })?,
             Some(_) => {
                 let v = self
-                    .modern_input(InputKind::Roots, Value::Object(Map::new()))
+                    .modern_input(InputKind::Roots, Value::Object(Map::new()), key)
                     .await
                     .map_err(RootsError::Limit)?;
                 serde_json::from_value(v).map_err(|e| RootsError::InvalidReply(e.to_string()))?
@@ -262,10 +279,15 @@ impl Ctx {
         self.inner.peer.request_typed(method, params, opts).await
     }
 
-    async fn modern_input(&self, kind: InputKind, params: Value) -> Result<Value, String> {
+    async fn modern_input(
+        &self,
+        kind: InputKind,
+        params: Value,
+        key: Option<&str>,
+    ) -> Result<Value, String> {
         let round = self.inner.round.as_ref().ok_or("not a modern request")?;
         let limit = self.inner.server.config.max_samples_per_call;
-        round.ask(kind, params, limit).await
+        round.ask(kind, params, limit, key).await
     }
 }
 

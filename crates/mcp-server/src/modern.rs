@@ -1,90 +1,123 @@
-//! The modern era's tool call: run the handler until it waits for input (sampling,
-//! elicitation, roots) it does not have, send those requests in one `input_required`
-//! result, and run it again when the client retries with the replies.
+//! The modern era's requests that may need input (`tools/call`, `prompts/get`): run the
+//! handler until it waits for input (sampling, elicitation, roots) it does not have, send
+//! those requests in one `input_required` result, and run it again when the client retries
+//! with the replies.
 //!
 //! The replies gathered so far travel in the sealed `requestState`, so any process with the
-//! same key can continue the call. The rule this puts on handlers: given the same arguments
-//! and the same replies, a handler must make the same sampling requests in the same order
-//! (it is replayed), and side effects before its last input request may happen once per
-//! round.
+//! same key can continue the request. The rule this puts on handlers: given the same
+//! arguments and the same replies, a handler must make the same input requests in the same
+//! order (it is replayed), and side effects before its last input request may happen once
+//! per round.
 
 use crate::ctx::CtxInner;
-use crate::round::{InputKind, Round};
-use crate::server::{to_value, tool_outcome};
+use crate::round::{InputKind, Round, Stop};
+use crate::server::to_value;
 use crate::state::{digest, Payload};
-use crate::tool::{ToolEntry, ToolError};
+use crate::tool::ToolError;
 use crate::{Ctx, ServerShared};
-use mcp_proto::mrtr::{InputRequest, InputRequiredResult, INPUT_REQUIRED};
-use mcp_proto::tools::{CallToolParams, CallToolResult};
+use mcp_proto::mrtr::{InputRequest, InputRequiredResult, InputResponses, INPUT_REQUIRED};
 use mcp_proto::ErrorObject;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-pub(crate) async fn call(
+/// One modern request that may need input: what the state is bound to, and the retry's
+/// members.
+pub(crate) struct Retry<'a> {
+    /// `tools/call` or `prompts/get`.
+    pub method: &'static str,
+    /// The tool's or prompt's name.
+    pub name: &'a str,
+    /// The arguments (the state is bound to their digest).
+    pub args: &'a Map<String, Value>,
+    pub request_state: Option<&'a str>,
+    pub input_responses: Option<InputResponses>,
+}
+
+/// How a pass ended.
+pub(crate) enum Outcome<T> {
+    /// The handler finished (or gave up after too many rounds).
+    Done(Result<T, ToolError>),
+    /// The `input_required` result to send.
+    InputRequired(Value),
+}
+
+/// Runs `handler` for one modern request: with the replies of the sealed state, or the
+/// offered ones when the client sent replies without state.
+pub(crate) async fn run<T, F, Fut>(
     server: &Arc<ServerShared>,
-    entry: &ToolEntry,
     mut base: CtxInner,
-    p: CallToolParams,
-) -> Result<Value, ErrorObject> {
-    let args = p.arguments.unwrap_or_default();
-    let args_digest = digest(&Value::Object(args.clone()));
-    let mut payload = match (&p.request_state, &p.input_responses) {
-        (Some(sealed), responses) => {
-            let mut state = Payload::open(sealed, &server.key, "tools/call", &p.name, &args_digest)
-                .map_err(|e| ErrorObject::invalid_params(e.to_string()))?;
-            absorb(&mut state, responses.as_ref())?;
+    retry: Retry<'_>,
+    handler: F,
+) -> Result<Outcome<T>, ErrorObject>
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = Result<T, ToolError>>,
+{
+    let args_digest = digest(&Value::Object(retry.args.clone()));
+    let mut offered = BTreeMap::new();
+    let mut payload = match retry.request_state {
+        Some(sealed) => {
+            let mut state =
+                Payload::open(sealed, &server.key, retry.method, retry.name, &args_digest)
+                    .map_err(|e| ErrorObject::invalid_params(e.to_string()))?;
+            absorb(&mut state, retry.input_responses.as_ref())?;
             state
         }
-        (None, Some(_)) => return Err(ErrorObject::invalid_params(
-            "inputResponses came without the requestState of the input_required result they answer",
-        )),
-        (None, None) => Payload::new("tools/call", &p.name, args_digest, server.config.state_ttl),
+        None => {
+            offered = retry.input_responses.unwrap_or_default();
+            let ttl = server.config.state_ttl;
+            Payload::new(retry.method, retry.name, args_digest, ttl)
+        }
     };
     let known: HashMap<_, _> = payload
         .k
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    base.round = Some(Round::new(known));
+    base.round = Some(Round::new(known, offered));
     let ctx = Ctx {
         inner: Arc::new(base),
     };
-    let pass = run_until_input_needed((entry.call)(ctx.clone(), args), &ctx).await;
-    match pass {
-        Some(outcome) => to_value(tool_outcome(outcome, true)?),
-        None => {
-            let round = ctx.inner.round.as_ref().expect("modern calls have a round");
+    let round = ctx
+        .inner
+        .round
+        .as_ref()
+        .expect("modern requests have a round");
+    match run_until_input_needed(handler(ctx.clone()), round).await {
+        Pass::Done(outcome) => Ok(Outcome::Done(outcome)),
+        Pass::Stopped(Stop::InvalidReply(msg)) => Err(ErrorObject::invalid_params(msg)),
+        Pass::Stopped(Stop::Fault(msg)) => Ok(Outcome::Done(Err(ToolError::failed(msg)))),
+        Pass::NeedsInput => {
             payload.r += 1;
             if payload.r > server.config.max_rounds {
                 let msg = format!(
                     "gave up after {} rounds of input requests",
                     server.config.max_rounds
                 );
-                return to_value(CallToolResult::error(msg));
+                return Ok(Outcome::Done(Err(ToolError::failed(msg))));
             }
-            input_required(server, &mut payload, round)
+            input_required(server, &mut payload, round).map(Outcome::InputRequired)
         }
     }
 }
 
 /// Folds the client's replies into the state: only for keys we asked, each parsed as the
-/// result of the request it answers.
-fn absorb(
-    state: &mut Payload,
-    responses: Option<&BTreeMap<String, Value>>,
-) -> Result<(), ErrorObject> {
+/// result of the request it answers; other keys are ignored.
+fn absorb(state: &mut Payload, responses: Option<&InputResponses>) -> Result<(), ErrorObject> {
     let Some(responses) = responses else {
         return Ok(());
     };
-    for (key, d) in std::mem::take(&mut state.q) {
+    for (key, (d, method)) in std::mem::take(&mut state.q) {
         match responses.get(&key) {
             Some(v) => {
-                let kind = InputKind::of_key(&key).ok_or_else(|| {
-                    ErrorObject::invalid_params(format!("requestState has an unknown key {key:?}"))
+                let kind = InputKind::of_method(&method).ok_or_else(|| {
+                    ErrorObject::invalid_params(format!(
+                        "requestState has a request of unknown method {method:?}"
+                    ))
                 })?;
                 kind.check_reply(v).map_err(|e| {
                     ErrorObject::invalid_params(format!(
@@ -97,28 +130,33 @@ fn absorb(
             }
             // Not answered: the handler will ask again in the next round.
             None => {
-                state.q.insert(key, d);
+                state.q.insert(key, (d, method));
             }
         }
     }
     Ok(())
 }
 
-/// Polls the handler until it finishes (`Some`) or is waiting with at least one input
-/// request that has no reply yet (`None`). Requests started together (`join!`,
+enum Pass<R> {
+    Done(R),
+    NeedsInput,
+    Stopped(Stop),
+}
+
+/// Polls the handler until it finishes, is waiting with at least one input request that
+/// has no reply yet, or is waiting after a [`Stop`]. Requests started together (`join!`,
 /// `join_all`) are polled in the same pass and so go out in the same round.
-async fn run_until_input_needed<F>(fut: F, ctx: &Ctx) -> Option<Result<CallToolResult, ToolError>>
-where
-    F: Future<Output = Result<CallToolResult, ToolError>>,
-{
-    let round = ctx.inner.round.as_ref().expect("modern calls have a round");
+async fn run_until_input_needed<F: Future>(fut: F, round: &Round) -> Pass<F::Output> {
     let mut fut = pin!(fut);
     std::future::poll_fn(|cx| {
         *round.runner.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
         match fut.as_mut().poll(cx) {
-            Poll::Ready(r) => Poll::Ready(Some(r)),
-            Poll::Pending if round.has_new_requests() => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+            Poll::Ready(r) => Poll::Ready(Pass::Done(r)),
+            Poll::Pending => match round.stop() {
+                Some(stop) => Poll::Ready(Pass::Stopped(stop)),
+                None if round.has_new_requests() => Poll::Ready(Pass::NeedsInput),
+                None => Poll::Pending,
+            },
         }
     })
     .await
@@ -135,7 +173,9 @@ fn input_required(
         payload.k.insert(key, known);
     }
     for a in round.take_asked() {
-        payload.q.insert(a.key.clone(), a.digest);
+        payload
+            .q
+            .insert(a.key.clone(), (a.digest, a.kind.method().into()));
         requests.insert(
             a.key,
             InputRequest {

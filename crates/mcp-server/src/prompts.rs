@@ -1,9 +1,11 @@
 //! Prompts: named arguments in, messages with any content out.
 
+use crate::ctx::CtxInner;
+use crate::modern::{self, Outcome, Retry};
 use crate::resources::failed;
-use crate::server::{parse, to_value};
+use crate::server::{missing_capability, to_value};
 use crate::tool::ToolError;
-use crate::ServerShared;
+use crate::{Ctx, ServerShared};
 use mcp_proto::content::Content;
 use mcp_proto::prompts::{GetPromptParams, GetPromptResult, Prompt, PromptArgument, PromptMessage};
 use mcp_proto::ErrorObject;
@@ -47,7 +49,7 @@ impl IntoPromptResult for String {
 }
 
 type GetFn =
-    dyn Fn(Map<String, Value>) -> BoxFuture<Result<GetPromptResult, ToolError>> + Send + Sync;
+    dyn Fn(Map<String, Value>, Ctx) -> BoxFuture<Result<GetPromptResult, ToolError>> + Send + Sync;
 
 pub(crate) struct PromptEntry {
     pub def: Prompt,
@@ -55,6 +57,8 @@ pub(crate) struct PromptEntry {
 }
 
 impl PromptEntry {
+    /// A prompt whose handler gets its arguments and a [`Ctx`] (to elicit, sample, read
+    /// roots; replayed on the modern era like a tool).
     pub(crate) fn new<F, Fut, R>(
         name: &str,
         description: &str,
@@ -62,7 +66,7 @@ impl PromptEntry {
         get: F,
     ) -> Self
     where
-        F: Fn(Map<String, Value>) -> Fut + Send + Sync + 'static,
+        F: Fn(Map<String, Value>, Ctx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
         R: IntoPromptResult,
     {
@@ -79,44 +83,64 @@ impl PromptEntry {
             description: Some(description.into()),
             arguments: Some(arguments),
         };
-        let get: Arc<GetFn> = Arc::new(move |a| {
-            let fut = get(a);
+        let get: Arc<GetFn> = Arc::new(move |a, ctx| {
+            let fut = get(a, ctx);
             Box::pin(async move { fut.await.map(IntoPromptResult::into_prompt_result) })
         });
         PromptEntry { def, get }
     }
 }
 
-pub(crate) async fn dispatch(
-    server: &ServerShared,
-    method: &str,
-    params: Option<Value>,
+pub(crate) fn list(server: &ServerShared) -> Result<Value, ErrorObject> {
+    let list: Vec<&Prompt> = server.prompts.values().map(|p| &p.def).collect();
+    Ok(json!({"prompts": list}))
+}
+
+/// `prompts/get`: on the modern era the handler may answer `input_required` (replayed with
+/// the replies, as for tools).
+pub(crate) async fn get(
+    server: &Arc<ServerShared>,
+    base: CtxInner,
+    modern: bool,
+    p: GetPromptParams,
 ) -> Result<Value, ErrorObject> {
-    match method {
-        "prompts/list" => {
-            let list: Vec<&Prompt> = server.prompts.values().map(|p| &p.def).collect();
-            Ok(json!({"prompts": list}))
+    let entry = server
+        .prompts
+        .get(&p.name)
+        .ok_or_else(|| ErrorObject::invalid_params(format!("unknown prompt: {:?}", p.name)))?;
+    let args = p.arguments.unwrap_or_default();
+    for a in entry.def.arguments.iter().flatten() {
+        if a.required == Some(true) && !args.contains_key(&a.name) {
+            return Err(ErrorObject::invalid_params(format!(
+                "prompt {:?} needs the argument {:?}",
+                p.name, a.name
+            )));
         }
-        "prompts/get" => {
-            let p: GetPromptParams = parse(params)?;
-            let entry = server.prompts.get(&p.name).ok_or_else(|| {
-                ErrorObject::invalid_params(format!("unknown prompt: {:?}", p.name))
-            })?;
-            let args = p.arguments.unwrap_or_default();
-            for a in entry.def.arguments.iter().flatten() {
-                if a.required == Some(true) && !args.contains_key(&a.name) {
-                    return Err(ErrorObject::invalid_params(format!(
-                        "prompt {:?} needs the argument {:?}",
-                        p.name, a.name
-                    )));
-                }
-            }
-            let mut result = (entry.get)(args).await.map_err(failed)?;
-            if result.description.is_none() {
-                result.description = entry.def.description.clone();
-            }
-            to_value(result)
-        }
-        other => Err(ErrorObject::method_not_found(other)),
     }
+    let outcome = if modern {
+        let retry = Retry {
+            method: "prompts/get",
+            name: &p.name,
+            args: &args,
+            request_state: p.request_state.as_deref(),
+            input_responses: p.input_responses,
+        };
+        match modern::run(server, base, retry, |ctx| (entry.get)(args.clone(), ctx)).await? {
+            Outcome::Done(o) => o,
+            Outcome::InputRequired(v) => return Ok(v),
+        }
+    } else {
+        let ctx = Ctx {
+            inner: Arc::new(base),
+        };
+        (entry.get)(args, ctx).await
+    };
+    let mut result = outcome.map_err(|e| match missing_capability(&e).filter(|_| modern) {
+        Some(err) => err,
+        None => failed(e),
+    })?;
+    if result.description.is_none() {
+        result.description = entry.def.description.clone();
+    }
+    to_value(result)
 }

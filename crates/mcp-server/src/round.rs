@@ -2,13 +2,18 @@
 //! requests (sampling, elicitation, roots) it asked anew.
 //!
 //! Every input request of a call takes the next number of one sequence; its key is that
-//! number behind a letter naming its kind (`s0`, `e1`, `r2`), so a reply is parsed as the
-//! right type, and a replayed request is matched by key and by a digest of its method and
-//! params.
+//! number behind a letter naming its kind (`s0`, `e1`, `r2`), or the name the handler gave
+//! it (`Elicitation::key`, ...). A replayed request is matched by key and by a digest of its
+//! method and params; the state records each pending key's method, so a reply is parsed as
+//! the right type.
+//!
+//! Replies a client sends without a `requestState` (it may answer a request it knows by
+//! name) are *offered*: a request the handler named whose key has one takes it, checked as
+//! its kind's result; the others are ignored (numbered keys are internal).
 
 use crate::state::digest;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
@@ -45,14 +50,15 @@ impl InputKind {
         }
     }
 
-    /// The kind of the request a key was given to.
-    pub(crate) fn of_key(key: &str) -> Option<InputKind> {
-        match key.chars().next()? {
-            's' => Some(InputKind::Sampling),
-            'e' => Some(InputKind::Elicitation),
-            'r' => Some(InputKind::Roots),
-            _ => None,
-        }
+    /// The kind of a request method.
+    pub(crate) fn of_method(method: &str) -> Option<InputKind> {
+        [
+            InputKind::Sampling,
+            InputKind::Elicitation,
+            InputKind::Roots,
+        ]
+        .into_iter()
+        .find(|k| k.method() == method)
     }
 
     /// Checks that a client's reply parses as this kind's result type.
@@ -76,13 +82,28 @@ pub(crate) type Known = (String, Value);
 #[derive(Default)]
 pub(crate) struct Round {
     known: HashMap<String, Known>,
+    /// Replies sent without a `requestState`, by key (see the module docs).
+    offered: BTreeMap<String, Value>,
     asked: Mutex<Vec<Asked>>,
     seq: AtomicU32,
+    /// The keys claimed in this pass (keys are unique within a call).
+    claimed: Mutex<HashSet<String>>,
     /// Wakes the runner when a request is asked from a task it does not poll itself.
     pub runner: Mutex<Option<std::task::Waker>>,
-    /// Replies the server produced itself in this pass (its direct model), kept in
-    /// `requestState` so a replay gets the same reply.
+    /// Replies this pass took that are not in the state yet (the server's direct model,
+    /// offered replies), kept in `requestState` so a replay gets the same reply.
     direct: Mutex<Vec<(String, Known)>>,
+    /// Why this pass cannot go on while the handler waits (see [`Stop`]).
+    stop: Mutex<Option<Stop>>,
+}
+
+/// Why a pass ends although its handler is still waiting.
+#[derive(Debug, Clone)]
+pub(crate) enum Stop {
+    /// An offered reply is not a valid result of its request (the client's error).
+    InvalidReply(String),
+    /// The handler broke a rule of input requests, e.g. one key twice (a tool error).
+    Fault(String),
 }
 
 /// A request asked in this pass that has no reply yet.
@@ -106,11 +127,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Round {
-    pub(crate) fn new(known: HashMap<String, Known>) -> Round {
+    pub(crate) fn new(known: HashMap<String, Known>, offered: BTreeMap<String, Value>) -> Round {
         Round {
             known,
+            offered,
             ..Default::default()
         }
+    }
+
+    /// Why this pass must end, if it must.
+    pub(crate) fn stop(&self) -> Option<Stop> {
+        lock(&self.stop).clone()
     }
 
     pub(crate) fn has_new_requests(&self) -> bool {
@@ -129,14 +156,16 @@ impl Round {
         lock(&self.direct).push((claim.key, (claim.digest, reply)));
     }
 
-    /// The key and digest of the next input request of this pass, and the reply recorded
-    /// for it in an earlier round if the request is the same. More than `limit` requests
-    /// in one call is an error (its message).
+    /// The key and digest of the next input request of this pass (`name`, else the next
+    /// number behind the kind's letter), and the reply recorded for it in an earlier round
+    /// if the request is the same. More than `limit` requests in one call, or a key used
+    /// twice, is an error (its message).
     pub(crate) fn claim(
         &self,
         kind: InputKind,
         params: &Value,
         limit: u32,
+        name: Option<&str>,
     ) -> Result<Claim, String> {
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         if n >= limit {
@@ -144,7 +173,13 @@ impl Round {
                 "more than {limit} input requests (sampling, elicitation, roots) in one call"
             ));
         }
-        let key = format!("{}{n}", kind.prefix());
+        let key = name.map_or_else(|| format!("{}{n}", kind.prefix()), str::to_owned);
+        if !lock(&self.claimed).insert(key.clone()) {
+            let msg = format!("two input requests of one call have the key {key:?}");
+            *lock(&self.stop) = Some(Stop::Fault(msg.clone()));
+            self.wake_runner();
+            return Err(msg);
+        }
         let d = digest(&json!([kind.method(), params]));
         let known = match self.known.get(&key) {
             Some((known_digest, reply)) if *known_digest == d => Some(reply.clone()),
@@ -164,15 +199,42 @@ impl Round {
     /// Asks for input: the recorded reply when there is one; otherwise the request is
     /// queued for this round's `input_required` result and the handler waits forever (the
     /// runner ends the pass as soon as the handler is pending).
+    ///
+    /// An offered reply for the key is taken if it is a valid result of the request's kind;
+    /// an invalid one fails the call (the handler waits forever, the runner answers the
+    /// error).
     pub(crate) async fn ask(
         &self,
         kind: InputKind,
         params: Value,
         limit: u32,
+        name: Option<&str>,
     ) -> Result<Value, String> {
-        let claim = self.claim(kind, &params, limit)?;
+        let claim = self.claim(kind, &params, limit, name)?;
         if let Some(reply) = claim.known {
             return Ok(reply);
+        }
+        // Only named keys: they are the server's published names; numbered ones are
+        // internal, and a reply for them without state answers nothing the client saw.
+        let offered = name.and_then(|_| self.offered.get(&claim.key));
+        if let Some(reply) = offered {
+            match kind.check_reply(reply) {
+                Ok(()) => {
+                    let reply = reply.clone();
+                    self.record_direct(claim, reply.clone());
+                    return Ok(reply);
+                }
+                Err(e) => {
+                    *lock(&self.stop) = Some(Stop::InvalidReply(format!(
+                        "inputResponses[{:?}] is not a valid {} result ({}): {e}",
+                        claim.key,
+                        kind.noun(),
+                        kind.method()
+                    )));
+                    self.wake_runner();
+                    return std::future::pending().await;
+                }
+            }
         }
         lock(&self.asked).push(Asked {
             key: claim.key,
@@ -180,9 +242,13 @@ impl Round {
             kind,
             params,
         });
+        self.wake_runner();
+        std::future::pending().await
+    }
+
+    fn wake_runner(&self) {
         if let Some(w) = lock(&self.runner).take() {
             w.wake();
         }
-        std::future::pending().await
     }
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 pub struct Sampling {
     pub(crate) params: CreateMessageParams,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) key: Option<String>,
 }
 
 impl Sampling {
@@ -30,6 +31,7 @@ impl Sampling {
         Sampling {
             params: CreateMessageParams::new(messages, 256),
             timeout: None,
+            key: None,
         }
     }
 
@@ -38,7 +40,17 @@ impl Sampling {
         Sampling {
             params,
             timeout: None,
+            key: None,
         }
+    }
+
+    /// Names this request's entry in a modern `input_required` result (its `inputRequests`
+    /// key; by default `s` and its number in the call). Keys are unique within a call; a
+    /// client may also answer a named request before it is asked, with `inputResponses`
+    /// and no `requestState`. No effect on legacy sessions.
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
     }
 
     /// Sets the system prompt.

@@ -6,12 +6,14 @@
 
 use crate::builder::ServerBuilder;
 use crate::ctx::{Ctx, CtxInner, LogGate};
-use crate::tool::{ToolEntry, ToolError};
-use crate::{modern, ServerShared};
+use crate::modern::{self, Outcome, Retry};
+use crate::tool::ToolError;
+use crate::ServerShared;
 use mcp_proto::lifecycle::{
     self as lc, DiscoverResult, InitializeParams, InitializeResult, RequestMeta,
 };
 use mcp_proto::logging::{level_from_params, LoggingLevel, SetLevelParams, SET_LEVEL};
+use mcp_proto::prompts::GetPromptParams;
 use mcp_proto::tools::{CallToolParams, ListToolsResult};
 use mcp_proto::version::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
 use mcp_proto::{ClientCapabilities, ErrorObject, Implementation};
@@ -262,45 +264,36 @@ async fn dispatch(
                 .get(&p.name)
                 .ok_or_else(|| ErrorObject::invalid_params(format!("unknown tool: {:?}", p.name)))?
                 .clone();
-            let (caps, version, log, modern) = match speaks {
-                Speaks::Legacy {
-                    version,
-                    caps,
-                    session,
-                } => (caps, version, LogGate::Session(session), false),
-                Speaks::Modern(m, level) => (
-                    m.client_capabilities,
-                    m.protocol_version,
-                    LogGate::Request(level),
-                    true,
-                ),
-            };
-            let progress_token = p
-                .meta
-                .as_ref()
-                .and_then(|m| m.get("progressToken"))
-                .cloned();
-            let base = CtxInner {
-                peer,
-                request_id: id,
-                caps,
-                protocol_version: version,
-                progress_token,
-                server: server.clone(),
-                round: None,
-                log,
-            };
-            if modern {
-                modern::call(server, &entry, base, p).await
-            } else {
-                legacy_call(&entry, base, p).await
+            let (base, modern) = request_ctx(server, speaks, peer, id, p.meta.as_ref());
+            let args = p.arguments.unwrap_or_default();
+            if !modern {
+                let ctx = Ctx {
+                    inner: Arc::new(base),
+                };
+                return to_value(tool_outcome((entry.call)(ctx, args).await, false)?);
             }
+            let retry = Retry {
+                method: "tools/call",
+                name: &p.name,
+                args: &args,
+                request_state: p.request_state.as_deref(),
+                input_responses: p.input_responses,
+            };
+            match modern::run(server, base, retry, |ctx| (entry.call)(ctx, args.clone())).await? {
+                Outcome::Done(outcome) => to_value(tool_outcome(outcome, true)?),
+                Outcome::InputRequired(v) => Ok(v),
+            }
+        }
+        "prompts/get" => {
+            let p: GetPromptParams = parse(params)?;
+            let (base, modern) = request_ctx(server, speaks, peer, id, p.meta.as_ref());
+            crate::prompts::get(server, base, modern, p).await
         }
         "resources/list" | "resources/read" | "resources/templates/list" => {
             let modern = matches!(speaks, Speaks::Modern(..));
             crate::resources::dispatch(server, &method, params, modern).await
         }
-        "prompts/list" | "prompts/get" => crate::prompts::dispatch(server, &method, params).await,
+        "prompts/list" => crate::prompts::list(server),
         "completion/complete" if !server.completers.is_empty() => {
             crate::completion::complete(server, params).await
         }
@@ -323,16 +316,40 @@ async fn dispatch(
     }
 }
 
-async fn legacy_call(
-    entry: &ToolEntry,
-    base: CtxInner,
-    p: CallToolParams,
-) -> Result<Value, ErrorObject> {
-    let ctx = Ctx {
-        inner: Arc::new(base),
+/// The context of a request that may ask for input (`tools/call`, `prompts/get`), and
+/// whether it is modern.
+fn request_ctx(
+    server: &Arc<ServerShared>,
+    speaks: Speaks,
+    peer: Peer,
+    id: mcp_proto::RequestId,
+    meta: Option<&Value>,
+) -> (CtxInner, bool) {
+    let (caps, version, log, modern) = match speaks {
+        Speaks::Legacy {
+            version,
+            caps,
+            session,
+        } => (caps, version, LogGate::Session(session), false),
+        Speaks::Modern(m, level) => (
+            m.client_capabilities,
+            m.protocol_version,
+            LogGate::Request(level),
+            true,
+        ),
     };
-    let outcome = (entry.call)(ctx, p.arguments.unwrap_or_default()).await;
-    to_value(tool_outcome(outcome, false)?)
+    let progress_token = meta.and_then(|m| m.get("progressToken")).cloned();
+    let base = CtxInner {
+        peer,
+        request_id: id,
+        caps,
+        protocol_version: version,
+        progress_token,
+        server: server.clone(),
+        round: None,
+        log,
+    };
+    (base, modern)
 }
 
 /// Maps a handler's outcome to the tool result or the JSON-RPC error.
@@ -340,29 +357,37 @@ pub(crate) fn tool_outcome(
     outcome: Result<mcp_proto::tools::CallToolResult, ToolError>,
     modern: bool,
 ) -> Result<mcp_proto::tools::CallToolResult, ErrorObject> {
-    use crate::sampling::SampleError;
-    use crate::{ElicitError, RootsError};
     match outcome {
         Ok(r) => Ok(r),
         Err(ToolError::Protocol(e)) => Err(e),
-        Err(ToolError::Sampling(SampleError::NotSupported)) if modern => {
-            Err(lc::missing_capability(
-                json!({"sampling": {}}),
-                "this tool samples, so the request must declare sampling",
-            ))
-        }
-        Err(ToolError::Elicitation(ElicitError::NotSupported)) if modern => {
-            Err(lc::missing_capability(
-                json!({"elicitation": {}}),
-                "this tool asks the user for input, so the request must declare elicitation",
-            ))
-        }
-        Err(ToolError::Roots(RootsError::NotSupported)) if modern => Err(lc::missing_capability(
-            json!({"roots": {}}),
-            "this tool reads the client's roots, so the request must declare roots",
-        )),
-        Err(e) => Ok(mcp_proto::tools::CallToolResult::error(e.to_string())),
+        Err(e) => match missing_capability(&e).filter(|_| modern) {
+            Some(err) => Err(err),
+            None => Ok(mcp_proto::tools::CallToolResult::error(e.to_string())),
+        },
     }
+}
+
+/// The `-32021` error for a handler that needs a capability the request did not declare
+/// (modern era).
+pub(crate) fn missing_capability(e: &ToolError) -> Option<ErrorObject> {
+    use crate::sampling::SampleError;
+    use crate::{ElicitError, RootsError};
+    let (caps, why) = match e {
+        ToolError::Sampling(SampleError::NotSupported) => (
+            json!({"sampling": {}}),
+            "this request samples, so it must declare sampling",
+        ),
+        ToolError::Elicitation(ElicitError::NotSupported) => (
+            json!({"elicitation": {}}),
+            "this request asks the user for input, so it must declare elicitation",
+        ),
+        ToolError::Roots(RootsError::NotSupported) => (
+            json!({"roots": {}}),
+            "this request reads the client's roots, so it must declare roots",
+        ),
+        _ => return None,
+    };
+    Some(lc::missing_capability(caps, why))
 }
 
 fn discover(server: &ServerShared) -> Result<Value, ErrorObject> {

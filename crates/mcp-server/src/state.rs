@@ -5,7 +5,7 @@
 //! server process holding the same key can go on with the call (no shared storage). It is
 //! readable by the client (nothing in it is secret: the client wrote the replies) but
 //! cannot be changed: it is `base64url(payload) "." base64url(HMAC-SHA256(key, payload))`.
-//! The payload binds the state to one tool call (method, tool name, digest of the
+//! The payload binds the state to one request (method, tool or prompt name, digest of the
 //! arguments) and carries an expiry.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -63,9 +63,9 @@ pub(crate) fn digest(v: &Value) -> String {
 pub(crate) struct Payload {
     /// Format version.
     pub v: u8,
-    /// The method (`tools/call`).
+    /// The method (`tools/call`, `prompts/get`).
     pub m: String,
-    /// The tool's name.
+    /// The tool's or prompt's name.
     pub t: String,
     /// Digest of the arguments.
     pub a: String,
@@ -75,8 +75,9 @@ pub(crate) struct Payload {
     pub r: u32,
     /// Answered input requests: key -> (digest of the request, reply).
     pub k: BTreeMap<String, (String, Value)>,
-    /// Asked in the last round and not answered yet: key -> digest of the request.
-    pub q: BTreeMap<String, String>,
+    /// Asked in the last round and not answered yet: key -> (digest of the request, its
+    /// method).
+    pub q: BTreeMap<String, (String, String)>,
 }
 
 /// Why a `requestState` was refused.
@@ -103,7 +104,7 @@ fn now_ms() -> u64 {
 impl Payload {
     pub(crate) fn new(method: &str, tool: &str, args_digest: String, ttl: Duration) -> Payload {
         Payload {
-            v: 1,
+            v: 2,
             m: method.into(),
             t: tool.into(),
             a: args_digest,
@@ -138,7 +139,7 @@ impl Payload {
         mac.update(&json);
         mac.verify_slice(&tag).map_err(|_| StateError::Tampered)?;
         let p: Payload = serde_json::from_slice(&json).map_err(|_| StateError::Tampered)?;
-        if p.v != 1 {
+        if p.v != 2 {
             return Err(StateError::Tampered);
         }
         let now = now_ms();

@@ -251,7 +251,8 @@ async fn tampered_foreign_and_expired_request_state() {
     p.send(retry("o", "other question", &key, &state)).await;
     let r = p.recv().await;
     expect_error(&r, -32602, "different request");
-    // inputResponses without the state.
+    // inputResponses without the state: a numbered key is internal, so the reply answers
+    // nothing and the request is asked again.
     let mut c = call(
         json!("n"),
         "ask",
@@ -260,7 +261,14 @@ async fn tampered_foreign_and_expired_request_state() {
     );
     c["params"]["inputResponses"] = json!({ key.clone(): reply("ok") });
     p.send(c).await;
-    assert_eq!(code(&p.recv().await), -32602);
+    let r = p.recv().await;
+    assert_eq!(r["result"]["resultType"], "input_required", "{r}");
+    assert!(r["result"]["inputRequests"][&key].is_object(), "{r}");
+    // inputResponses: null is malformed.
+    let mut c = retry("z", "hi", &key, &state);
+    c["params"]["inputResponses"] = Value::Null;
+    p.send(c).await;
+    expect_error(&p.recv().await, -32602, "not null");
     // A malformed reply inside inputResponses.
     let mut c = retry("m", "hi", &key, &state);
     c["params"]["inputResponses"][&key] = json!({"role": "assistant"});
