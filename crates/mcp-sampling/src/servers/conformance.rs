@@ -1,8 +1,8 @@
 //! `conformance`: the fixtures the official MCP conformance suites call (tools, resources,
 //! templates and prompts named `test_*` / `test://...`), written from their scenario
-//! descriptions (tests/conformance/SCENARIOS.md). Sampling works on both eras: a real
-//! `sampling/createMessage` request on legacy sessions, `input_required` rounds on
-//! `2026-07-28`. Elicitation and roots fixtures are not here yet.
+//! descriptions (tests/conformance/SCENARIOS.md). Sampling, elicitation and roots work on
+//! both eras: real requests to the client on legacy sessions, `input_required` rounds on
+//! `2026-07-28`; the elicitation and roots fixtures are in `conformance_input`.
 
 use base64::Engine;
 use mcp_proto::content::Content;
@@ -128,7 +128,9 @@ async fn sampling(Args(a): Args<PromptArg>, ctx: Ctx) -> Result<String, ToolErro
 
 /// One sampling round trip (on 2026-07-28: an `input_required` result, then the answer).
 async fn capital(_: Args<NoArgs>, ctx: Ctx) -> Result<String, ToolError> {
-    let q = Sampling::user("What is the capital of France?").max_tokens(100);
+    let q = Sampling::user("What is the capital of France?")
+        .max_tokens(100)
+        .key("capital_question");
     let reply = ctx.sample(q).await?;
     Ok(format!("The model said: {}", reply.text()))
 }
@@ -341,7 +343,8 @@ fn prompts(b: ServerBuilder) -> ServerBuilder {
 pub fn server() -> Server {
     let b = Server::builder("mcp-sampling-conformance")
         .instructions("Fixtures for the MCP conformance suites.");
-    prompts(resources(tools(b))).build()
+    let b = super::conformance_input::register(tools(b));
+    prompts(resources(b)).build()
 }
 
 #[cfg(test)]
