@@ -50,6 +50,8 @@ pub struct HttpConfig {
     pub max_body: usize,
     /// Most legacy sessions at once (default 1024).
     pub max_sessions: usize,
+    /// Most 2026-07-28 requests in flight at once, all clients together (default 4096).
+    pub max_requests_in_flight: usize,
     /// Most open streams (requests in flight and GET streams) per session (default 64).
     pub max_streams_per_session: usize,
     /// A session without requests for this long ends (default 30 minutes).
@@ -74,6 +76,7 @@ impl Default for HttpConfig {
             authorization_servers: Vec::new(),
             max_body: 4 * 1024 * 1024,
             max_sessions: 1024,
+            max_requests_in_flight: 4096,
             max_streams_per_session: 64,
             session_idle: Duration::from_secs(30 * 60),
             events_per_stream: 256,
@@ -97,6 +100,8 @@ pub(crate) struct AppState {
     pub cfg: Arc<HttpConfig>,
     pub sessions: legacy::Sessions,
     pub stopping: AtomicBool,
+    /// Permits for modern requests in flight.
+    pub modern_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// An MCP server on Streamable HTTP.
@@ -108,6 +113,7 @@ pub struct HttpServer {
 impl HttpServer {
     /// Serves `server` with these settings.
     pub fn new(server: mcp_server::Server, cfg: HttpConfig) -> HttpServer {
+        let slots = cfg.max_requests_in_flight;
         let cfg = Arc::new(cfg);
         HttpServer {
             state: Arc::new(AppState {
@@ -115,6 +121,7 @@ impl HttpServer {
                 sessions: legacy::Sessions::new(cfg.clone()),
                 cfg,
                 stopping: AtomicBool::new(false),
+                modern_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             }),
         }
     }

@@ -57,14 +57,18 @@ impl MessageSink for RequestSink {
 
 /// Ends the request's connection when its stream goes away: a request still running is
 /// cancelled.
-struct EndOnClose(Inbound);
+struct EndOnClose {
+    inbound: Inbound,
+    /// The request's slot among those in flight, given back with the stream.
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
 
 impl OnClose for EndOnClose {
     fn closed(&mut self, finished: bool) {
         if !finished {
             tracing::debug!("the client closed the response stream; cancelling the request");
         }
-        self.0.end();
+        self.inbound.end();
     }
 }
 
@@ -179,11 +183,25 @@ pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: B
         tx,
         closed: AtomicBool::new(false),
     });
+    let Ok(_permit) = st.modern_slots.clone().try_acquire_owned() else {
+        let why = format!(
+            "too many requests in flight (limit {}); retry later",
+            st.cfg.max_requests_in_flight
+        );
+        return checks::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            msg.id.as_ref(),
+            -32603,
+            &why,
+        );
+    };
     let (_conn, inbound) =
         Connection::start_messages(sink, st.server.handler(), st.server.rpc_config());
+    // If the client goes away before the first message, this future is dropped: the guard
+    // then cancels the request.
+    let mut ender = EndOnDrop(Some(inbound.clone()));
     inbound.receive(&body);
     let Some(first) = rx.recv().await else {
-        inbound.end();
         return checks::error(
             StatusCode::INTERNAL_SERVER_ERROR,
             msg.id.as_ref(),
@@ -192,11 +210,27 @@ pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: B
         );
     };
     if first.last {
-        inbound.end();
         return checks::json_response(status_of(&first.data), first.data.to_vec());
     }
+    ender.0 = None;
     let head = sse::format(None, &first.data);
-    sse::response(rx, Some(head), st.cfg.keepalive, EndOnClose(inbound))
+    sse::response(
+        rx,
+        Some(head),
+        st.cfg.keepalive,
+        EndOnClose { inbound, _permit },
+    )
+}
+
+/// Ends a request's connection when dropped (unless disarmed).
+struct EndOnDrop(Option<Inbound>);
+
+impl Drop for EndOnDrop {
+    fn drop(&mut self) {
+        if let Some(i) = self.0.take() {
+            i.end();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use mcp_http::HttpConfig;
 use serde_json::{json, Value};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 fn meta(progress: Option<&str>) -> Value {
@@ -156,7 +155,6 @@ async fn statuses_and_header_mismatches() {
 #[tokio::test]
 async fn progress_streams_and_closing_the_stream_cancels() {
     let s = start(HttpConfig::default()).await;
-    let before = STOPPED.load(Ordering::SeqCst);
     let r = post(&s, &modern_call(1, "hang", json!({"ms": 5000}), json!({})))
         .send()
         .await
@@ -171,7 +169,7 @@ async fn progress_streams_and_closing_the_stream_cancels() {
     assert_eq!(progress["params"]["progressToken"], "p1");
     drop(ev);
     for _ in 0..50 {
-        if STOPPED.load(Ordering::SeqCst) > before {
+        if stopped(5000) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -210,4 +208,38 @@ async fn arguments_marked_x_mcp_header_must_be_mirrored() {
         body["result"]["content"][0]["text"], "in us-west1",
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn leaving_before_any_answer_cancels_and_the_in_flight_limit_holds() {
+    let cfg = HttpConfig {
+        max_requests_in_flight: 1,
+        ..Default::default()
+    };
+    let s = start(cfg).await;
+    // No progress token: nothing is sent before the answer, so the response is pending JSON.
+    let mut quiet = modern_call(1, "hang", json!({"ms": 5001}), json!({}));
+    quiet["params"]["_meta"]
+        .as_object_mut()
+        .unwrap()
+        .remove("progressToken");
+    let pending = tokio::spawn(post(&s, &quiet).send());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (st, body) = json_of(post(&s, &quiet).send().await.unwrap()).await;
+    assert_eq!(st, 503, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("limit 1"));
+    pending.abort();
+    for _ in 0..100 {
+        if stopped(5001) {
+            // And the slot is free again.
+            let list = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {"_meta": meta(None)}});
+            assert_eq!(post(&s, &list).send().await.unwrap().status(), 200);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the call went on after its client left");
 }

@@ -39,20 +39,26 @@ async fn locate(Args(a): Args<Where>, _ctx: Ctx) -> Result<String, ToolError> {
 }
 
 /// Tool calls of `hang` stopped before they finished.
-pub static STOPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// (`ms` of each call stopped early, so that parallel tests can tell theirs apart.)
+pub static STOPPED: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
 
-struct CountIfStopped(bool);
+/// Whether a `hang` call with this `ms` was stopped before it finished.
+pub fn stopped(ms: u64) -> bool {
+    STOPPED.lock().unwrap().contains(&ms)
+}
+
+struct CountIfStopped(bool, u64);
 
 impl Drop for CountIfStopped {
     fn drop(&mut self) {
         if !self.0 {
-            STOPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            STOPPED.lock().unwrap().push(self.1);
         }
     }
 }
 
 async fn hang(Args(a): Args<Wait>, ctx: Ctx) -> Result<String, ToolError> {
-    let mut guard = CountIfStopped(false);
+    let mut guard = CountIfStopped(false, a.ms);
     ctx.progress(0.0, None, Some("started"));
     tokio::time::sleep(Duration::from_millis(a.ms)).await;
     guard.0 = true;
