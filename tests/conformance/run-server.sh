@@ -76,10 +76,10 @@ run() {
     tail -n 20 "$out/output.txt" | sed 's/^/   /'
     failed_runs=$((failed_runs + 1))
   elif [[ $rc -ne 0 ]]; then
-    echo "conformance $label: $passed checks passed, $failed failed; does NOT match the baseline (exit $rc)"
+    echo "conformance $label: checks ok=$passed not-ok=$failed; does NOT match the baseline (exit $rc)"
     failed_runs=$((failed_runs + 1))
   else
-    echo "conformance $label: $passed checks passed, $failed failed; matches the baseline"
+    echo "conformance $label: checks ok=$passed not-ok=$failed; matches the baseline"
   fi
 }
 

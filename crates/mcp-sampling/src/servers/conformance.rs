@@ -25,6 +25,17 @@ const PNG: &str =
 struct NoArgs {}
 
 #[derive(Deserialize, JsonSchema)]
+struct Mirrored {
+    /// A region; on 2026-07-28 HTTP it is mirrored in the `Mcp-Param-Region` header.
+    #[schemars(extend("x-mcp-header" = "Region"))]
+    region: String,
+}
+
+async fn mirrored(Args(a): Args<Mirrored>, _ctx: Ctx) -> Result<String, ToolError> {
+    Ok(format!("region: {}", a.region))
+}
+
+#[derive(Deserialize, JsonSchema)]
 struct PromptArg {
     /// The prompt to send to the client's model.
     prompt: String,
@@ -186,6 +197,11 @@ fn json_schema_tool() -> Tool {
 
 fn tools(b: ServerBuilder) -> ServerBuilder {
     b.tool("test_simple_text", "Returns a text block", simple_text)
+        .tool(
+            "test_header_mirrored",
+            "Echoes its region, which HTTP clients mirror in a header (x-mcp-header)",
+            mirrored,
+        )
         .tool("test_image_content", "Returns an image block", image)
         .tool("test_audio_content", "Returns an audio block", audio)
         .tool(
