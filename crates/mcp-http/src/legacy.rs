@@ -38,7 +38,7 @@ struct Stream {
     next_seq: u64,
     /// The highest seq handed to a listening client.
     sent_upto: u64,
-    live: Option<mpsc::UnboundedSender<Event>>,
+    live: Option<mpsc::Sender<Event>>,
     /// Which attachment `live` belongs to.
     generation: u64,
     done: bool,
@@ -55,6 +55,7 @@ struct Streams {
 enum AttachError {
     Unknown,
     Busy,
+    Lost,
 }
 
 impl Streams {
@@ -77,7 +78,7 @@ impl Streams {
     }
 
     /// A new stream for request `id`, listened to through `tx`.
-    fn open(&mut self, id: RequestId, tx: mpsc::UnboundedSender<Event>) -> u64 {
+    fn open(&mut self, id: RequestId, tx: mpsc::Sender<Event>) -> u64 {
         let sid = self.next;
         self.next += 1;
         self.by_request.insert(id, sid);
@@ -122,9 +123,18 @@ impl Streams {
                 data,
                 last,
             };
-            match tx.send(ev) {
+            match tx.try_send(ev) {
                 Ok(()) => s.sent_upto = seq,
-                Err(_) => s.live = None,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    // The client reads slower than we write: end its stream (it has what
+                    // was queued) rather than buffer without bound; it resumes from the store.
+                    tracing::debug!(
+                        stream = sid,
+                        "slow reader: stream cut, events kept for resumption"
+                    );
+                    s.live = None;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => s.live = None,
             }
         }
         if last {
@@ -144,20 +154,26 @@ impl Streams {
         &mut self,
         sid: u64,
         after: Option<u64>,
-        tx: mpsc::UnboundedSender<Event>,
+        tx: mpsc::Sender<Event>,
     ) -> Result<u64, AttachError> {
         let s = self.list.get_mut(&sid).ok_or(AttachError::Unknown)?;
         if s.live.as_ref().is_some_and(|l| !l.is_closed()) {
             return Err(AttachError::Busy);
         }
         let after = after.unwrap_or(s.sent_upto);
+        // Events after `after` that the store no longer has: resuming would skip them.
+        let oldest = s.events.front().map_or(s.next_seq, |e| e.0);
+        if after + 1 < oldest {
+            return Err(AttachError::Lost);
+        }
         for (seq, data, last) in s.events.iter().filter(|e| e.0 > after) {
             let ev = Event {
                 id: Some(format!("{sid}-{seq}")),
                 data: data.clone(),
                 last: *last,
             };
-            let _ = tx.send(ev);
+            // The channel holds twice the store: a replay always fits.
+            let _ = tx.try_send(ev);
             s.sent_upto = s.sent_upto.max(*seq);
         }
         s.generation += 1;
@@ -396,7 +412,7 @@ pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: B
         Ok(id) => id,
         Err(r) => return r,
     };
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = listener(st.cfg.events_per_stream);
     let sid = {
         let mut streams = lock(&session.streams);
         if streams.by_request.contains_key(&id) {
@@ -430,7 +446,7 @@ async fn answer(
     cfg: &HttpConfig,
     session: &Arc<Session>,
     sid: u64,
-    mut rx: mpsc::UnboundedReceiver<Event>,
+    mut rx: mpsc::Receiver<Event>,
 ) -> Response {
     let Some(first) = rx.recv().await else {
         return checks::error(
@@ -493,7 +509,7 @@ async fn initialize(st: Arc<AppState>, msg: Incoming, body: Bytes) -> Response {
     });
     let (_conn, inbound) =
         Connection::start_messages(sink, st.server.handler(), st.server.rpc_config());
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = listener(st.cfg.events_per_stream);
     let sid = lock(&streams).open(id, tx);
     inbound.receive(&body);
     let Some(first) = rx.recv().await else {
@@ -556,7 +572,7 @@ pub(crate) async fn get(st: Arc<AppState>, h: HeaderMap) -> Response {
             )
         }
     };
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = listener(st.cfg.events_per_stream);
     let (sid, after) = resume.map_or((STANDALONE, None), |(s, q)| (s, Some(q)));
     let mut streams = lock(&session.streams);
     let prime_at = streams.list.get(&sid).map(|s| s.sent_upto);
@@ -568,6 +584,14 @@ pub(crate) async fn get(st: Arc<AppState>, h: HeaderMap) -> Response {
                 None,
                 -32600,
                 "that stream is no longer kept; its events are lost",
+            )
+        }
+        Err(AttachError::Lost) => {
+            return checks::error(
+                StatusCode::NOT_FOUND,
+                None,
+                -32600,
+                "events after that id are no longer kept; the stream cannot be resumed",
             )
         }
         Err(AttachError::Busy) => {
@@ -609,6 +633,11 @@ pub(crate) fn delete(st: Arc<AppState>, h: &HeaderMap) -> Response {
     StatusCode::OK.into_response()
 }
 
+/// A listener's channel: twice the store, so a replay fits with room to spare.
+fn listener(events_per_stream: usize) -> (mpsc::Sender<Event>, mpsc::Receiver<Event>) {
+    mpsc::channel(2 * events_per_stream.max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,7 +649,7 @@ mod tests {
     #[test]
     fn events_route_to_their_request_stream_and_replay_after_an_id() {
         let mut st = Streams::new(8);
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = listener(8);
         let sid = st.open(RequestId::Number(7), tx);
         st.push(Route::Related(RequestId::Number(7)), data("sampling"));
         st.push(Route::Unrelated, data("other"));
@@ -631,21 +660,21 @@ mod tests {
         // The client goes away; the answer is stored, then replayed after event 1.
         st.detach(sid, 1);
         st.push(Route::Response(RequestId::Number(7)), data("answer"));
-        let (tx2, mut rx2) = mpsc::unbounded_channel();
+        let (tx2, mut rx2) = listener(8);
         assert!(st.attach(sid, Some(1), tx2).is_ok());
         let ev = rx2.try_recv().ok().unwrap();
         assert!(ev.last && &*ev.data == b"answer");
         assert!(rx2.try_recv().is_err());
         // The standalone stream kept the unrelated message for the next GET.
-        let (tx3, mut rx3) = mpsc::unbounded_channel();
+        let (tx3, mut rx3) = listener(8);
         assert!(st.attach(STANDALONE, None, tx3).is_ok());
         assert_eq!(&*rx3.try_recv().ok().unwrap().data, b"other");
-        let (tx4, _rx4) = mpsc::unbounded_channel();
+        let (tx4, _rx4) = listener(8);
         assert!(matches!(
             st.attach(STANDALONE, None, tx4),
             Err(AttachError::Busy)
         ));
-        let (tx5, _rx5) = mpsc::unbounded_channel();
+        let (tx5, _rx5) = listener(8);
         assert!(matches!(
             st.attach(99, None, tx5),
             Err(AttachError::Unknown)
@@ -660,7 +689,7 @@ mod tests {
         }
         assert_eq!(st.list[&STANDALONE].events.len(), 3);
         for i in 0..(KEEP_FINISHED as i64 + 5) {
-            let (tx, _rx) = mpsc::unbounded_channel();
+            let (tx, _rx) = listener(8);
             st.open(RequestId::Number(i), tx);
             st.push(Route::Response(RequestId::Number(i)), data("a"));
         }

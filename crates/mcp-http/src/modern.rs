@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 const NAMED: &[&str] = &["tools/call", "resources/read", "prompts/get"];
 
 struct RequestSink {
-    tx: mpsc::UnboundedSender<Event>,
+    tx: mpsc::Sender<Event>,
     closed: AtomicBool,
 }
 
@@ -43,7 +43,23 @@ impl MessageSink for RequestSink {
             data: message.into(),
             last,
         };
-        self.tx.send(ev).map_err(|_| Closed)
+        match self.tx.try_send(ev) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Closed),
+            // A reader slower than the handler: notifications are dropped rather than
+            // buffered without bound; the answer waits for room.
+            Err(mpsc::error::TrySendError::Full(ev)) if ev.last => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(ev).await;
+                });
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::debug!("slow reader: a notification was dropped");
+                Ok(())
+            }
+        }
     }
 
     fn close(&self) {
@@ -178,7 +194,7 @@ pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: B
     if !msg.is_request() {
         return StatusCode::ACCEPTED.into_response();
     }
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = mpsc::channel(st.cfg.events_per_stream.max(1));
     let sink = Arc::new(RequestSink {
         tx,
         closed: AtomicBool::new(false),

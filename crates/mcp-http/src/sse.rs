@@ -54,7 +54,7 @@ pub(crate) trait OnClose: Send + 'static {
 }
 
 struct Feed<G: OnClose> {
-    rx: mpsc::UnboundedReceiver<Event>,
+    rx: mpsc::Receiver<Event>,
     guard: G,
     finished: bool,
     keepalive: Duration,
@@ -70,7 +70,7 @@ impl<G: OnClose> Drop for Feed<G> {
 /// An SSE response whose events come from `rx`; `head` is sent first (priming, replayed
 /// events).
 pub(crate) fn response<G: OnClose>(
-    rx: mpsc::UnboundedReceiver<Event>,
+    rx: mpsc::Receiver<Event>,
     head: Option<Bytes>,
     keepalive: Duration,
     guard: G,

@@ -283,3 +283,63 @@ async fn a_cancelled_call_ends_its_stream_and_frees_its_slot() {
         200
     );
 }
+
+/// POSTs `flood {n}` with a progress token; reads the stream to its end; returns the last
+/// event id and whether the answer came.
+async fn flood_until_cut(s: &Running, sid: &str, id: i64, n: u64) -> (String, bool) {
+    let mut body = call(id, "flood", json!({"n": n}));
+    body["params"]["_meta"] = json!({"progressToken": format!("f{id}")});
+    let r = s.post(Some(sid), &body).send().await.unwrap();
+    let mut ev = Events::new(r);
+    let (mut last, mut answered) = (String::new(), false);
+    while let Some(e) = ev.next().await {
+        last = e.id.clone().unwrap_or(last);
+        answered |= e.json().get("result").is_some();
+    }
+    (last, answered)
+}
+
+#[tokio::test]
+async fn a_reader_that_falls_behind_is_cut_and_resumes_from_the_store() {
+    // A store of 4 events per stream and a channel of 8: a burst of notifications overflows it.
+    let cfg = HttpConfig {
+        events_per_stream: 4,
+        ..Default::default()
+    };
+    let s = start(cfg).await;
+    let sid = s.open_session().await;
+    let resume = |last: String| {
+        s.http
+            .get(&s.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", sid.clone())
+            .header("last-event-id", last)
+            .send()
+    };
+    // 10 notifications: cut after 8; the store still has 9, 10 and the answer.
+    let (last, answered) = flood_until_cut(&s, &sid, 1, 10).await;
+    assert!(
+        !answered,
+        "the stream was cut before the answer (last {last})"
+    );
+    let mut resumed = Events::new(resume(last).await.unwrap());
+    let mut rest = Vec::new();
+    while let Some((_, m)) = resumed.next_message().await {
+        rest.push(m);
+    }
+    assert_eq!(rest.len(), 3, "{rest:?}");
+    assert_eq!(rest[2]["result"]["content"][0]["text"], "flooded 10");
+    // 40 notifications: what was missed is no longer kept; resuming says so.
+    let (last, answered) = flood_until_cut(&s, &sid, 2, 40).await;
+    assert!(!answered);
+    let r = resume(last).await.unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no longer kept"),
+        "{body}"
+    );
+}

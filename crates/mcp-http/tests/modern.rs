@@ -243,3 +243,34 @@ async fn leaving_before_any_answer_cancels_and_the_in_flight_limit_holds() {
     }
     panic!("the call went on after its client left");
 }
+
+#[tokio::test]
+async fn a_burst_of_notifications_never_costs_the_answer() {
+    let cfg = HttpConfig {
+        events_per_stream: 8,
+        ..Default::default()
+    };
+    let s = start(cfg).await;
+    let r = post(&s, &modern_call(1, "flood", json!({"n": 500}), json!({})))
+        .send()
+        .await
+        .unwrap();
+    let mut ev = Events::new(r);
+    let (mut progress, mut answer) = (0, None);
+    while let Some((_, m)) = ev.next_message().await {
+        if m["method"] == "notifications/progress" {
+            progress += 1;
+        } else {
+            answer = Some(m);
+        }
+    }
+    let answer = answer.expect("the answer arrives");
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "flooded 500",
+        "{answer}"
+    );
+    assert!(
+        progress < 500,
+        "notifications beyond the channel are dropped, not buffered: {progress}"
+    );
+}

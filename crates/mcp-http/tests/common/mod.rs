@@ -65,9 +65,23 @@ async fn hang(Args(a): Args<Wait>, ctx: Ctx) -> Result<String, ToolError> {
     Ok("finished".into())
 }
 
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+pub struct Flood {
+    pub n: u64,
+}
+
+/// Sends `n` progress notifications at once, then answers.
+async fn flood(Args(a): Args<Flood>, ctx: Ctx) -> Result<String, ToolError> {
+    for i in 0..a.n {
+        ctx.progress(i as f64, Some(a.n as f64), None);
+    }
+    Ok(format!("flooded {}", a.n))
+}
+
 pub fn server() -> Server {
     Server::builder("http-test")
         .tool("ask", "Samples once", ask)
+        .tool("flood", "Sends n progress notifications at once", flood)
         .tool("locate", "Mirrors its region in a header", locate)
         .tool(
             "hang",
