@@ -41,6 +41,9 @@ pub struct Config {
     pub max_request_timeout: Duration,
     /// Most incoming requests running at once; beyond it the peer gets `-32603` (default 1024).
     pub max_running: usize,
+    /// Most bytes of output waiting for a peer that does not read them; beyond it the
+    /// connection is closed (default 64 MiB; byte streams only).
+    pub max_pending_output: usize,
 }
 
 impl Default for Config {
@@ -50,6 +53,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(60),
             max_request_timeout: Duration::from_secs(30 * 60),
             max_running: 1024,
+            max_pending_output: 64 * 1024 * 1024,
         }
     }
 }
@@ -392,7 +396,7 @@ impl Connection {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let peer = new_peer(Out::Stream(Outbox::default()), config);
+        let peer = new_peer(Out::Stream(Outbox::new(config.max_pending_output)), config);
         let writer_peer = peer.clone();
         tokio::spawn(async move {
             if let Out::Stream(o) = &writer_peer.shared.out {

@@ -15,10 +15,11 @@ struct State {
 }
 
 /// A buffer of outgoing frames shared by all senders of one connection.
-#[derive(Default)]
 pub(crate) struct Outbox {
     state: Mutex<State>,
     notify: Notify,
+    /// Most bytes waiting for the peer to read them; beyond, the connection is closed.
+    limit: usize,
 }
 
 /// The connection is closed: nothing more can be sent.
@@ -26,6 +27,15 @@ pub(crate) struct Outbox {
 pub struct Closed;
 
 impl Outbox {
+    /// An outbox that holds at most `limit` unwritten bytes.
+    pub(crate) fn new(limit: usize) -> Outbox {
+        Outbox {
+            state: Mutex::new(State::default()),
+            notify: Notify::new(),
+            limit,
+        }
+    }
+
     /// Appends one frame written by `write` (which must not write a newline) and wakes the
     /// writer.
     pub(crate) fn push(&self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), Closed> {
@@ -40,6 +50,18 @@ impl Outbox {
                 return Ok(());
             }
             st.data.push(b'\n');
+            if st.data.len() > self.limit {
+                // The peer stopped reading: give up on it rather than buffer without bound.
+                tracing::warn!(
+                    bytes = st.data.len(),
+                    "the peer is not reading its input; closing the connection"
+                );
+                st.data.clear();
+                st.closed = true;
+                drop(st);
+                self.notify.notify_one();
+                return Err(Closed);
+            }
         }
         self.notify.notify_one();
         Ok(())

@@ -161,3 +161,34 @@ async fn requests_know_the_request_they_serve() {
     task.await.unwrap().unwrap();
     assert!(peer.pending_for(&call).is_empty());
 }
+
+#[tokio::test]
+async fn a_peer_that_never_reads_is_cut_off_at_the_output_limit() {
+    let config = Config {
+        max_pending_output: 4096,
+        ..Config::default()
+    };
+    // The peer's end of the pipe is never read: after its 64-byte buffer, nothing drains.
+    let (ours, _theirs) = tokio::io::duplex(64);
+    let (read, write) = tokio::io::split(ours);
+    let conn = Connection::start(read, write, Arc::new(Nothing), config);
+    let payload = json!({"pad": "x".repeat(200)});
+    let mut sent = 0usize;
+    let outcome = loop {
+        match conn
+            .peer
+            .notify("notifications/message", Some(payload.clone()))
+        {
+            Ok(()) => sent += 1,
+            Err(e) => break e,
+        }
+        tokio::task::yield_now().await;
+        assert!(sent < 10_000, "the output grew without bound");
+    };
+    assert!(matches!(outcome, RpcError::Closed), "{outcome:?}");
+    assert!(
+        sent >= 4096 / 260,
+        "closed too early, after {sent} messages"
+    );
+    assert!(conn.peer.is_closed());
+}
