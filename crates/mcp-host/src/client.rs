@@ -450,10 +450,46 @@ impl Client {
     }
 
     async fn call_modern(&self, call: ToolCall) -> Result<CallToolResult, ClientError> {
+        let params = json!({"name": call.name, "arguments": call.arguments});
+        parse_result(self.rounds("tools/call", params, &call).await?)
+    }
+
+    /// Gets a prompt, answering the input requests (sampling, elicitation, roots) its server
+    /// makes while building it, on either era; returns the `GetPromptResult`.
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: Map<String, Value>,
+    ) -> Result<Value, ClientError> {
+        let params = json!({"name": name, "arguments": arguments});
+        match self.era {
+            Era::Legacy => {
+                self.request("prompts/get", Some(params), Some(self.opts.call_timeout))
+                    .await
+            }
+            Era::Modern => {
+                let call = ToolCall {
+                    name: name.into(),
+                    arguments,
+                    depth: 0,
+                };
+                self.rounds("prompts/get", params, &call).await
+            }
+        }
+    }
+
+    /// Modern: sends `method` and retries it with the replies to its input requests until it
+    /// completes (at most `max_rounds`); returns the complete result.
+    async fn rounds(
+        &self,
+        method: &str,
+        base: Value,
+        call: &ToolCall,
+    ) -> Result<Value, ClientError> {
         let mut responses: Option<InputResponses> = None;
         let mut state: Option<String> = None;
         for round in 0..=self.opts.max_rounds {
-            let mut params = json!({"name": call.name, "arguments": call.arguments});
+            let mut params = base.clone();
             if let Some(r) = responses.take() {
                 params["inputResponses"] = json!(r);
             }
@@ -461,10 +497,10 @@ impl Client {
                 params["requestState"] = Value::String(s);
             }
             let v = self
-                .request("tools/call", Some(params), Some(self.opts.call_timeout))
+                .request(method, Some(params), Some(self.opts.call_timeout))
                 .await?;
             match mrtr::result_type(&v) {
-                COMPLETE => return parse_result(v),
+                COMPLETE => return Ok(v),
                 INPUT_REQUIRED if round == self.opts.max_rounds => break,
                 INPUT_REQUIRED => {
                     let ir: InputRequiredResult = serde_json::from_value(v).map_err(|e| {
@@ -477,7 +513,7 @@ impl Client {
                         ));
                     }
                     responses = Some(
-                        self.fulfil(&call, ir.input_requests.unwrap_or_default())
+                        self.fulfil(call, ir.input_requests.unwrap_or_default())
                             .await?,
                     );
                     state = ir.request_state;

@@ -290,3 +290,50 @@ async fn dropping_a_client_ends_its_connection() {
         "the server still has a connection after the client was dropped"
     );
 }
+
+async fn sampled_prompt(args: Map<String, Value>, ctx: Ctx) -> Result<String, ToolError> {
+    let topic = args
+        .get("topic")
+        .and_then(Value::as_str)
+        .unwrap_or("nothing");
+    let idea = ctx
+        .sample(Sampling::user(format!("an idea about {topic}")).max_tokens(5))
+        .await?;
+    Ok(format!("Write about {topic}: {}", idea.text()))
+}
+
+#[tokio::test]
+async fn prompts_that_sample_work_on_both_eras() {
+    for era in [EraChoice::Legacy, EraChoice::Modern] {
+        let (a, b) = mcp_rpc::memory();
+        let s = Server::builder("prompts")
+            .prompt_with_ctx(
+                "idea",
+                "samples an idea",
+                &[("topic", true)],
+                sampled_prompt,
+            )
+            .build();
+        tokio::spawn(async move { s.serve(a).await });
+        let opts = ClientOptions {
+            era,
+            ..Default::default()
+        };
+        let client = Client::connect(b, Arc::new(Fixed("sails".into())), opts)
+            .await
+            .expect("connect");
+        let r = client
+            .get_prompt("idea", args_of(json!({"topic": "boats"})))
+            .await;
+        let r = r.unwrap_or_else(|e| panic!("{era:?}: {e}"));
+        let text = r["messages"][0]["content"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(text, "Write about boats: sails", "{era:?}: {r}");
+        client.close().await;
+    }
+}
+
+fn args_of(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}

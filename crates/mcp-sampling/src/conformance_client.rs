@@ -134,9 +134,7 @@ async fn read_resources_and_prompts(client: &Client) -> anyhow::Result<()> {
     let prompts = client.request("prompts/list", None, None).await?;
     for p in prompts["prompts"].as_array().into_iter().flatten() {
         if let Some(name) = p["name"].as_str() {
-            client
-                .request("prompts/get", Some(json!({"name": name})), None)
-                .await?;
+            client.get_prompt(name, Map::new()).await?;
         }
     }
     Ok(())
