@@ -60,17 +60,12 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
             call(client, &a.tool, args).await?
         }
         None => {
-            let mut child = spawn(&a)?;
-            let transport = child
-                .transport
-                .take()
-                .context("the child has no transport")?;
-            let outcome = match Client::connect(transport, handler, opts).await {
-                Ok(client) => call(client, &a.tool, args).await,
-                Err(e) => Err(anyhow::Error::new(e).context("cannot connect to the server")),
-            };
-            let status = child.shutdown().await;
-            tracing::debug!(?status, "server exited");
+            let (client, child) = open(&a, handler, opts).await?;
+            let outcome = call(client, &a.tool, args).await;
+            if let Some(mut child) = child {
+                let status = child.shutdown().await;
+                tracing::debug!(?status, "server exited");
+            }
             outcome?
         }
     };
@@ -92,11 +87,27 @@ async fn call(
     result.with_context(|| format!("the call to {tool:?} failed"))
 }
 
-/// Starts the server: the command after `--`, or `--server NAME` from the config.
-fn spawn(a: &CallArgs) -> anyhow::Result<ChildProcess> {
+/// Connects to the server: the command after `--`, or `--server NAME` from the config (a
+/// command or a URL). Returns the child to shut down, if one was started.
+async fn open(
+    a: &CallArgs,
+    handler: Arc<dyn SamplingHandler>,
+    opts: ClientOptions,
+) -> anyhow::Result<(Client, Option<ChildProcess>)> {
     if let Some((program, rest)) = a.command.split_first() {
-        return ChildProcess::spawn(program, rest)
-            .with_context(|| format!("cannot start the server {program:?}"));
+        let mut child = ChildProcess::spawn(program, rest)
+            .with_context(|| format!("cannot start the server {program:?}"))?;
+        let transport = child
+            .transport
+            .take()
+            .context("the child has no transport")?;
+        return match Client::connect(transport, handler, opts).await {
+            Ok(client) => Ok((client, Some(child))),
+            Err(e) => {
+                let _ = child.shutdown().await;
+                Err(anyhow::Error::new(e).context("cannot connect to the server"))
+            }
+        };
     }
     let Some(name) = &a.server else {
         bail!("say which server: a command after --, --server NAME from --config, or --url URL");
@@ -114,5 +125,5 @@ fn spawn(a: &CallArgs) -> anyhow::Result<ChildProcess> {
             path.display()
         )
     })?;
-    entry.spawn(name)
+    entry.connect(name, handler, opts).await
 }

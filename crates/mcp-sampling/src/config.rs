@@ -72,20 +72,29 @@ pub struct AuditConfig {
     pub keep_prompts: bool,
 }
 
-/// A server to start as a child.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+/// A server of the config: a command to start as a child (stdio), or a Streamable HTTP `url`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ServerEntry {
-    /// The program.
-    pub command: String,
+    /// The program (stdio servers).
+    #[serde(default)]
+    pub command: Option<String>,
     /// Its arguments.
     #[serde(default)]
     pub args: Vec<String>,
     /// Extra environment.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The MCP endpoint of an HTTP server, instead of a command.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Headers sent to an HTTP server; `${VAR}` is replaced by that environment variable
+    /// (for example `Authorization = "Bearer ${MY_TOKEN}"`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
 }
 
+/// A server of a Claude-Desktop file (unknown keys such as `type` are ignored).
 #[derive(Deserialize)]
 struct DesktopJson {
     #[serde(rename = "mcpServers")]
@@ -94,20 +103,89 @@ struct DesktopJson {
 
 #[derive(Deserialize)]
 struct DesktopServer {
-    command: String,
+    command: Option<String>,
     #[serde(default)]
     args: Vec<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    url: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+}
+
+/// `${VAR}` replaced by the environment variable VAR (an unset one is an error).
+fn expand(value: &str) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let end = rest[i..]
+            .find('}')
+            .with_context(|| format!("unclosed ${{ in {value:?}"))?;
+        let var = &rest[i + 2..i + end];
+        let v =
+            std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?;
+        out.push_str(&v);
+        rest = &rest[i + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 impl ServerEntry {
     /// Starts the server as a child process named `name`.
     pub fn spawn(&self, name: &str) -> anyhow::Result<mcp_rpc::ChildProcess> {
-        let mut cmd = tokio::process::Command::new(&self.command);
+        let command = self
+            .command
+            .as_ref()
+            .with_context(|| format!("the server {name:?} has no command"))?;
+        let mut cmd = tokio::process::Command::new(command);
         cmd.args(&self.args).envs(&self.env);
         mcp_rpc::ChildProcess::spawn_command(cmd, name)
-            .with_context(|| format!("cannot start the server {name:?} ({})", self.command))
+            .with_context(|| format!("cannot start the server {name:?} ({command})"))
+    }
+
+    /// Connects to the server: starts its command, or opens its URL. The child, if any,
+    /// is for the caller to shut down after closing the client.
+    pub async fn connect(
+        &self,
+        name: &str,
+        handler: std::sync::Arc<dyn mcp_host::SamplingHandler>,
+        opts: mcp_host::ClientOptions,
+    ) -> anyhow::Result<(mcp_host::Client, Option<mcp_rpc::ChildProcess>)> {
+        match (&self.command, &self.url) {
+            (Some(_), None) => {
+                let mut child = self.spawn(name)?;
+                let transport = child
+                    .transport
+                    .take()
+                    .context("the child has no transport")?;
+                match mcp_host::Client::connect(transport, handler, opts).await {
+                    Ok(c) => Ok((c, Some(child))),
+                    Err(e) => {
+                        let _ = child.shutdown().await;
+                        Err(anyhow::Error::new(e).context(format!("cannot connect to {name:?}")))
+                    }
+                }
+            }
+            (None, Some(url)) => {
+                let headers = self
+                    .headers
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), expand(v)?)))
+                    .collect::<anyhow::Result<Vec<_>>>()
+                    .with_context(|| format!("the headers of the server {name:?}"))?;
+                let http = mcp_host::HttpOptions {
+                    headers,
+                    ..Default::default()
+                };
+                let client = mcp_host::Client::connect_http(url, http, handler, opts)
+                    .await
+                    .with_context(|| format!("cannot connect to {name:?} at {url}"))?;
+                Ok((client, None))
+            }
+            _ => anyhow::bail!("the server {name:?} needs either a command or a url (not both)"),
+        }
     }
 }
 
@@ -133,6 +211,8 @@ impl Config {
                             command: s.command,
                             args: s.args,
                             env: s.env,
+                            url: s.url,
+                            headers: s.headers,
                         },
                     )
                 })
@@ -170,6 +250,22 @@ mod tests {
         assert_eq!(c.servers["everything"].args, ["-y", "x"]);
         std::fs::write(&p, r#"{"servers": {}}"#).unwrap();
         assert!(format!("{:#}", Config::load(&p).unwrap_err()).contains("mcpServers"));
+    }
+
+    #[test]
+    fn header_values_take_environment_variables() {
+        std::env::set_var("MCP_CFG_TEST_TOKEN", "t0k");
+        assert_eq!(
+            expand("Bearer ${MCP_CFG_TEST_TOKEN}!").unwrap(),
+            "Bearer t0k!"
+        );
+        assert_eq!(expand("plain").unwrap(), "plain");
+        let e = expand("${MCP_CFG_TEST_UNSET_VAR}").unwrap_err().to_string();
+        assert!(e.contains("MCP_CFG_TEST_UNSET_VAR"), "{e}");
+        assert!(expand("${oops")
+            .unwrap_err()
+            .to_string()
+            .contains("unclosed"));
     }
 
     #[test]

@@ -54,7 +54,8 @@ pub struct HostCmdArgs {
 struct Server {
     name: String,
     client: Client,
-    child: ChildProcess,
+    /// A stdio server's process (none for HTTP servers).
+    child: Option<ChildProcess>,
     tools: Vec<Tool>,
 }
 
@@ -120,8 +121,10 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
     let outcome = repl(&servers, &mut chat).await;
     for mut s in servers {
         s.client.close().await;
-        let status = s.child.shutdown().await;
-        tracing::debug!(server = s.name, ?status, "server exited");
+        if let Some(mut child) = s.child.take() {
+            let status = child.shutdown().await;
+            tracing::debug!(server = s.name, ?status, "server exited");
+        }
     }
     outcome.map(|()| ExitCode::SUCCESS)
 }
@@ -132,18 +135,7 @@ async fn connect(
     handler: Arc<dyn SamplingHandler>,
     opts: ClientOptions,
 ) -> anyhow::Result<Server> {
-    let mut child = entry.spawn(name)?;
-    let transport = child
-        .transport
-        .take()
-        .context("the child has no transport")?;
-    let client = match Client::connect(transport, handler, opts).await {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = child.shutdown().await;
-            return Err(e).context("cannot connect");
-        }
-    };
+    let (client, child) = entry.connect(name, handler, opts).await?;
     let tools = match client.list_tools().await {
         Ok(t) => t.tools,
         Err(e) => {

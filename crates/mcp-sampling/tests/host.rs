@@ -146,3 +146,75 @@ fn host_needs_a_config() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs --config"));
 }
+
+/// `serve summarize --http 127.0.0.1:0`; its URL, and the child (killed by the caller).
+fn http_server() -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(bin())
+        .args(["serve", "summarize", "--http", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    (child, url)
+}
+
+#[test]
+fn servers_of_the_config_may_be_http_urls() {
+    let (mut server, url) = http_server();
+    let dir = std::env::temp_dir().join(format!("mcp-host-url-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("host.toml");
+    std::fs::write(
+        &config,
+        format!("[servers.web]\nurl = {url:?}\nheaders = {{ X-Caller = \"${{HOME}}\" }}\n\n[servers.both]\ncommand = \"x\"\nurl = {url:?}\n"),
+    )
+    .unwrap();
+    let call = format!(
+        "/call web summarize {}\n/quit\n",
+        serde_json::json!({"text": LONG})
+    );
+    let mut child = Command::new(bin())
+        .args([
+            "host",
+            "--approve",
+            "auto",
+            "--provider",
+            "fixed:OVER-HTTP",
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--audit")
+        .arg(dir.join("audit.db"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(call.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("connected to web (1 tools"), "{stdout}");
+    assert!(
+        stdout.contains("needs either a command or a url"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("OVER-HTTP"), "{stdout}");
+}
