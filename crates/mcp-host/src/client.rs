@@ -74,7 +74,11 @@ impl Default for ClientOptions {
 pub enum ClientError {
     /// The request failed on the wire (error answer, timeout, closed).
     #[error(transparent)]
-    Rpc(#[from] RpcError),
+    Rpc(RpcError),
+    /// The transport could not get the request to the server or its answer back (HTTP:
+    /// connection refused, an HTTP error status, a stream cut beyond resumption).
+    #[error("cannot reach the server: {0}")]
+    Transport(String),
     /// The server broke the protocol.
     #[error("protocol violation by the server: {0}")]
     Protocol(String),
@@ -93,6 +97,17 @@ pub enum ClientError {
     /// The HTTP transport could not be set up.
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+}
+
+impl From<RpcError> for ClientError {
+    fn from(e: RpcError) -> Self {
+        match e {
+            RpcError::Remote(o) if crate::http::is_local_error(&o) => {
+                ClientError::Transport(o.message)
+            }
+            e => ClientError::Rpc(e),
+        }
+    }
 }
 
 /// How a `server/discover` attempt ended.

@@ -316,7 +316,11 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
     .await
     .expect("connect hung");
     match outcome {
-        Err(ClientError::Rpc(e)) => assert!(e.to_string().contains(&url), "{e}"),
+        Err(ClientError::Transport(e)) => {
+            assert!(e.contains(&url), "{e}");
+            let shown = ClientError::Transport(e).to_string();
+            assert!(shown.starts_with("cannot reach the server"), "{shown}");
+        }
         Err(e) => panic!("unexpected error: {e}"),
         Ok(_) => panic!("connected to nothing"),
     }

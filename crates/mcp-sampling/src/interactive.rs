@@ -216,6 +216,9 @@ async fn read_line() -> anyhow::Result<Option<String>> {
 }
 
 fn list_servers(servers: &[Server]) {
+    if servers.is_empty() {
+        println!("(no server is connected)");
+    }
     for s in servers {
         let info = s.client.server_info();
         let name = info.map(|i| i.name.as_str()).unwrap_or("?");
@@ -230,6 +233,10 @@ fn list_servers(servers: &[Server]) {
 }
 
 fn list_tools(servers: &[Server], only: &str) {
+    if !only.is_empty() && !servers.iter().any(|s| s.name == only) {
+        println!("no server {only:?}; /servers lists them");
+        return;
+    }
     for s in servers.iter().filter(|s| only.is_empty() || s.name == only) {
         for t in &s.tools {
             let desc = t.description.as_deref().unwrap_or("");

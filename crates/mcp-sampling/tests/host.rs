@@ -103,7 +103,7 @@ fn lists_calls_and_chats_with_tools_on_both_eras() {
         let _ = std::fs::remove_file(dir.join("audit.db"));
         let call = format!("/call sum summarize {}", serde_json::json!({"text": LONG}));
         let input = format!(
-            "/servers\n/tools\n{call}\n/call sum\n/frobnicate\nplease summarize\nand now?\n/quit\nnever read\n"
+            "/servers\n/tools\n/tools nowhere\n{call}\n/call sum\n/frobnicate\nplease summarize\nand now?\n/quit\nnever read\n"
         );
         let (out, rows) = run_host(&dir, era, &input);
         assert!(out.contains("cannot use the server missing"), "{out}");
@@ -119,6 +119,7 @@ fn lists_calls_and_chats_with_tools_on_both_eras() {
         );
         assert!(out.contains("usage: /call SERVER TOOL [JSON]"), "{out}");
         assert!(out.contains("unknown command /frobnicate"), "{out}");
+        assert!(out.contains("no server \"nowhere\""), "{out}");
         // The chat model called the tool, then answered; an unknown tool went back to it as
         // an error result instead of stopping the host.
         assert!(out.contains("→ sum/summarize"), "{out}");

@@ -89,7 +89,7 @@ async fn request_outcome(shared: &Arc<Shared>, req: &OutRequest) -> Result<(), E
             if req.method != INITIALIZE {
                 tracing::info!("the server ended the session (404); starting a new one");
                 session::renew(shared, generation).await.map_err(|why| {
-                    ErrorObject::internal(format!(
+                    super::local_error(format!(
                         "the server ended the session (HTTP 404) and a new one could not be started: {why}"
                     ))
                 })?;
@@ -132,7 +132,7 @@ pub(crate) async fn read_answer(
         }
         return match end.last_id {
             Some(last) if !ctx.modern => session::resume(shared, ctx, last, end.retry).await,
-            _ => Err(ErrorObject::internal(format!(
+            _ => Err(super::local_error(format!(
                 "the server closed the event stream of {} before answering (and it cannot be resumed)",
                 ctx.method
             ))),
@@ -144,12 +144,12 @@ pub(crate) async fn read_answer(
         if ctx.answered {
             return Ok(());
         }
-        return Err(ErrorObject::internal(format!(
+        return Err(super::local_error(format!(
             "the server answered {} with HTTP {status} but without a response to it",
             ctx.method
         )));
     }
-    Err(ErrorObject::internal(format!(
+    Err(super::local_error(format!(
         "the server answered {} with HTTP {status} and {} instead of a JSON-RPC response",
         ctx.method,
         if body.is_empty() {
@@ -433,7 +433,7 @@ pub(crate) async fn error_from_response(
         message.push_str(": ");
         message.push_str(&excerpt);
     }
-    let mut data = json!({"httpStatus": status.as_u16()});
+    let mut data = json!({"httpStatus": status.as_u16(), "transport": "http"});
     if let Some(c) = challenge {
         data["wwwAuthenticate"] = Value::String(c);
     }
@@ -478,7 +478,7 @@ fn excerpt(body: &[u8]) -> String {
 
 /// A request's error answer for a failure to reach the server.
 pub(crate) fn network_error(shared: &Shared, e: &reqwest::Error) -> ErrorObject {
-    ErrorObject::internal(format!(
+    super::local_error(format!(
         "HTTP request to {} failed: {}",
         shared.url,
         error_chain(e)

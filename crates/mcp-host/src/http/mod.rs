@@ -32,7 +32,7 @@ mod session;
 pub mod sse;
 
 use headers::ToolHeaders;
-use mcp_proto::RequestId;
+use mcp_proto::{ErrorObject, RequestId};
 use mcp_rpc::{Closed, Config, Connection, Handler, Inbound, MessageSink, Route};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
@@ -195,6 +195,21 @@ impl crate::Client {
         let transport = HttpTransport::new(url, http)?;
         Self::connect_with(|h, c| transport.start(h, c), handler, opts).await
     }
+}
+
+/// An error the transport itself gives a request (the server was not reached, answered with
+/// an HTTP error, or broke the stream): marked so the client can tell it from the server's own
+/// JSON-RPC errors.
+pub(crate) fn local_error(message: impl Into<String>) -> ErrorObject {
+    ErrorObject::internal(message).with_data(serde_json::json!({"transport": "http"}))
+}
+
+/// Whether a request's error was made by the HTTP transport rather than sent by the server.
+pub(crate) fn is_local_error(e: &ErrorObject) -> bool {
+    e.data
+        .as_ref()
+        .and_then(|d| d.get("transport"))
+        .is_some_and(|t| t == "http")
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -110,7 +110,7 @@ pub(crate) async fn resume(
         }
         why = "the resumed stream ended too".into();
     }
-    Err(ErrorObject::internal(format!(
+    Err(super::local_error(format!(
         "the event stream of {} ended before its answer and could not be resumed after \
          {attempt} attempt(s): {why}",
         ctx.method
