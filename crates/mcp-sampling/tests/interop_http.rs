@@ -1,6 +1,10 @@
 //! Interop over Streamable HTTP with the official servers: `server-everything` (TypeScript
 //! SDK, legacy era with sessions) and the Python SDK's `mcp` 2.3 server (both eras on one
-//! endpoint). Our host answers their sampling requests with a fixed reply.
+//! endpoint); our host answers their sampling requests with a fixed reply. And the other way:
+//! the TypeScript SDK 1.32.2 client (legacy), the Python `mcp` 2.3.0 client (legacy and auto,
+//! which becomes 2026-07-28) and our own client in every era against our server
+//! (`serve summarize --http`); each answers the tool's sampling request with its own reply,
+//! which must come back as the summary.
 //!
 //! The peers are pinned in `tests/peers/` and installed by `tests/peers/install.sh`. A
 //! missing peer fails the test; nothing is skipped.
@@ -75,6 +79,13 @@ impl Peer {
         ))
         .arg("streamableHttp")
         .env("PORT", port.to_string());
+        Peer::start(cmd, port)
+    }
+
+    fn ours() -> Peer {
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcp-sampling"));
+        cmd.args(["serve", "summarize", "--http", &format!("127.0.0.1:{port}")]);
         Peer::start(cmd, port)
     }
 
@@ -247,4 +258,113 @@ fn cli_url_conflicts_with_a_command() {
         err.contains("--url") && err.contains("cannot be used with"),
         "{err}"
     );
+}
+
+const LONG: &str = "One sentence here. Another one follows. A third makes the point. A fourth adds colour. \
+A fifth is long enough to pass the limit for short text, which is about two hundred and eighty characters. \
+A sixth sentence closes the paragraph. A seventh one is here only to make sure of the length.";
+
+fn summarize_args() -> String {
+    serde_json::json!({"text": LONG, "sentences": 1}).to_string()
+}
+
+fn run(cmd: &mut Command) -> Value {
+    let out = cmd.output().expect("spawn the peer");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "peer failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("one JSON line")
+}
+
+fn check(out: &Value, reply: &str, version: &str) {
+    assert_eq!(out["protocolVersion"], version, "{out}");
+    assert_eq!(out["samplingRequests"], 1, "{out}");
+    assert_eq!(out["result"]["content"][0]["text"], reply, "{out}");
+    let prompt = out["lastSamplingRequest"]["messages"][0]["content"]["text"]
+        .as_str()
+        .unwrap_or("");
+    assert!(prompt.contains("A third makes the point"), "{out}");
+}
+
+#[test]
+fn typescript_sdk_client_over_http() {
+    let s = Peer::ours();
+    let out = run(Command::new("node").arg(peer("node/client.mjs")).args([
+        "--tool",
+        "summarize",
+        "--args",
+        &summarize_args(),
+        "--reply",
+        "ts over http",
+        "--url",
+        &s.url,
+    ]));
+    check(&out, "ts over http", "2025-11-25");
+}
+
+#[test]
+fn python_sdk_client_over_http_in_both_modes() {
+    let s = Peer::ours();
+    for (mode, version) in [("legacy", "2025-11-25"), ("auto", "2026-07-28")] {
+        let reply = format!("py {mode} over http");
+        let out = run(Command::new(peer("python/.venv/bin/python"))
+            .arg(peer("python/client.py"))
+            .args([
+                "--mode",
+                mode,
+                "--tool",
+                "summarize",
+                "--args",
+                &summarize_args(),
+                "--reply",
+                &reply,
+                "--url",
+                &s.url,
+            ]));
+        check(&out, &reply, version);
+    }
+}
+
+#[test]
+fn our_client_over_http_against_our_server_in_every_era() {
+    let s = Peer::ours();
+    for (era, version) in [
+        ("legacy", "2025-11-25"),
+        ("modern", "2026-07-28"),
+        ("auto", "2026-07-28"),
+    ] {
+        let reply = format!("ours {era}");
+        let data_home = std::env::temp_dir().join(format!("mcp-http-ours-{}", std::process::id()));
+        let out = Command::new(env!("CARGO_BIN_EXE_mcp-sampling"))
+            .args([
+                "--log",
+                "info",
+                "call",
+                "--era",
+                era,
+                "--approve",
+                "auto",
+                "--provider",
+            ])
+            .arg(format!("fixed:{reply}"))
+            .args([
+                "--tool",
+                "summarize",
+                "--args",
+                &summarize_args(),
+                "--url",
+                &s.url,
+            ])
+            .env("XDG_DATA_HOME", data_home)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["content"][0]["text"], reply, "{r}");
+        assert!(stderr.contains(version), "{era}: {stderr}");
+    }
 }
