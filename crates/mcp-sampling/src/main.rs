@@ -44,7 +44,7 @@ enum Cmd {
     /// The client under test of the official conformance suite (it runs this command).
     #[command(hide = true)]
     ConformanceClient(conformance_client::ConformanceArgs),
-    /// Run a built-in server on stdio.
+    /// Run a built-in server on stdio, or on Streamable HTTP with --http.
     Serve(servers::ServeArgs),
     /// Show the audit log of sampling requests.
     Audit(audit::AuditArgs),
