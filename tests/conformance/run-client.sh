@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Runs the official conformance suite's client scenarios (0.1.16 and 0.2.0-alpha.12, all of
-# them, each against the suite's own mock server) with `mcp-sampling conformance-client` as the
+# them, each against the suite's own mock server) with `mcp-conformance client` as the
 # client under test. Expected failures are listed, with reasons, in baseline-client-*.yml; an
 # unexpected failure or a listed scenario that now passes fails the run.
-# Usage: run-client.sh [PATH/TO/mcp-sampling]   (default: $CARGO_TARGET_DIR or target, debug)
+# Usage: run-client.sh [PATH/TO/mcp-conformance]   (default: $CARGO_TARGET_DIR or target, debug)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/mcp-sampling}"
-[ -x "$bin" ] || { echo "no mcp-sampling binary at $bin (build it first)" >&2; exit 2; }
+bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/mcp-conformance}"
+[ -x "$bin" ] || { echo "no mcp-conformance binary at $bin (build it first)" >&2; exit 2; }
 runner="$root/tests/peers/conformance/run.sh"
 status=0
 for v in 0.1 0.2; do
   out="$(mktemp)"
   set +e
-  bash "$runner" "$v" client --command "$bin conformance-client" --suite all \
+  bash "$runner" "$v" client --command "$bin client" --suite all \
     --expected-failures "$here/baseline-client-$v.yml" >"$out" 2>&1
   rc=$?
   set -e

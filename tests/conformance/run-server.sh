@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# Runs the official MCP conformance suites against `mcp-sampling serve conformance --http`:
+# Runs the official MCP conformance suites against `mcp-conformance server --http` (crates/mcp-conformance):
 #   0.1    server --suite all                              (2025-11-25, stateful)
 #   0.2    server --suite all                              (2025-11-25 wire; 2026-07-28-only scenarios stateless)
 #   0.2    server --suite all --spec-version 2026-07-28    (everything on the stateless wire)
 # each against a fresh server on a free port, with the expected failures in
 # tests/conformance/baseline-*.yml (every entry says why). Builds nothing.
 # Usage: tests/conformance/run-server.sh [BINARY]
-#   BINARY  default ${CARGO_TARGET_DIR:-target}/debug/mcp-sampling
+#   BINARY  default ${CARGO_TARGET_DIR:-target}/debug/mcp-conformance
 # Exit 0 iff every run matches its baseline (no unexpected failure, no stale entry).
 # Full output and checks.json files go to a temporary directory, kept (and named) when a run fails.
 # See tests/conformance/SCENARIOS.md.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/mcp-sampling}"
-[[ -x $bin ]] || { echo "run-server.sh: no executable at $bin (build it first: cargo build -p mcp-sampling)" >&2; exit 1; }
+bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/mcp-conformance}"
+[[ -x $bin ]] || { echo "run-server.sh: no executable at $bin (build it first: cargo build -p mcp-conformance)" >&2; exit 1; }
 runner="$root/tests/peers/conformance/run.sh"
 
 bash "$root/tests/peers/conformance/install.sh"
@@ -33,7 +33,7 @@ trap stop_server EXIT
 # Starts the server on a free port; sets $url from its "listening on URL" line.
 start_server() {
   local log="$1"
-  "$bin" serve conformance --http 127.0.0.1:0 2>"$log" &
+  "$bin" server --http 127.0.0.1:0 2>"$log" &
   server_pid=$!
   url=""
   for _ in $(seq 1 200); do

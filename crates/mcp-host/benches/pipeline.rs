@@ -2,11 +2,11 @@
 //! with a `fixed:` provider, against calling the provider bare. Prints JSON lines.
 //! Run: `cargo bench -p mcp-host --bench pipeline` (under `cargo test` it runs briefly).
 
-use mcp_host::pipeline::approval::{Approval, Mode};
-use mcp_host::pipeline::audit::AuditLog;
-use mcp_host::pipeline::policy::ServerPolicy;
-use mcp_host::pipeline::Host;
-use mcp_host::providers::Fixed;
+use mcp_host::approval::{Approval, Mode};
+use mcp_host::audit::AuditLog;
+use mcp_host::policy::ServerPolicy;
+use mcp_host::testing::Fixed;
+use mcp_host::Host;
 use mcp_host::{SamplingHandler, SamplingRequest};
 use mcp_proto::sampling::CreateMessageParams;
 use mcp_proto::{Era, SamplingMessage};
@@ -58,7 +58,7 @@ fn main() {
         if let Some(a) = audit {
             b = b.audit(a);
         }
-        b.build()
+        b.build().expect("the host builds")
     };
     let dir = std::env::temp_dir().join(format!("mcp-bench-{}", std::process::id()));
     let file = Arc::new(AuditLog::open(&dir.join("audit.db"), false).expect("audit db"));

@@ -1,35 +1,27 @@
-//! Host (client) SDK: connect to MCP servers of either era, call their tools, and answer
-//! their sampling requests.
+//! The host's sampling pipeline: the [`Host`] that answers servers' sampling requests through
+//! policy, model routing, approval by a person, a provider and an audit log.
 //!
-//! - [`Client`] (`client`): era choice (`auto` probes with `server/discover` and falls back
-//!   to `initialize`), tool calls, and the modern `input_required` loop (at most
-//!   [`ClientOptions::max_rounds`] rounds).
-//! - [`SamplingHandler`] (`handler`): the one interface that answers sampling on both eras.
-//! - [`ElicitationHandler`] (`elicitation`): answers form-mode elicitation on both eras; the
-//!   client fills in defaults and checks the reply against the schema before sending it.
-//!   [`Roots`] (`roots`): the roots offered to servers; a change notifies legacy servers.
-//!   Both are declared as capabilities only when set in [`ClientOptions`]; `inputs` routes
-//!   the requests of both eras.
-//! - `incoming`: server-to-client requests on the legacy era, validated before the handler
-//!   sees them; replies fitted to old peers (one content block before `2025-11-25`).
-//! - [`pipeline`]: the [`Host`](pipeline::Host) that answers sampling through policy,
-//!   routing, approval, a provider and the audit log.
-//! - [`providers`]: the `fixed:` and `script:` testing providers.
-//! - [`http`]: the Streamable HTTP client transport (both eras) and
-//!   [`Client::connect_http`].
+//! It plugs into the client SDK (`mcp-client`) as its [`SamplingHandler`]; it does not
+//! depend on it. Each stage is its own module and usable alone:
+//!
+//! - [`policy`]: per server: allowed or not, rate limit, concurrency cap, `maxTokens` clamp,
+//!   daily token and cost budgets, tools and `includeContext` allowed, nesting depth.
+//! - [`routing`]: the model catalog and the router that reads `modelPreferences`;
+//!   [`routing::catalog_entry`] describes any `provider:model`.
+//! - [`approval`]: modes, rules and the [`Reviewer`](approval::Reviewer) a person answers.
+//! - [`audit`]: every request in SQLite; the budgets' store.
+//! - [`pipeline`]: [`Host`], the composition, and the [`Event`]s it reports.
+//! - [`answer_with`]: the one-liner that turns a provider into a handler (no pipeline).
+//! - [`testing`]: the `fixed:`, `script:` and `echo` providers, for tests and demos.
 
-mod client;
-mod elicitation;
-mod handler;
-pub mod http;
-mod incoming;
-mod inputs;
+pub mod approval;
+pub mod audit;
+mod direct;
 pub mod pipeline;
-pub mod providers;
-mod roots;
+pub mod policy;
+pub mod routing;
+pub mod testing;
 
-pub use client::{Client, ClientError, ClientOptions, EraChoice};
-pub use elicitation::{AutoElicit, ElicitationError, ElicitationHandler, ElicitationRequest};
-pub use handler::{SamplingError, SamplingHandler, SamplingRequest, ToolCall};
-pub use http::{HttpOptions, HttpTransport};
-pub use roots::Roots;
+pub use direct::{answer_with, ProviderHandler};
+pub use mcp_proto::handler::{SamplingError, SamplingHandler, SamplingRequest, ToolCall};
+pub use pipeline::{BuildError, Event, Host, HostBuilder};

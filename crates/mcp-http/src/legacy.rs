@@ -13,6 +13,7 @@ use crate::{AppState, HttpConfig};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use mcp_proto::methods::{Initialize, Request as _};
 use mcp_proto::version::LEGACY_VERSIONS;
 use mcp_proto::RequestId;
 use mcp_rpc::{Closed, Connection, Inbound, MessageSink, Route};
@@ -396,7 +397,7 @@ pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: B
     if let Err(r) = check_version_header(&h, msg.id.as_ref()) {
         return r;
     }
-    let is_init = msg.method.as_deref() == Some(mcp_proto::lifecycle::INITIALIZE);
+    let is_init = msg.method.as_deref() == Some(Initialize::METHOD);
     if is_init && msg.is_request() && !h.contains_key("mcp-session-id") {
         return initialize(st, msg, body).await;
     }

@@ -26,6 +26,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use mcp_proto::methods::{Initialize, Request as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -255,5 +256,5 @@ fn modern_by_header(h: &HeaderMap, msg: &checks::Incoming) -> bool {
         .is_some_and(|v| mcp_proto::version::MODERN_VERSIONS.contains(&v));
     modern_header
         && !h.contains_key("mcp-session-id")
-        && msg.method.as_deref() != Some(mcp_proto::lifecycle::INITIALIZE)
+        && msg.method.as_deref() != Some(Initialize::METHOD)
 }

@@ -7,8 +7,7 @@
 //! Cancellation is dropping the future.
 
 use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult};
-use std::future::Future;
-use std::pin::Pin;
+pub use mcp_proto::BoxFuture;
 
 pub mod anthropic;
 pub mod http;
@@ -17,9 +16,6 @@ pub mod openai;
 pub use anthropic::Anthropic;
 pub use http::HttpConfig;
 pub use openai::OpenAi;
-
-/// A boxed, sendable future.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// Tokens used by one completion.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

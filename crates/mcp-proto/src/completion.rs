@@ -3,8 +3,6 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The method.
-pub const METHOD: &str = "completion/complete";
 /// Most values one completion result may carry.
 pub const MAX_VALUES: usize = 100;
 

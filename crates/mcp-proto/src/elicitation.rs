@@ -11,9 +11,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// The method name.
-pub const METHOD: &str = "elicitation/create";
-
 /// `mode: "form"` (the only mode this implementation serves; absent means form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -3,6 +3,8 @@
 //! This crate has no async runtime and no I/O: it is the vocabulary that the engine
 //! (`mcp-rpc`), the server SDK and the host SDK share.
 //!
+//! - [`methods`]: every method as a type ([`methods::Request`], [`methods::Notification`]:
+//!   name, params, result, eras) and the dispatch enums; no method name is spelled elsewhere.
 //! - [`jsonrpc`]: the JSON-RPC 2.0 envelope (request, notification, response), ids, error
 //!   objects and the error codes MCP uses; a parser that tells garbage from a bad request.
 //! - [`version`]: protocol revisions and the two eras (legacy `initialize` handshake, modern
@@ -13,6 +15,8 @@
 //! - [`capabilities`], [`lifecycle`]: capabilities, `initialize`, `server/discover`, `_meta`.
 //! - [`tools`], [`resources`], [`prompts`], [`completion`], [`logging`]: server features.
 //! - [`mrtr`]: multi round-trip requests (`input_required`, `inputResponses`, `requestState`).
+//! - [`handler`]: [`SamplingHandler`], the one trait that answers a sampling request (a
+//!   host's client, a server's own model, a provider behind an adapter), and [`BoxFuture`].
 //! - [`elicitation`], [`form`]: form-mode `elicitation/create`, and a reply checked against
 //!   its requested schema (with defaults); [`roots`]: `roots/list`.
 
@@ -21,9 +25,11 @@ pub mod completion;
 pub mod content;
 pub mod elicitation;
 pub mod form;
+pub mod handler;
 pub mod jsonrpc;
 pub mod lifecycle;
 pub mod logging;
+pub mod methods;
 pub mod mrtr;
 pub mod prompts;
 pub mod resources;
@@ -35,6 +41,7 @@ pub mod version;
 pub use capabilities::{ClientCapabilities, SamplingCapability, ServerCapabilities};
 pub use content::{Content, OneOrMany};
 pub use elicitation::{ElicitAction, ElicitRequestParams, ElicitResult, RequestedSchema};
+pub use handler::{BoxFuture, SamplingError, SamplingHandler, SamplingRequest, ToolCall};
 pub use jsonrpc::{ErrorObject, Message, RequestId};
 pub use lifecycle::{Implementation, RequestMeta};
 pub use roots::{ListRootsResult, Root};

@@ -16,12 +16,6 @@ pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabi
 pub const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 /// Result `_meta` key: the server's identity.
 pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
-/// The legacy handshake method.
-pub const INITIALIZE: &str = "initialize";
-/// The legacy handshake's closing notification.
-pub const INITIALIZED: &str = "notifications/initialized";
-/// The modern discovery method.
-pub const DISCOVER: &str = "server/discover";
 
 /// Name and version of a client or server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,11 +6,6 @@ use crate::lifecycle::META_LOG_LEVEL;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// `logging/setLevel` (legacy only; removed in `2026-07-28`).
-pub const SET_LEVEL: &str = "logging/setLevel";
-/// The log message notification.
-pub const MESSAGE: &str = "notifications/message";
-
 /// Syslog severities (RFC 5424), least severe first, so `a >= b` means "at least as severe".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

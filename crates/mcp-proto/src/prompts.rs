@@ -91,3 +91,14 @@ pub struct GetPromptResult {
     /// The messages.
     pub messages: Vec<PromptMessage>,
 }
+
+/// Result of `prompts/list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPromptsResult {
+    /// The prompts.
+    pub prompts: Vec<Prompt>,
+    /// Pagination cursor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

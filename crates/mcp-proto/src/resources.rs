@@ -114,5 +114,31 @@ pub struct SubscribeParams {
     pub uri: String,
 }
 
-/// `notifications/resources/updated`: a subscribed resource changed.
-pub const UPDATED: &str = "notifications/resources/updated";
+/// Params of `notifications/resources/updated`: a subscribed resource changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceUpdatedParams {
+    /// The resource.
+    pub uri: String,
+}
+
+/// Result of `resources/list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResourcesResult {
+    /// The resources.
+    pub resources: Vec<Resource>,
+    /// Pagination cursor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Result of `resources/templates/list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResourceTemplatesResult {
+    /// The templates.
+    pub resource_templates: Vec<ResourceTemplate>,
+    /// Pagination cursor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

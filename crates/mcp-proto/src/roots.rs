@@ -6,11 +6,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
 
-/// The method name.
-pub const METHOD: &str = "roots/list";
-/// The notification a legacy client sends when its roots change.
-pub const LIST_CHANGED: &str = "notifications/roots/list_changed";
-
 /// A root: a `file://` URI and an optional name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Root {

@@ -11,14 +11,13 @@ use crate::error::RpcError;
 use crate::frame::{Frame, FrameReader, DEFAULT_MAX_FRAME};
 use crate::outbox::{MessageSink, Out, Outbox, Route};
 use mcp_proto::jsonrpc::{self, ParseFailure};
+use mcp_proto::methods::{Cancelled, Notification as _, NotificationMethod, Ping, Request as _};
 use mcp_proto::{ErrorObject, Message, RequestId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,8 +26,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-/// A boxed, sendable future.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub use mcp_proto::BoxFuture;
 
 /// Limits and defaults of one connection.
 #[derive(Debug, Clone)]
@@ -357,7 +355,7 @@ impl Drop for PendingGuard<'_> {
             let params = json!({"requestId": self.id, "reason": self.reason.unwrap_or("cancelled by the requester")});
             let route = p.related.map_or(Route::Unrelated, Route::Related);
             let _ = self.shared.out.push(route, |buf| {
-                jsonrpc::write_notification(buf, "notifications/cancelled", Some(&params))
+                jsonrpc::write_notification(buf, Cancelled::METHOD, Some(&params))
             });
         }
     }
@@ -564,7 +562,7 @@ fn on_request(
     method: String,
     params: Option<Value>,
 ) {
-    if method == "ping" {
+    if method == Ping::METHOD {
         peer.respond(Some(&id), &Ok(json!({})));
         return;
     }
@@ -603,8 +601,8 @@ fn on_request(
 }
 
 fn on_notification(peer: &Peer, handler: &Arc<dyn Handler>, method: &str, params: Option<Value>) {
-    match method {
-        "notifications/cancelled" => {
+    match NotificationMethod::parse(method) {
+        Some(NotificationMethod::Cancelled) => {
             let id = params
                 .as_ref()
                 .and_then(|p| p.get("requestId"))
@@ -628,7 +626,7 @@ fn on_notification(peer: &Peer, handler: &Arc<dyn Handler>, method: &str, params
                 None => tracing::debug!(%id, "cancellation for a request not in progress"),
             }
         }
-        "notifications/progress" => {
+        Some(NotificationMethod::Progress) => {
             let token = params
                 .as_ref()
                 .and_then(|p| p.get("progressToken"))

@@ -2,16 +2,15 @@
 //! over an in-memory pipe and answers every sampling request at once. Prints one JSON line
 //! per case. Run: `cargo bench -p mcp-sampling --bench roundtrip [-- N]`.
 //!
-//! Over stdio (a real process and pipes), use ../shared/peers/run-all.sh with
-//! `--server ours -- target/release/mcp-sampling serve bench`.
+//! Over stdio (a real process and pipes), the side-by-side peers benchmark (kept outside
+//! this repository) runs `target/release/mcp-sampling serve bench`.
 
-use mcp_host::providers::Fixed;
-use mcp_host::{Client, ClientOptions, EraChoice};
+use mcp_client::{Client, ClientOptions, EraChoice};
+use mcp_host::testing::Fixed;
 use std::sync::Arc;
 use std::time::Instant;
 
-#[path = "../src/servers/bench.rs"]
-mod bench;
+use mcp_examples::bench;
 
 fn main() {
     // `cargo bench` passes `--bench`; under `cargo test` this runs as a quick smoke test.

@@ -3,7 +3,7 @@
 use crate::host::default_audit_path;
 use anyhow::Context;
 use clap::Args;
-use mcp_host::pipeline::audit::AuditLog;
+use mcp_host::audit::AuditLog;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -70,7 +70,7 @@ fn cut(s: &str, n: usize) -> String {
 
 fn time(ms: i64) -> String {
     let secs = ms.max(0) as u64 / 1000;
-    let date = mcp_host::pipeline::policy::civil_date(secs / 86_400);
+    let date = mcp_host::policy::civil_date(secs / 86_400);
     let s = secs % 86_400;
     format!("{date} {:02}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
 }

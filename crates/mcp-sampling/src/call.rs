@@ -4,7 +4,7 @@
 use crate::host::{self, HostArgs};
 use anyhow::{bail, Context};
 use clap::Args;
-use mcp_host::{Client, ClientOptions, HttpOptions, SamplingHandler};
+use mcp_client::{Client, ClientOptions, HttpOptions, SamplingHandler};
 use mcp_rpc::ChildProcess;
 use serde_json::{Map, Value};
 use std::process::ExitCode;

@@ -2,9 +2,9 @@
 //! a Claude-Desktop-style JSON file whose `mcpServers` gives the server list.
 
 use anyhow::Context;
-use mcp_host::pipeline::approval::{Mode, Rule};
-use mcp_host::pipeline::policy::ServerPolicy;
-use mcp_host::pipeline::routing::ModelEntry;
+use mcp_host::approval::{Mode, Rule};
+use mcp_host::policy::ServerPolicy;
+use mcp_host::routing::ModelEntry;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -151,8 +151,8 @@ impl ServerEntry {
         &self,
         name: &str,
         handler: std::sync::Arc<dyn mcp_host::SamplingHandler>,
-        opts: mcp_host::ClientOptions,
-    ) -> anyhow::Result<(mcp_host::Client, Option<mcp_rpc::ChildProcess>)> {
+        opts: mcp_client::ClientOptions,
+    ) -> anyhow::Result<(mcp_client::Client, Option<mcp_rpc::ChildProcess>)> {
         match (&self.command, &self.url) {
             (Some(_), None) => {
                 let mut child = self.spawn(name)?;
@@ -160,7 +160,7 @@ impl ServerEntry {
                     .transport
                     .take()
                     .context("the child has no transport")?;
-                match mcp_host::Client::connect(transport, handler, opts).await {
+                match mcp_client::Client::connect(transport, handler, opts).await {
                     Ok(c) => Ok((c, Some(child))),
                     Err(e) => {
                         let _ = child.shutdown().await;
@@ -175,11 +175,11 @@ impl ServerEntry {
                     .map(|(k, v)| Ok((k.clone(), expand(v)?)))
                     .collect::<anyhow::Result<Vec<_>>>()
                     .with_context(|| format!("the headers of the server {name:?}"))?;
-                let http = mcp_host::HttpOptions {
+                let http = mcp_client::HttpOptions {
                     headers,
                     ..Default::default()
                 };
-                let client = mcp_host::Client::connect_http(url, http, handler, opts)
+                let client = mcp_client::Client::connect_http(url, http, handler, opts)
                     .await
                     .with_context(|| format!("cannot connect to {name:?} at {url}"))?;
                 Ok((client, None))

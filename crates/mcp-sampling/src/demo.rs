@@ -7,8 +7,8 @@
 use crate::host::{self, ApproveArg, HostArgs};
 use anyhow::Context;
 use clap::Args;
-use mcp_host::pipeline::Event;
-use mcp_host::{Client, SamplingHandler};
+use mcp_client::{Client, SamplingHandler};
+use mcp_host::Event;
 use mcp_rpc::ChildProcess;
 use std::process::ExitCode;
 use std::sync::Arc;

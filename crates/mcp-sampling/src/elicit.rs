@@ -5,7 +5,7 @@
 
 use crate::review::{read_line, TTY_TURN};
 use anyhow::{bail, Context};
-use mcp_host::{AutoElicit, ElicitationError, ElicitationHandler, ElicitationRequest, Roots};
+use mcp_client::{AutoElicit, ElicitationError, ElicitationHandler, ElicitationRequest, Roots};
 use mcp_proto::elicitation::{ElicitResult, PropertySchema, PropertyType};
 use mcp_proto::form::check_value;
 use mcp_rpc::BoxFuture;

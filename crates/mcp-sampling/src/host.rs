@@ -5,12 +5,12 @@ use crate::config::Config;
 use crate::review::TerminalReviewer;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use mcp_host::pipeline::approval::{Approval, Mode, Reviewer};
-use mcp_host::pipeline::audit::AuditLog;
-use mcp_host::pipeline::routing::ModelEntry;
-use mcp_host::pipeline::{Event, Host};
-use mcp_host::providers::{Echo, Fixed, Script};
-use mcp_host::{ClientOptions, EraChoice};
+use mcp_client::{ClientOptions, EraChoice};
+use mcp_host::approval::{Approval, Mode, Reviewer};
+use mcp_host::audit::AuditLog;
+use mcp_host::routing::ModelEntry;
+use mcp_host::testing::{Echo, Fixed, Script};
+use mcp_host::{Event, Host};
 use mcp_llm::Provider;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -97,36 +97,17 @@ pub fn provider(spec: &str) -> anyhow::Result<(Arc<dyn Provider>, Vec<ModelEntry
         None if spec == "echo" => Ok((Arc::new(Echo), vec![Echo::model()])),
         Some(("script", path)) => Ok((Arc::new(Script::load(&PathBuf::from(path))?), vec![Script::model()])),
         Some(("openai", model)) if !model.is_empty() => {
-            Ok((Arc::new(mcp_llm::OpenAi::from_env()), vec![catalog_entry("openai", model)]))
+            Ok((Arc::new(mcp_llm::OpenAi::from_env()), vec![mcp_host::routing::catalog_entry("openai", model)]))
         }
         Some(("anthropic", model)) if !model.is_empty() => {
-            Ok((Arc::new(mcp_llm::Anthropic::from_env()), vec![catalog_entry("anthropic", model)]))
+            Ok((Arc::new(mcp_llm::Anthropic::from_env()), vec![mcp_host::routing::catalog_entry("anthropic", model)]))
         }
         None if spec == "local" => {
             let model = mcp_local::LocalModel::load_installed().map_err(|e| anyhow::anyhow!("{e} (run `mcp-sampling model install`)"))?;
-            Ok((Arc::new(model), vec![catalog_entry("local", mcp_local::MODEL_ID)]))
+            Ok((Arc::new(model), vec![mcp_host::routing::catalog_entry("local", mcp_local::MODEL_ID)]))
         }
         _ => bail!("unknown provider {spec:?}: expected local, openai:MODEL, anthropic:MODEL, fixed:TEXT or script:FILE"),
     }
-}
-
-/// The catalog entry for `provider:id`: the built-in one, or a neutral one.
-pub fn catalog_entry(provider: &str, id: &str) -> ModelEntry {
-    let known = mcp_host::pipeline::routing::default_catalog()
-        .into_iter()
-        .find(|m| m.provider == provider && m.id == id);
-    known.unwrap_or(ModelEntry {
-        provider: provider.into(),
-        id: id.into(),
-        price_in: 0.0,
-        price_out: 0.0,
-        speed: 0.5,
-        intelligence: 0.5,
-        context: 128_000,
-        tools: true,
-        images: true,
-        class: mcp_host::pipeline::routing::Class::Medium,
-    })
 }
 
 /// Watches the pipeline's steps.
@@ -176,18 +157,15 @@ pub fn build(args: &HostArgs, observer: Option<Observer>) -> anyhow::Result<Host
         b = b.server_policy(server, p.clone());
     }
     for spec in std::iter::once(&spec).chain(cfg.extra_providers.iter()) {
-        let (p, mut models) = provider(spec)?;
-        let extra: Vec<ModelEntry> = cfg
-            .models
-            .iter()
-            .filter(|m| m.provider == p.name() && !models.iter().any(|k| k.id == m.id))
-            .cloned()
-            .collect();
-        models.extend(extra);
+        let (p, models) = provider(spec)?;
         b = b.provider(p, models);
+    }
+    for m in &cfg.models {
+        b = b.model(m.clone());
     }
     if let Some(o) = observer {
         b = b.observe(o);
     }
-    Ok(b.build())
+    b.build()
+        .context("the config's [[models]] do not fit its providers")
 }

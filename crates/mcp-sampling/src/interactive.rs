@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::host::{self, HostArgs};
 use anyhow::{bail, Context};
 use clap::Args;
-use mcp_host::{Client, ClientOptions, SamplingHandler};
+use mcp_client::{Client, ClientOptions, SamplingHandler};
 use mcp_llm::Provider;
 use mcp_proto::content::{Content, OneOrMany};
 use mcp_proto::sampling::{CreateMessageParams, Role, SamplingMessage, SamplingTool, StopReason};

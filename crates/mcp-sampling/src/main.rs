@@ -3,14 +3,13 @@
 mod audit;
 mod call;
 mod config;
-mod conformance_client;
 mod demo;
 mod elicit;
 mod host;
 mod interactive;
 mod model;
 mod review;
-mod servers;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -41,11 +40,8 @@ enum Cmd {
     /// The interactive host: start the config's servers, list and call their tools, chat
     /// with a model that can call them; their sampling requests are reviewed at the terminal.
     Host(interactive::HostCmdArgs),
-    /// The client under test of the official conformance suite (it runs this command).
-    #[command(hide = true)]
-    ConformanceClient(conformance_client::ConformanceArgs),
     /// Run a built-in server on stdio, or on Streamable HTTP with --http.
-    Serve(servers::ServeArgs),
+    Serve(serve::ServeArgs),
     /// Show the audit log of sampling requests.
     Audit(audit::AuditArgs),
     /// Install the embedded model, or print where it is.
@@ -77,8 +73,7 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Call(a) => call::run(a).await,
             Cmd::Host(a) => interactive::run(a).await,
-            Cmd::ConformanceClient(a) => conformance_client::run(a).await,
-            Cmd::Serve(a) => servers::run(a).await,
+            Cmd::Serve(a) => serve::run(a).await,
             Cmd::Audit(a) => audit::run(a),
             Cmd::Model(a) => model::run(a),
             Cmd::Demo(a) => demo::run(a).await,
@@ -94,7 +89,7 @@ fn main() -> ExitCode {
 }
 
 /// The async runtime. A server on stdio has one connection, and one thread serves it with
-/// the least overhead (measured with ../shared/peers); the host commands use all cores.
+/// the least overhead (measured with the side-by-side peers benchmark); the host commands use all cores.
 /// `MCP_SAMPLING_THREADS=N` overrides: 1 for one thread, more for that many workers.
 fn runtime(single_connection: bool) -> std::io::Result<tokio::runtime::Runtime> {
     let threads = std::env::var("MCP_SAMPLING_THREADS")

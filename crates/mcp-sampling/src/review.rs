@@ -3,7 +3,7 @@
 //! It talks to the controlling terminal (`/dev/tty`), not to stdin/stdout, so it works when
 //! those carry protocol traffic (as in `bridge`). One review at a time.
 
-use mcp_host::pipeline::approval::{ReplyDecision, RequestDecision, Reviewer};
+use mcp_host::approval::{ReplyDecision, RequestDecision, Reviewer};
 use mcp_host::SamplingRequest;
 use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult};
 use mcp_proto::{Content, OneOrMany};

@@ -9,8 +9,8 @@
 //! The peers are pinned in `tests/peers/` and installed by `tests/peers/install.sh`. A
 //! missing peer fails the test; nothing is skipped.
 
-use mcp_host::providers::Fixed;
-use mcp_host::{Client, ClientOptions, EraChoice, HttpOptions};
+use mcp_client::{Client, ClientOptions, EraChoice, HttpOptions};
+use mcp_host::testing::Fixed;
 use mcp_proto::Era;
 use serde_json::{json, Map, Value};
 use std::net::TcpStream;

@@ -30,7 +30,7 @@ pub struct ServerBuilder {
     subscriptions: bool,
     key: Option<StateKey>,
     config: ServerConfig,
-    direct: Option<Arc<dyn crate::DirectSampler>>,
+    direct: Option<Arc<dyn mcp_proto::SamplingHandler>>,
 }
 
 impl ServerBuilder {
@@ -211,7 +211,7 @@ impl ServerBuilder {
 
     /// Sets a model the server calls itself when a client cannot sample, instead of failing
     /// the tool call.
-    pub fn direct_sampler(mut self, sampler: Arc<dyn crate::DirectSampler>) -> Self {
+    pub fn direct_sampler(mut self, sampler: Arc<dyn mcp_proto::SamplingHandler>) -> Self {
         self.direct = Some(sampler);
         self
     }

@@ -4,8 +4,12 @@ use crate::round::{InputKind, Round};
 use crate::sampling::{SampleError, Sampling};
 use crate::server::SessionState;
 use crate::ServerShared;
+use mcp_proto::handler::{SamplingHandler, SamplingRequest};
 use mcp_proto::jsonrpc::USER_REJECTED;
 use mcp_proto::logging::{LoggingLevel, LoggingMessage};
+use mcp_proto::methods::{
+    CreateMessage, LogMessage, Notification as _, Request as _, ResourceUpdated,
+};
 use mcp_proto::sampling::{self as sp, CreateMessageResult};
 use mcp_proto::{ClientCapabilities, Era, RequestId};
 use mcp_rpc::{Peer, RequestOptions, RpcError};
@@ -113,14 +117,14 @@ impl Ctx {
     /// that replays of the handler get the same reply.
     async fn sample_direct(
         &self,
-        direct: &dyn crate::DirectSampler,
+        direct: &dyn SamplingHandler,
         req: Sampling,
     ) -> Result<CreateMessageResult, SampleError> {
         let Some(round) = &self.inner.round else {
             return direct
-                .create_message(req.params)
+                .create_message(self.direct_request(req.params))
                 .await
-                .map_err(SampleError::Direct);
+                .map_err(|e| SampleError::Direct(e.to_string()));
         };
         let params =
             serde_json::to_value(&req.params).map_err(|e| SampleError::BadReply(e.to_string()))?;
@@ -133,12 +137,23 @@ impl Ctx {
                 .map_err(|e| SampleError::BadReply(e.to_string()));
         }
         let reply = direct
-            .create_message(req.params)
+            .create_message(self.direct_request(req.params))
             .await
-            .map_err(SampleError::Direct)?;
+            .map_err(|e| SampleError::Direct(e.to_string()))?;
         let v = serde_json::to_value(&reply).map_err(|e| SampleError::BadReply(e.to_string()))?;
         round.record_direct(claim, v);
         Ok(reply)
+    }
+
+    /// The request as the server's own model sees it.
+    fn direct_request(&self, params: sp::CreateMessageParams) -> SamplingRequest {
+        SamplingRequest {
+            params,
+            server: self.inner.server.info.name.as_str().into(),
+            era: self.era(),
+            protocol_version: self.inner.protocol_version.clone(),
+            tool_call: None,
+        }
     }
 
     async fn sample_legacy(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
@@ -150,7 +165,7 @@ impl Ctx {
         };
         inner
             .peer
-            .request_typed(sp::METHOD, &req.params, opts)
+            .request_typed(CreateMessage::METHOD, &req.params, opts)
             .await
             .map_err(|e| match e {
                 RpcError::Remote(e) if e.code == USER_REJECTED => SampleError::Rejected(e.message),
@@ -220,7 +235,7 @@ impl Ctx {
         let _ = self
             .inner
             .peer
-            .notify_related(mcp_proto::logging::MESSAGE, Some(params), related);
+            .notify_related(LogMessage::METHOD, Some(params), related);
     }
 
     /// Tells the client that resource `uri` changed (`notifications/resources/updated`), if
@@ -238,7 +253,7 @@ impl Ctx {
             && self
                 .inner
                 .peer
-                .notify(mcp_proto::resources::UPDATED, Some(json!({ "uri": uri })))
+                .notify(ResourceUpdated::METHOD, Some(json!({ "uri": uri })))
                 .is_ok()
     }
 }

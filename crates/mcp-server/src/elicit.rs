@@ -6,10 +6,10 @@
 use crate::ctx::Ctx;
 use crate::round::InputKind;
 use mcp_proto::elicitation::{
-    self as el, ElicitAction, ElicitRequestParams, ElicitResult, PropertySchema, RequestedSchema,
-    SchemaError,
+    ElicitAction, ElicitRequestParams, ElicitResult, PropertySchema, RequestedSchema, SchemaError,
 };
-use mcp_proto::roots::{self, ListRootsResult, Root};
+use mcp_proto::methods::{Elicit, ListRoots, Request as _};
+use mcp_proto::roots::{ListRootsResult, Root};
 use mcp_proto::ErrorObject;
 use mcp_rpc::{RequestOptions, RpcError};
 use schemars::JsonSchema;
@@ -171,7 +171,7 @@ impl Ctx {
                 let timeout = req
                     .timeout
                     .unwrap_or(self.inner.server.config.elicitation_timeout);
-                self.legacy_request(el::METHOD, &req.params, Some(timeout))
+                self.legacy_request(Elicit::METHOD, &req.params, Some(timeout))
                     .await
                     .map_err(|e| match e {
                         RpcError::Remote(e) => ElicitError::Remote(e),
@@ -239,7 +239,7 @@ impl Ctx {
         }
         let result: ListRootsResult = match &self.inner.round {
             None => self
-                .legacy_request(roots::METHOD, &Map::new(), None)
+                .legacy_request(ListRoots::METHOD, &Map::new(), None)
                 .await
                 .map_err(|e| match e {
                     RpcError::Remote(e) => RootsError::Remote(e),

@@ -66,7 +66,7 @@ pub use elicit::{schema_for, ElicitError, Elicitation, Elicited, RootsError};
 pub use mcp_proto::logging::LoggingLevel;
 pub use prompts::IntoPromptResult;
 pub use resources::ResourceBody;
-pub use sampling::{DirectSampler, SampleError, Sampling};
+pub use sampling::{SampleError, Sampling};
 pub use server::{Server, ServerConfig};
 pub use state::{StateError, StateKey};
 pub use tool::{input_schema, Args, IntoToolResult, Json, ToolError};
@@ -93,5 +93,5 @@ pub(crate) struct ServerShared {
     pub subscriptions: bool,
     pub key: StateKey,
     pub config: ServerConfig,
-    pub direct: Option<std::sync::Arc<dyn DirectSampler>>,
+    pub direct: Option<std::sync::Arc<dyn mcp_proto::SamplingHandler>>,
 }

@@ -12,6 +12,7 @@
 //! its kind's result; the others are ignored (numbered keys are internal).
 
 use crate::state::digest;
+use mcp_proto::methods::{CreateMessage, Elicit, ListRoots, Request as _};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -28,9 +29,9 @@ pub(crate) enum InputKind {
 impl InputKind {
     pub(crate) fn method(self) -> &'static str {
         match self {
-            InputKind::Sampling => mcp_proto::sampling::METHOD,
-            InputKind::Elicitation => mcp_proto::elicitation::METHOD,
-            InputKind::Roots => mcp_proto::roots::METHOD,
+            InputKind::Sampling => CreateMessage::METHOD,
+            InputKind::Elicitation => Elicit::METHOD,
+            InputKind::Roots => ListRoots::METHOD,
         }
     }
 

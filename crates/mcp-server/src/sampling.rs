@@ -161,14 +161,3 @@ pub enum SampleError {
     #[error("sampling limit reached: {0}")]
     Limit(String),
 }
-
-/// A model the server can call itself, used when the client cannot sample (it did not
-/// declare `sampling`, or not `sampling.tools` for a request with tools). Configure one with
-/// [`crate::ServerBuilder::direct_sampler`]; the host SDK's providers fit here too.
-pub trait DirectSampler: Send + Sync + 'static {
-    /// Produces the completion, or says why not.
-    fn create_message(
-        &self,
-        params: CreateMessageParams,
-    ) -> mcp_rpc::BoxFuture<Result<mcp_proto::CreateMessageResult, String>>;
-}

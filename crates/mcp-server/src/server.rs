@@ -12,7 +12,10 @@ use crate::ServerShared;
 use mcp_proto::lifecycle::{
     self as lc, DiscoverResult, InitializeParams, InitializeResult, RequestMeta,
 };
-use mcp_proto::logging::{level_from_params, LoggingLevel, SetLevelParams, SET_LEVEL};
+use mcp_proto::logging::{level_from_params, LoggingLevel, SetLevelParams};
+use mcp_proto::methods::{
+    Discover, Initialize, Initialized, Notification as _, Request as _, SetLevel,
+};
 use mcp_proto::prompts::GetPromptParams;
 use mcp_proto::tools::{CallToolParams, ListToolsResult};
 use mcp_proto::version::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
@@ -148,7 +151,7 @@ impl Handler for ConnHandler {
     fn request(&self, req: Request) -> BoxFuture<Result<Value, ErrorObject>> {
         let server = self.server.clone();
         // `initialize` opens a legacy session; with modern `_meta` it is a removed method.
-        if req.method == lc::INITIALIZE && !RequestMeta::is_modern(req.params.as_ref()) {
+        if req.method == Initialize::METHOD && !RequestMeta::is_modern(req.params.as_ref()) {
             return Box::pin(std::future::ready(self.initialize(req.params)));
         }
         let speaks = if RequestMeta::is_modern(req.params.as_ref()) {
@@ -176,7 +179,7 @@ impl Handler for ConnHandler {
 
     fn notification(&self, method: &str, _params: Option<Value>, _peer: &Peer) {
         match method {
-            lc::INITIALIZED => tracing::debug!("client initialized"),
+            Initialized::METHOD => tracing::debug!("client initialized"),
             other => tracing::debug!(method = other, "ignored notification"),
         }
     }
@@ -211,7 +214,7 @@ impl ConnHandler {
 
 /// Modern results of these methods carry caching hints (`ttlMs`, `cacheScope`).
 const CACHEABLE: &[&str] = &[
-    lc::DISCOVER,
+    Discover::METHOD,
     "tools/list",
     "resources/list",
     "resources/templates/list",
@@ -249,7 +252,7 @@ async fn dispatch(
         peer,
     } = req;
     match method.as_str() {
-        lc::DISCOVER => discover(server),
+        Discover::METHOD => discover(server),
         "tools/list" => {
             let tools = server.tools.values().map(|t| t.def.clone()).collect();
             to_value(ListToolsResult {
@@ -298,7 +301,7 @@ async fn dispatch(
             crate::completion::complete(server, params).await
         }
         // Legacy only: removed in 2026-07-28 (404 there).
-        SET_LEVEL => match speaks {
+        SetLevel::METHOD => match speaks {
             Speaks::Legacy { session, .. } => {
                 let p: SetLevelParams = parse(params)?;
                 *session.log_level.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.level);

@@ -3,27 +3,31 @@
 mod common;
 
 use common::*;
-use mcp_proto::sampling::CreateMessageParams;
-use mcp_proto::CreateMessageResult;
-use mcp_rpc::BoxFuture;
-use mcp_server::{Args, Ctx, DirectSampler, Sampling, Server, ToolError};
+use mcp_proto::handler::{SamplingError, SamplingHandler, SamplingRequest};
+use mcp_proto::{BoxFuture, CreateMessageResult, Era};
+use mcp_server::{Args, Ctx, Sampling, Server, ToolError};
 use serde_json::json;
 use std::sync::Arc;
 
 struct Echoer;
-impl DirectSampler for Echoer {
+impl SamplingHandler for Echoer {
     fn create_message(
         &self,
-        p: CreateMessageParams,
-    ) -> BoxFuture<Result<CreateMessageResult, String>> {
-        let text = p.messages[0].content.as_slice()[0]
+        req: SamplingRequest,
+    ) -> BoxFuture<Result<CreateMessageResult, SamplingError>> {
+        assert_eq!(&*req.server, "d");
+        let era = match req.era {
+            Era::Legacy => "legacy",
+            Era::Modern => "modern",
+        };
+        let text = req.params.messages[0].content.as_slice()[0]
             .as_text()
             .unwrap_or("")
             .to_owned();
         Box::pin(async move {
             Ok(CreateMessageResult::from_text(
                 "direct",
-                format!("direct: {text}"),
+                format!("direct ({era}): {text}"),
             ))
         })
     }
@@ -53,14 +57,14 @@ async fn direct_model_when_the_client_cannot_sample() {
         r["result"]["resultType"], "complete",
         "no input_required: {r}"
     );
-    assert_eq!(r["result"]["content"][0]["text"], "direct: hi");
+    assert_eq!(r["result"]["content"][0]["text"], "direct (modern): hi");
 
     let mut p = start_direct();
     initialize(&mut p, json!({})).await;
     p.send(call(json!(2), "ask", "hey", None)).await;
     assert_eq!(
         p.recv().await["result"]["content"][0]["text"],
-        "direct: hey"
+        "direct (legacy): hey"
     );
 }
 
@@ -81,11 +85,11 @@ async fn the_client_is_preferred_when_it_can_sample() {
 /// Counts its calls.
 #[derive(Default)]
 struct Counting(std::sync::atomic::AtomicUsize);
-impl DirectSampler for Counting {
+impl SamplingHandler for Counting {
     fn create_message(
         &self,
-        _p: CreateMessageParams,
-    ) -> BoxFuture<Result<CreateMessageResult, String>> {
+        _req: SamplingRequest,
+    ) -> BoxFuture<Result<CreateMessageResult, SamplingError>> {
         let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Box::pin(async move {
             Ok(CreateMessageResult::from_text(

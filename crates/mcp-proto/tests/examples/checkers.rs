@@ -1,6 +1,7 @@
 //! Checkers: read a value with our types and write it back, in place.
 
 use super::*;
+use mcp_proto::methods::{CreateMessage, Discover, Elicit, ListRoots, Request as _};
 
 // ---------------------------------------------------------------------------------------
 // Checkers: read a value with our types and write it back, in place
@@ -141,11 +142,11 @@ pub(crate) fn list_roots_result(r: &mut Value) -> Result<(), String> {
 /// An `inputRequests` entry: the generic [`InputRequest`], and its params typed by method.
 pub(crate) fn input_request(r: &mut Value) -> Result<(), String> {
     via::<InputRequest>(r)?;
-    if r["method"] == sampling::METHOD {
+    if r["method"] == CreateMessage::METHOD {
         at(r, "/params", create_message_params)?;
-    } else if r["method"] == elicitation::METHOD {
+    } else if r["method"] == Elicit::METHOD {
         at(r, "/params", elicit_params)?;
-    } else if r["method"] == roots::METHOD {
+    } else if r["method"] == ListRoots::METHOD {
         at_opt(r, "/params", request_meta_opt)?;
     } else {
         return Err(format!("unknown input request method {}", r["method"]));
@@ -308,7 +309,7 @@ pub(crate) fn checker(folder: &str) -> Option<Check> {
         "CreateMessageResult" => via::<CreateMessageResult>,
         "SamplingMessage" => via::<SamplingMessage>,
         "ModelPreferences" => via::<ModelPreferences>,
-        "CreateMessageRequest" => |v| input_request_shape(v, sampling::METHOD),
+        "CreateMessageRequest" => |v| input_request_shape(v, CreateMessage::METHOD),
         // Elicitation (form mode) and roots.
         "ElicitRequestFormParams" => elicit_params,
         "ElicitRequestURLParams" => elicit_url_params,
@@ -362,7 +363,7 @@ pub(crate) fn checker(folder: &str) -> Option<Check> {
             at(v, "/params", call_tool_params)
         },
         "DiscoverRequest" => |v| {
-            wire(v, Wire::Request(lifecycle::DISCOVER))?;
+            wire(v, Wire::Request(Discover::METHOD))?;
             at(v, "/params", request_meta)
         },
         "ListToolsRequest" => |v| {

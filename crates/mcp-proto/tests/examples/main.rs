@@ -16,14 +16,14 @@ mod checkers;
 use jsonschema::Validator;
 use mcp_proto::content::Content;
 use mcp_proto::elicitation::{
-    self, ElicitRequestParams, ElicitResult, ParamsError, PropertySchema, RequestedSchema,
+    ElicitRequestParams, ElicitResult, ParamsError, PropertySchema, RequestedSchema,
 };
 use mcp_proto::jsonrpc::{self, ErrorObject, Message, ParseFailure, RequestId};
 use mcp_proto::lifecycle::{self, DiscoverResult, Implementation, RequestMeta, META_SERVER_INFO};
 use mcp_proto::mrtr::{InputRequest, InputRequiredResult, InputResponses};
 use mcp_proto::prompts::{GetPromptParams, Prompt, PromptMessage};
 use mcp_proto::resources::{ReadResourceParams, Resource, TextResourceContents};
-use mcp_proto::roots::{self, ListRootsResult, Root};
+use mcp_proto::roots::{ListRootsResult, Root};
 use mcp_proto::sampling::{
     self, CreateMessageParams, CreateMessageResult, ModelPreferences, SamplingMessage,
 };

@@ -27,12 +27,12 @@ mod fixtures;
 
 use futures_util::future::join;
 use jsonschema::Validator;
-use mcp_host::pipeline::approval::{Approval, Mode};
-use mcp_host::pipeline::Host;
-use mcp_host::providers::Fixed;
-use mcp_host::{
+use mcp_client::{
     Client, ClientError, ClientOptions, EraChoice, SamplingError, SamplingHandler, SamplingRequest,
 };
+use mcp_host::approval::{Approval, Mode};
+use mcp_host::testing::Fixed;
+use mcp_host::Host;
 use mcp_proto::content::OneOrMany;
 use mcp_proto::sampling::{
     CreateMessageResult, Role, SamplingMessage, SamplingTool, StopReason, ToolChoiceMode,
@@ -396,7 +396,8 @@ fn deny() -> Arc<dyn SamplingHandler> {
         Host::builder()
             .approval(Approval::new(Mode::Deny, vec![], None))
             .provider(Arc::new(Fixed(FIXED_REPLY.into())), vec![Fixed::model()])
-            .build(),
+            .build()
+            .expect("the host builds"),
     )
 }
 

@@ -1,0 +1,111 @@
+//! Requests and notifications a server sends to the client (legacy era).
+
+use crate::client::ClientState;
+use crate::inputs;
+use mcp_proto::content::OneOrMany;
+use mcp_proto::handler::SamplingRequest;
+use mcp_proto::methods::{CreateMessage, Elicit, ListRoots, Request as _};
+use mcp_proto::sampling::{self as sp, CreateMessageParams, CreateMessageResult};
+use mcp_proto::{ErrorObject, ProtocolVersion};
+use mcp_rpc::{BoxFuture, Handler, Peer, Request};
+use serde_json::Value;
+use std::sync::Arc;
+
+pub(crate) struct ClientHandler {
+    pub state: Arc<ClientState>,
+}
+
+impl Handler for ClientHandler {
+    fn request(&self, req: Request) -> BoxFuture<Result<Value, ErrorObject>> {
+        let state = self.state.clone();
+        Box::pin(async move {
+            match req.method.as_str() {
+                CreateMessage::METHOD => sample(&state, req.params).await,
+                Elicit::METHOD => inputs::legacy_elicit(&state, req.params).await,
+                ListRoots::METHOD => inputs::legacy_roots(&state),
+                other => Err(ErrorObject::method_not_found(other)),
+            }
+        })
+    }
+
+    fn notification(&self, method: &str, params: Option<Value>, _peer: &Peer) {
+        let server = self.state.server_name();
+        match method {
+            "notifications/message" => {
+                let p = params.unwrap_or(Value::Null);
+                let level = p.get("level").and_then(Value::as_str).unwrap_or("info");
+                let data = p.get("data").map(Value::to_string).unwrap_or_default();
+                tracing::info!(target: "mcp_host::server_log", %server, log_level = level, "{data}");
+            }
+            other => tracing::debug!(%server, method = other, "notification"),
+        }
+    }
+}
+
+async fn sample(state: &ClientState, params: Option<Value>) -> Result<Value, ErrorObject> {
+    let (era, version) = inputs::legacy_era(state, CreateMessage::METHOD)?;
+    if !state.caps.can_sample() {
+        return Err(ErrorObject::method_not_found(
+            "sampling/createMessage (this client did not declare sampling)",
+        ));
+    }
+    let params: CreateMessageParams = serde_json::from_value(params.unwrap_or(Value::Null))
+        .map_err(|e| {
+            ErrorObject::invalid_params(format!("invalid sampling/createMessage params: {e}"))
+        })?;
+    sp::validate(&params, Some(&state.caps))
+        .map_err(|e| ErrorObject::invalid_params(e.to_string()))?;
+    let tool_call = state.only_call();
+    let req = SamplingRequest {
+        params,
+        server: state.server_name(),
+        era,
+        protocol_version: version.clone(),
+        tool_call,
+    };
+    let reply = state
+        .handler
+        .create_message(req)
+        .await
+        .map_err(|e| e.to_error_object())?;
+    let reply = fit_to_version(reply, &ProtocolVersion(version))?;
+    serde_json::to_value(reply).map_err(|e| ErrorObject::internal(e.to_string()))
+}
+
+/// Peers older than `2025-11-25` know a single content block only.
+fn fit_to_version(
+    mut reply: CreateMessageResult,
+    version: &ProtocolVersion,
+) -> Result<CreateMessageResult, ErrorObject> {
+    if version.has_content_arrays() {
+        return Ok(reply);
+    }
+    reply.content = match reply.content.into_single() {
+        Ok(one) => OneOrMany::One(one),
+        Err(many) => {
+            return Err(ErrorObject::internal(format!(
+                "the reply has {} content blocks, but protocol {version} allows one",
+                many.as_slice().len()
+            )))
+        }
+    };
+    Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcp_proto::Content;
+
+    #[test]
+    fn single_block_for_old_peers() {
+        let mut r = CreateMessageResult::from_text("m", "x");
+        r.content = OneOrMany::Many(vec![Content::text("x")]);
+        let old = fit_to_version(r.clone(), &"2025-06-18".into()).unwrap();
+        assert!(matches!(old.content, OneOrMany::One(_)));
+        let new = fit_to_version(r.clone(), &"2025-11-25".into()).unwrap();
+        assert!(matches!(new.content, OneOrMany::Many(_)));
+        r.content = OneOrMany::Many(vec![Content::text("a"), Content::text("b")]);
+        assert!(fit_to_version(r, &"2025-03-26".into()).is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! `bench`: the sampling round-trip benchmark server (the side-by-side peers benchmark drives it over stdio).
+
+use futures_util::future::join_all;
+use mcp_server::{Args, Ctx, Sampling, Server, ToolError};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The same ~100-byte prompt every peer of the benchmark sends.
+const PROMPT: &str = "Benchmark sampling round trip: please reply with the single word ok. This text pads to 100 bytes.";
+
+#[derive(Deserialize, JsonSchema)]
+struct Bench {
+    /// How many sampling requests.
+    n: u64,
+    /// Most requests in flight at once.
+    concurrency: u64,
+}
+
+async fn bench_sampling(Args(a): Args<Bench>, ctx: Ctx) -> Result<String, ToolError> {
+    let started = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let workers = a.concurrency.clamp(1, 4096).min(a.n.max(1));
+    let worker = || async {
+        while started.fetch_add(1, Ordering::Relaxed) < a.n {
+            ctx.sample(Sampling::user(PROMPT).max_tokens(16)).await?;
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok::<(), ToolError>(())
+    };
+    for r in join_all((0..workers).map(|_| worker())).await {
+        r?;
+    }
+    Ok(format!(
+        "completed {} sampling round trips",
+        done.load(Ordering::Relaxed)
+    ))
+}
+
+pub fn server() -> Server {
+    Server::builder("bench")
+        .tool(
+            "bench_sampling",
+            "Performs n sampling round trips, at most `concurrency` in flight",
+            bench_sampling,
+        )
+        .build()
+}

@@ -1,0 +1,59 @@
+//! Built-in MCP sampling servers, each a library constructor, listed in [`REGISTRY`]:
+//! `mcp-sampling serve NAME` runs any of them on stdio or Streamable HTTP, and tests run them
+//! in process over the in-memory transport.
+//!
+//! Each decides in code what code can decide and samples the client's model only for
+//! judgment.
+//!
+//! - [`summarize`]: summarises long text by sampling; short text is returned as is.
+//! - [`smart_search`]: classifies a search query (rules first, the model for the rest), then
+//!   searches that table of an embedded SQLite database.
+//! - [`elicit_demo`]: asks the user for a booking (elicitation) and reads the client's roots.
+//! - [`bench`]: n sampling round trips with a bounded number in flight, for benchmarks.
+
+pub mod bench;
+pub mod elicit_demo;
+pub mod smart_search;
+pub mod summarize;
+
+use mcp_server::Server;
+
+/// One built-in server: its name, what it does in a line, and how to make it.
+#[derive(Clone, Copy)]
+pub struct Example {
+    /// The name `serve` takes (`smart-search`).
+    pub name: &'static str,
+    /// One line for `--help`.
+    pub about: &'static str,
+    /// Builds a fresh server.
+    pub build: fn() -> Server,
+}
+
+/// Every built-in server, in the order `--help` lists them.
+pub const REGISTRY: &[Example] = &[
+    Example {
+        name: "summarize",
+        about: "summarize {text, sentences?}: summarises long text by sampling; short text is returned as is",
+        build: summarize::server,
+    },
+    Example {
+        name: "smart-search",
+        about: "intelligent_search {query}: rules or the model classify the query, then an embedded database is searched",
+        build: smart_search::server,
+    },
+    Example {
+        name: "elicit-demo",
+        about: "book_table {restaurant} asks the user for a booking (elicitation); list_roots reads the client's roots",
+        build: elicit_demo::server,
+    },
+    Example {
+        name: "bench",
+        about: "bench_sampling {n, concurrency}: n sampling round trips, at most `concurrency` in flight",
+        build: bench::server,
+    },
+];
+
+/// The built-in server called `name`.
+pub fn find(name: &str) -> Option<&'static Example> {
+    REGISTRY.iter().find(|e| e.name == name)
+}

@@ -1,0 +1,406 @@
+//! The host's sampling pipeline: policy, approval, routing, provider, audit.
+//!
+//! Each stage is its own module and usable alone; [`Host`] composes them into the one
+//! [`SamplingHandler`] that answers both eras:
+//!
+//! 1. policy admits the request (or refuses, naming the rule) and clamps `maxTokens`;
+//! 2. the router picks a model and says why;
+//! 3. approval decides (mode, rules, or a person, who may edit the prompt);
+//! 4. the provider generates;
+//! 5. a person reviews the reply when they reviewed the request (send, edit, reject);
+//! 6. usage goes to the budgets, and everything to the audit log.
+
+use crate::approval::{Approval, Mode, ReplyDecision};
+use crate::audit::{AuditLog, Entry};
+use crate::policy::{BudgetStore, MemoryBudgets, Policy, ServerPolicy};
+use crate::routing::{ModelEntry, Route, Router};
+use mcp_llm::{Completion, Provider};
+use mcp_proto::handler::{SamplingError, SamplingHandler, SamplingRequest};
+use mcp_proto::sampling::{self as sp, CreateMessageParams, CreateMessageResult};
+use mcp_proto::BoxFuture;
+use mcp_proto::{Content, OneOrMany};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the pipeline did, step by step (for a person watching, such as the demo).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A request arrived.
+    Request {
+        /// Server.
+        server: String,
+        /// The tool call it serves.
+        tool: Option<String>,
+        /// The last user text, shortened.
+        prompt: String,
+        /// `maxTokens` asked.
+        max_tokens: u64,
+    },
+    /// Policy refused it.
+    Refused(String),
+    /// A model was chosen.
+    Routed {
+        /// `provider:id`.
+        model: String,
+        /// Why.
+        reason: String,
+    },
+    /// Approval decided.
+    Decided {
+        /// Approved or not.
+        approved: bool,
+        /// By whom.
+        by: String,
+    },
+    /// The model answered.
+    Replied {
+        /// The reply text, shortened.
+        text: String,
+        /// Tokens in and out.
+        tokens: (u64, u64),
+        /// Milliseconds.
+        latency_ms: u64,
+    },
+    /// The request failed after approval.
+    Failed(String),
+}
+
+type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
+
+struct Inner {
+    policy: Policy,
+    approval: Approval,
+    router: Router,
+    providers: HashMap<String, Arc<dyn Provider>>,
+    audit: Option<Arc<AuditLog>>,
+    observer: Option<Observer>,
+}
+
+/// The composed pipeline. Cheap to clone; implements [`SamplingHandler`].
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<Inner>,
+}
+
+/// Builds a [`Host`].
+pub struct HostBuilder {
+    default_policy: ServerPolicy,
+    server_policies: HashMap<String, ServerPolicy>,
+    approval: Option<Approval>,
+    catalog: Vec<ModelEntry>,
+    providers: HashMap<String, Arc<dyn Provider>>,
+    audit: Option<Arc<AuditLog>>,
+    observer: Option<Observer>,
+}
+
+impl Host {
+    /// Starts a builder: default policy, approval `deny` until set, no providers.
+    pub fn builder() -> HostBuilder {
+        HostBuilder {
+            default_policy: ServerPolicy::default(),
+            server_policies: HashMap::new(),
+            approval: None,
+            catalog: Vec::new(),
+            providers: HashMap::new(),
+            audit: None,
+            observer: None,
+        }
+    }
+
+    /// The router (its catalog lists the usable models).
+    pub fn router(&self) -> &Router {
+        &self.inner.router
+    }
+}
+
+impl HostBuilder {
+    /// The policy for servers without their own.
+    pub fn policy(mut self, default: ServerPolicy) -> Self {
+        self.default_policy = default;
+        self
+    }
+    /// The policy for one server.
+    pub fn server_policy(mut self, server: &str, p: ServerPolicy) -> Self {
+        self.server_policies.insert(server.into(), p);
+        self
+    }
+    /// The approval stage.
+    pub fn approval(mut self, a: Approval) -> Self {
+        self.approval = Some(a);
+        self
+    }
+    /// A model the router may pick, of a provider given with [`HostBuilder::provider`]
+    /// (before or after). An entry for a model already listed replaces it.
+    pub fn model(mut self, m: ModelEntry) -> Self {
+        self.catalog
+            .retain(|k| !(k.provider == m.provider && k.id == m.id));
+        self.catalog.push(m);
+        self
+    }
+    /// A provider, and the models of it the router may pick.
+    pub fn provider(mut self, p: Arc<dyn Provider>, models: Vec<ModelEntry>) -> Self {
+        self.catalog.extend(models);
+        self.providers.insert(p.name().to_owned(), p);
+        self
+    }
+    /// The audit log (also where budgets persist).
+    pub fn audit(mut self, log: Arc<AuditLog>) -> Self {
+        self.audit = Some(log);
+        self
+    }
+    /// Watches every step.
+    pub fn observe(mut self, f: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(f));
+        self
+    }
+    /// Finishes the host. A model whose provider was not given is an error (it could never
+    /// be used).
+    pub fn build(self) -> Result<Host, BuildError> {
+        let budgets: Arc<dyn BudgetStore> = match &self.audit {
+            Some(a) => a.clone(),
+            None => Arc::new(MemoryBudgets::default()),
+        };
+        if let Some(m) = self
+            .catalog
+            .iter()
+            .find(|m| !self.providers.contains_key(&m.provider))
+        {
+            return Err(BuildError::UnknownProvider {
+                provider: m.provider.clone(),
+                model: m.id.clone(),
+                known: sorted(self.providers.keys().cloned().collect()),
+            });
+        }
+        let catalog = self.catalog;
+        Ok(Host {
+            inner: Arc::new(Inner {
+                policy: Policy::new(self.default_policy, self.server_policies, budgets),
+                approval: self
+                    .approval
+                    .unwrap_or_else(|| Approval::new(Mode::Deny, vec![], None)),
+                router: Router::new(catalog),
+                providers: self.providers,
+                audit: self.audit,
+                observer: self.observer,
+            }),
+        })
+    }
+}
+
+/// Why a [`Host`] cannot be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BuildError {
+    /// A model names a provider that was not given to the builder.
+    #[error("the model {provider}:{model} names the provider {provider:?}, which is not configured (configured: {})", known.join(", "))]
+    UnknownProvider {
+        /// The provider the model names.
+        provider: String,
+        /// The model's id.
+        model: String,
+        /// The providers that are configured.
+        known: Vec<String>,
+    },
+}
+
+impl SamplingHandler for Host {
+    fn create_message(
+        &self,
+        req: SamplingRequest,
+    ) -> BoxFuture<Result<CreateMessageResult, SamplingError>> {
+        let inner = self.inner.clone();
+        Box::pin(async move { inner.answer(req).await })
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    let s = s.trim().replace('\n', " ");
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
+fn last_user_text(p: &CreateMessageParams) -> String {
+    p.messages
+        .iter()
+        .rev()
+        .flat_map(|m| m.content.as_slice())
+        .find_map(|c| c.as_text())
+        .unwrap_or("")
+        .to_owned()
+}
+
+impl Inner {
+    fn emit(&self, e: Event) {
+        if let Some(o) = &self.observer {
+            o(&e);
+        }
+    }
+
+    async fn answer(&self, req: SamplingRequest) -> Result<CreateMessageResult, SamplingError> {
+        let started = Instant::now();
+        let mut entry = self.new_entry(&req);
+        self.emit(Event::Request {
+            server: req.server.to_string(),
+            tool: req.tool_call.as_ref().map(|t| t.name.clone()),
+            prompt: shorten(&last_user_text(&req.params), 120),
+            max_tokens: req.params.max_tokens,
+        });
+        let outcome = self.run(&req, &mut entry).await;
+        entry.latency_ms = started.elapsed().as_millis() as i64;
+        entry.outcome = match &outcome {
+            Ok(_) => "ok".into(),
+            Err(e) => e.to_string(),
+        };
+        if let Some(a) = &self.audit {
+            a.record(&entry);
+        }
+        outcome
+    }
+
+    fn new_entry(&self, req: &SamplingRequest) -> Entry {
+        let prompt = serde_json::json!({"systemPrompt": req.params.system_prompt, "messages": req.params.messages}).to_string();
+        let (prompt_sha256, prompt_bytes, prompt) = match &self.audit {
+            Some(a) => a.fingerprint(&prompt),
+            None => (String::new(), prompt.len() as i64, None),
+        };
+        Entry {
+            at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+            server: req.server.to_string(),
+            tool_call: req.tool_call.as_ref().map(|t| {
+                format!(
+                    "{} {}",
+                    t.name,
+                    serde_json::Value::Object(t.arguments.clone())
+                )
+            }),
+            era: req.era.to_string(),
+            prompt_sha256,
+            prompt_bytes,
+            prompt,
+            ..Default::default()
+        }
+    }
+
+    async fn run(
+        &self,
+        req: &SamplingRequest,
+        entry: &mut Entry,
+    ) -> Result<CreateMessageResult, SamplingError> {
+        let server = &*req.server;
+        let mut params = req.params.clone();
+        let depth = req.tool_call.as_ref().map_or(0, |t| t.depth);
+        let _admitted = match self.policy.admit(server, &mut params, depth).await {
+            Ok(a) => a,
+            Err(refusal) => {
+                (entry.decision, entry.decided_by) = ("refused".into(), "policy".into());
+                self.emit(Event::Refused(refusal.to_string()));
+                return Err(SamplingError::Rejected(refusal.to_string()));
+            }
+        };
+        let route = self.route(&params, entry)?;
+        let review = SamplingRequest {
+            params: params.clone(),
+            ..req.clone()
+        };
+        let verdict = self.approval.decide(&review, &route.model.spec()).await;
+        entry.decided_by = verdict.by.clone();
+        self.emit(Event::Decided {
+            approved: verdict.outcome.is_ok(),
+            by: verdict.by.clone(),
+        });
+        match verdict.outcome {
+            Err(why) => {
+                entry.decision = "rejected".into();
+                return Err(SamplingError::Rejected(why));
+            }
+            Ok(Some(edited)) => {
+                entry.decision = "edited".into();
+                sp::validate(&edited, None)
+                    .map_err(|e| SamplingError::Invalid(format!("the edited request: {e}")))?;
+                params = *edited;
+            }
+            Ok(None) => entry.decision = "approved".into(),
+        }
+        let done = self.generate(&route, &params, entry).await?;
+        let mut result = done.result;
+        if verdict.review_reply {
+            match self.approval.review_reply(&review, &result).await {
+                ReplyDecision::Send => {}
+                ReplyDecision::Edit(text) => {
+                    entry.decision = "reply edited".into();
+                    result.content = OneOrMany::One(Content::text(text));
+                }
+                ReplyDecision::Reject(why) => {
+                    entry.decision = "reply rejected".into();
+                    return Err(SamplingError::Rejected(why));
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    fn route(
+        &self,
+        params: &CreateMessageParams,
+        entry: &mut Entry,
+    ) -> Result<Route, SamplingError> {
+        match self.router.route(params) {
+            Ok(r) => {
+                entry.model = Some(r.model.spec());
+                entry.route_reason = Some(r.reason.clone());
+                self.emit(Event::Routed {
+                    model: r.model.spec(),
+                    reason: r.reason.clone(),
+                });
+                Ok(r)
+            }
+            Err(e) => {
+                (entry.decision, entry.decided_by) = ("refused".into(), "router".into());
+                self.emit(Event::Refused(e.to_string()));
+                Err(SamplingError::Failed(e.to_string()))
+            }
+        }
+    }
+
+    async fn generate(
+        &self,
+        route: &Route,
+        params: &CreateMessageParams,
+        entry: &mut Entry,
+    ) -> Result<Completion, SamplingError> {
+        let started = Instant::now();
+        let provider = self.providers.get(&route.model.provider).ok_or_else(|| {
+            SamplingError::Failed(format!(
+                "no provider {:?} is configured",
+                route.model.provider
+            ))
+        })?;
+        let done = match provider.complete(&route.model.id, params).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.emit(Event::Failed(e.to_string()));
+                return Err(SamplingError::Failed(e.to_string()));
+            }
+        };
+        let (tin, tout) = (done.usage.input_tokens, done.usage.output_tokens);
+        let cost = (tin as f64 * route.model.price_in + tout as f64 * route.model.price_out) / 1e6;
+        (entry.tokens_in, entry.tokens_out, entry.cost) = (tin as i64, tout as i64, cost);
+        self.policy.record(&entry.server, tin + tout, cost);
+        self.emit(Event::Replied {
+            text: shorten(&done.result.text(), 160),
+            tokens: (tin, tout),
+            latency_ms: started.elapsed().as_millis() as u64,
+        });
+        Ok(done)
+    }
+}

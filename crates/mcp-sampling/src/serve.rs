@@ -1,0 +1,98 @@
+//! `mcp-sampling serve NAME`: a built-in server of `mcp-examples` on stdio or Streamable HTTP.
+
+use clap::builder::PossibleValuesParser;
+use clap::Args;
+use mcp_server::Server;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Which server (see the list below).
+    #[arg(value_parser = names())]
+    name: String,
+    /// Serve Streamable HTTP (both eras) on this address instead of stdio; `--http` alone
+    /// is 127.0.0.1:8080 (loopback only). Port 0: any free port. The endpoint is /mcp, and
+    /// `listening on http://ADDR/mcp` is printed on stderr once it accepts connections.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    http: Option<std::net::SocketAddr>,
+    /// Require `Authorization: Bearer TOKEN` on HTTP (also MCP_BEARER_TOKEN).
+    #[arg(long, env = "MCP_BEARER_TOKEN", hide_env_values = true)]
+    bearer: Option<String>,
+    /// A host name accepted in Host and Origin headers besides the loopback names
+    /// (repeatable). Binding a non-loopback address without one accepts any host.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    allow_hosts: Vec<String>,
+    /// An origin accepted exactly, e.g. https://app.example.com (repeatable).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+}
+
+impl ServeArgs {
+    /// Whether this serves stdio (one connection: a single-threaded runtime suits it).
+    pub fn is_stdio(&self) -> bool {
+        self.http.is_none()
+    }
+}
+
+fn names() -> PossibleValuesParser {
+    let values = mcp_examples::REGISTRY
+        .iter()
+        .map(|e| clap::builder::PossibleValue::new(e.name).help(e.about));
+    PossibleValuesParser::new(values)
+}
+
+pub async fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    let example = mcp_examples::find(&a.name)
+        .ok_or_else(|| anyhow::anyhow!("no built-in server {:?}", a.name))?;
+    let server = (example.build)();
+    match a.http {
+        None => server.serve(mcp_rpc::stdio()).await,
+        Some(addr) => serve_http(server, addr, &a).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve_http(
+    server: Server,
+    addr: std::net::SocketAddr,
+    a: &ServeArgs,
+) -> anyhow::Result<()> {
+    let mut cfg = mcp_http::HttpConfig {
+        bearer_token: a.bearer.clone(),
+        allowed_origins: a.allow_origins.clone(),
+        ..Default::default()
+    };
+    if addr.ip().is_loopback() {
+        cfg.allowed_hosts.extend(a.allow_hosts.iter().cloned());
+    } else if a.allow_hosts.is_empty() {
+        tracing::warn!("listening beyond loopback with no --allow-host: any Host is accepted; consider --bearer");
+        cfg.allowed_hosts.clear();
+    } else {
+        cfg.allowed_hosts = a.allow_hosts.clone();
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    eprintln!("listening on http://{local}{}", cfg.path);
+    mcp_http::HttpServer::new(server, cfg)
+        .serve(listener, stop_signal())
+        .await?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
