@@ -55,7 +55,7 @@ impl SamplingHandler for Recorder {
 async fn connect(era: EraChoice, handler: Arc<dyn SamplingHandler>) -> Client {
     let (a, b) = mcp_rpc::memory();
     let s = server();
-    tokio::spawn(async move { s.serve(a).await });
+    tokio::spawn(async move { s.serve(a, std::future::pending()).await });
     Client::connect(
         b,
         handler,
@@ -280,7 +280,7 @@ async fn modern_client_gives_up_after_max_rounds() {
 async fn dropping_a_client_ends_its_connection() {
     let (a, b) = mcp_rpc::memory();
     let s = server();
-    let served = tokio::spawn(async move { s.serve(a).await });
+    let served = tokio::spawn(async move { s.serve(a, std::future::pending()).await });
     let client = Client::connect(b, Arc::new(Fixed("x".into())), ClientOptions::default())
         .await
         .expect("connect");
@@ -315,7 +315,7 @@ async fn prompts_that_sample_work_on_both_eras() {
                 sampled_prompt,
             )
             .build();
-        tokio::spawn(async move { s.serve(a).await });
+        tokio::spawn(async move { s.serve(a, std::future::pending()).await });
         let opts = ClientOptions {
             era,
             ..Default::default()

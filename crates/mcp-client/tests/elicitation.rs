@@ -87,7 +87,7 @@ fn sampler() -> Arc<dyn mcp_host::SamplingHandler> {
 async fn connect(era: EraChoice, opts: ClientOptions) -> Client {
     let (a, b) = mcp_rpc::memory();
     let s = server();
-    tokio::spawn(async move { s.serve(a).await });
+    tokio::spawn(async move { s.serve(a, std::future::pending()).await });
     Client::connect(b, sampler(), ClientOptions { era, ..opts })
         .await
         .expect("connect")

@@ -426,13 +426,35 @@ impl Connection {
     }
 
     /// Waits until the peer's input ends and every handler has been stopped.
-    pub async fn wait(self) {
-        match self.reader {
+    pub async fn wait(mut self) {
+        let _ = self.finished().await;
+    }
+
+    /// Waits until the peer's input ends and every handler has been stopped; an error says
+    /// why the reader failed (a panic). Cancel-safe: call it again after a `select!`.
+    pub async fn finished(&mut self) -> Result<(), String> {
+        match &mut self.reader {
             Some(r) => {
-                let _ = r.await;
+                let outcome = r.await.map_err(|e| e.to_string());
+                self.reader = None;
+                outcome
             }
-            None => self.peer.closed().await,
+            None => {
+                self.peer.closed().await;
+                Ok(())
+            }
         }
+    }
+
+    /// Stops the connection now: the peer's input is no longer read, running handlers are
+    /// aborted, our waiting requests fail with [`RpcError::Closed`](crate::RpcError), and
+    /// what is queued is written before our output closes.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.reader.take() {
+            r.abort();
+            let _ = r.await;
+        }
+        input_ended(&self.peer);
     }
 }
 

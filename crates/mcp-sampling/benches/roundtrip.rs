@@ -44,7 +44,7 @@ fn main() {
 async fn run(n: u64, c: u64) -> f64 {
     let (a, b) = mcp_rpc::memory();
     let server = bench::server();
-    tokio::spawn(async move { server.serve(a).await });
+    tokio::spawn(async move { server.serve(a, std::future::pending()).await });
     let opts = ClientOptions {
         era: EraChoice::Legacy,
         ..Default::default()

@@ -46,7 +46,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         .ok_or_else(|| anyhow::anyhow!("no built-in server {:?}", a.name))?;
     let server = (example.build)();
     match a.http {
-        None => server.serve(mcp_rpc::stdio()).await,
+        None => server.serve(mcp_rpc::stdio(), stop_signal()).await?,
         Some(addr) => serve_http(server, addr, &a).await?,
     }
     Ok(ExitCode::SUCCESS)

@@ -1,55 +1,62 @@
-//! [`ServerBuilder`]: tools, resources, resource templates, prompts, completers, settings.
+//! [`ServerBuilder`]: tools, resources, resource templates, prompts, completers, shared
+//! state, settings.
 
 use crate::completion::{Completers, CompletionRequest};
-use crate::prompts::{IntoPromptResult, PromptEntry};
-use crate::resources::{erase_read, ResourceBody, ResourceEntry, TemplateEntry};
-use crate::server::{Server, ServerConfig};
+use crate::config::{Env, ServerConfig};
+use crate::ctx::Ctx;
+use crate::dispatch::Registry;
+use crate::error::ToolError;
+use crate::prompts::{IntoPromptResult, PromptEntry, Prompts};
+use crate::resources::{erase_read, ResourceBody, ResourceEntry, Resources, TemplateEntry};
+use crate::server::Server;
 use crate::state::StateKey;
-use crate::tool::{erase, input_schema, Args, IntoToolResult, ToolEntry, ToolError};
+use crate::tool::{States, ToolEntry, ToolHandler};
 use crate::uri_template::UriVars;
-use crate::{Ctx, ServerShared};
 use mcp_proto::completion::Completion;
 use mcp_proto::tools::Tool;
 use mcp_proto::{Implementation, ServerCapabilities};
-use schemars::JsonSchema;
-use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-/// Builds a [`Server`].
+/// Builds a [`Server`]. Registering two tools (or two prompts) of the same name, or a tool
+/// that takes a `State<S>` no [`ServerBuilder::state`] gave, is a programming error: it
+/// panics with a message that names it.
 pub struct ServerBuilder {
     info: Implementation,
     instructions: Option<String>,
     tools: BTreeMap<String, ToolEntry>,
-    resources: BTreeMap<String, ResourceEntry>,
-    templates: Vec<TemplateEntry>,
-    prompts: BTreeMap<String, PromptEntry>,
+    resources: Resources,
+    prompts: Prompts,
     completers: Completers,
     subscriptions: bool,
+    states: States,
     key: Option<StateKey>,
     config: ServerConfig,
     direct: Option<Arc<dyn mcp_proto::SamplingHandler>>,
 }
 
-impl ServerBuilder {
-    pub(crate) fn new(name: String) -> ServerBuilder {
+impl Server {
+    /// Starts building a server with this name.
+    pub fn builder(name: impl Into<String>) -> ServerBuilder {
         ServerBuilder {
             info: Implementation::new(name, env!("CARGO_PKG_VERSION")),
             instructions: None,
             tools: BTreeMap::new(),
-            resources: BTreeMap::new(),
-            templates: Vec::new(),
-            prompts: BTreeMap::new(),
+            resources: Resources::default(),
+            prompts: Prompts::default(),
             completers: Completers::default(),
             subscriptions: false,
+            states: States::default(),
             key: None,
             config: ServerConfig::default(),
             direct: None,
         }
     }
+}
 
+impl ServerBuilder {
     /// Sets the version reported to clients.
     pub fn version(mut self, v: impl Into<String>) -> Self {
         self.info.version = v.into();
@@ -62,37 +69,44 @@ impl ServerBuilder {
         self
     }
 
-    /// Adds a tool. Its input schema is derived from `T`.
-    pub fn tool<T, F, Fut, R>(self, name: &str, description: &str, f: F) -> Self
-    where
-        T: DeserializeOwned + JsonSchema + Send + 'static,
-        F: Fn(Args<T>, Ctx) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
-        R: IntoToolResult,
-    {
+    /// Adds a tool. `handler` is an async fn whose parameters are extractors (`Args<T>`,
+    /// `State<S>`, [`Ctx`]; any subset, in any order); its input schema comes from `T`.
+    ///
+    /// # Panics
+    /// If a tool of this name was added already.
+    pub fn tool<M, H: ToolHandler<M>>(self, name: &str, description: &str, handler: H) -> Self {
         let def = Tool {
             name: name.into(),
             title: None,
             description: Some(description.into()),
-            input_schema: input_schema::<T>(),
+            input_schema: H::input_schema(),
             output_schema: None,
             annotations: None,
         };
-        self.tool_def(def, f)
+        self.tool_def(def, handler)
     }
 
     /// Adds a tool with a definition written by hand (a schema of your own, a title,
-    /// annotations). The arguments are still parsed into `T`.
-    pub fn tool_def<T, F, Fut, R>(mut self, def: Tool, f: F) -> Self
-    where
-        T: DeserializeOwned + Send + 'static,
-        F: Fn(Args<T>, Ctx) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
-        R: IntoToolResult,
-    {
+    /// annotations). The arguments are still parsed into the handler's `Args<T>`.
+    ///
+    /// # Panics
+    /// If a tool of this name was added already.
+    pub fn tool_def<M, H: ToolHandler<M>>(mut self, def: Tool, handler: H) -> Self {
         let name = def.name.clone();
-        let call = erase(f);
-        self.tools.insert(name, ToolEntry { def, call });
+        assert!(
+            !self.tools.contains_key(&name),
+            "the tool {name:?} is added twice to the server {:?}",
+            self.info.name
+        );
+        self.tools.insert(name, ToolEntry::new(def, handler));
+        self
+    }
+
+    /// Shares `state` with every handler that takes a `State<S>` (one state per type; a
+    /// second of the same type replaces the first). Handlers get a clone: use an `Arc`, a
+    /// pool or a channel for what must be shared.
+    pub fn state<S: Clone + Send + Sync + 'static>(mut self, state: S) -> Self {
+        self.states.insert(state);
         self
     }
 
@@ -106,6 +120,7 @@ impl ServerBuilder {
     {
         let read = erase_read(move |_| read());
         self.resources
+            .fixed
             .insert(uri.into(), ResourceEntry::new(uri, name, mime, read));
         self
     }
@@ -134,7 +149,7 @@ impl ServerBuilder {
         let Some(entry) = entry else {
             panic!("unsupported URI template {uri_template:?}: only literal text and {{name}} variables");
         };
-        self.templates.push(entry);
+        self.resources.templates.push(entry);
         self
     }
 
@@ -167,6 +182,9 @@ impl ServerBuilder {
     /// [`ServerBuilder::prompt`] whose handler also gets a [`Ctx`]: it may elicit, sample
     /// or list roots while it builds the prompt (a request tied to the `prompts/get` on
     /// legacy sessions; `input_required` rounds on the modern era, replayed as for tools).
+    ///
+    /// # Panics
+    /// If a prompt of this name was added already.
     pub fn prompt_with_ctx<F, Fut, R>(
         mut self,
         name: &str,
@@ -179,8 +197,14 @@ impl ServerBuilder {
         Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
         R: IntoPromptResult,
     {
-        self.prompts
-            .insert(name.into(), PromptEntry::new(name, description, args, get));
+        let added = self
+            .prompts
+            .insert(PromptEntry::new(name, description, args, get));
+        assert!(
+            added,
+            "the prompt {name:?} is added twice to the server {:?}",
+            self.info.name
+        );
         self
     }
 
@@ -239,7 +263,7 @@ impl ServerBuilder {
         if !self.tools.is_empty() {
             caps.tools = Some(json!({"listChanged": false}));
         }
-        let has_resources = !self.resources.is_empty() || !self.templates.is_empty();
+        let has_resources = !self.resources.is_empty();
         if has_resources {
             caps.resources = Some(json!({"listChanged": false}));
         }
@@ -257,27 +281,47 @@ impl ServerBuilder {
     }
 
     /// Finishes the server.
+    ///
+    /// # Panics
+    /// If a tool takes a `State<S>` that no [`ServerBuilder::state`] gave.
     pub fn build(self) -> Server {
+        for (name, t) in &self.tools {
+            for (ty, ty_name) in &t.states {
+                assert!(
+                    self.states.contains(*ty),
+                    "the tool {name:?} takes State<{ty_name}>, but the server {:?} has no such state: add it with ServerBuilder::state",
+                    self.info.name
+                );
+            }
+        }
         let (capabilities, modern_capabilities) = self.capabilities();
-        Server::from_shared(Arc::new(ServerShared {
+        let env = Env {
             info: self.info,
+            config: self.config,
+            key: self.key.unwrap_or_else(StateKey::random),
+            direct: self.direct,
+        };
+        Server::from_registry(Arc::new(Registry {
+            env: Arc::new(env),
             instructions: self.instructions,
             capabilities,
             modern_capabilities,
             tools: self.tools,
             resources: self.resources,
-            templates: self.templates,
             prompts: self.prompts,
             completers: self.completers,
             subscriptions: self.subscriptions,
-            key: self.key.unwrap_or_else(StateKey::random),
-            config: self.config,
-            direct: self.direct,
+            states: Arc::new(self.states),
         }))
     }
 
-    /// Builds the server and serves one connection until it ends.
-    pub async fn serve(self, transport: mcp_rpc::Transport) {
-        self.build().serve(transport).await
+    /// Builds the server and serves one connection until it ends or `shutdown` completes
+    /// (see [`Server::serve`]).
+    pub async fn serve(
+        self,
+        transport: mcp_rpc::Transport,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), crate::ServeError> {
+        self.build().serve(transport, shutdown).await
     }
 }

@@ -1,14 +1,11 @@
 //! `completion/complete`: suggestions for the arguments of prompts and the variables of
 //! resource templates, from completers registered per prompt or per template.
 
-use crate::resources::failed;
-use crate::server::{parse, to_value};
-use crate::tool::ToolError;
-use crate::ServerShared;
+use crate::error::{as_error, ToolError};
+use crate::prompts::Prompts;
+use crate::resources::Resources;
 use mcp_proto::completion::{CompleteParams, CompleteResult, Completion, Reference};
-use mcp_proto::ErrorObject;
-use mcp_rpc::BoxFuture;
-use serde_json::Value;
+use mcp_proto::{BoxFuture, ErrorObject};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
@@ -71,37 +68,41 @@ impl Completers {
 
 /// Answers `completion/complete`. An unknown prompt or template is `-32602`; one without a
 /// completer (or an argument it does not have) gets no suggestions.
-pub(crate) async fn complete(
-    server: &ServerShared,
-    params: Option<Value>,
-) -> Result<Value, ErrorObject> {
-    let p: CompleteParams = parse(params)?;
-    let (completer, known_args): (Option<&Arc<CompleteFn>>, Vec<&str>) = match &p.reference {
-        Reference::Prompt { name } => {
-            let prompt = server
-                .prompts
-                .get(name)
-                .ok_or_else(|| ErrorObject::invalid_params(format!("unknown prompt: {name:?}")))?;
-            let args = prompt.def.arguments.iter().flatten();
-            (
-                server.completers.prompts.get(name),
-                args.map(|a| a.name.as_str()).collect(),
-            )
-        }
-        Reference::Resource { uri } => {
-            let t = server
-                .templates
-                .iter()
-                .find(|t| t.def.uri_template == *uri)
-                .ok_or_else(|| {
+impl Completers {
+    /// `completion/complete` against the prompts and templates it may name.
+    pub(crate) async fn complete(
+        &self,
+        prompts: &Prompts,
+        resources: &Resources,
+        p: CompleteParams,
+    ) -> Result<CompleteResult, ErrorObject> {
+        let (completer, known_args): (Option<&Arc<CompleteFn>>, Vec<&str>) = match &p.reference {
+            Reference::Prompt { name } => {
+                let prompt = prompts.get(name).ok_or_else(|| {
+                    ErrorObject::invalid_params(format!("unknown prompt: {name:?}"))
+                })?;
+                let args = prompt.def.arguments.iter().flatten();
+                (
+                    self.prompts.get(name),
+                    args.map(|a| a.name.as_str()).collect(),
+                )
+            }
+            Reference::Resource { uri } => {
+                let t = resources.template(uri).ok_or_else(|| {
                     ErrorObject::invalid_params(format!("unknown resource template: {uri:?}"))
                 })?;
-            (
-                server.completers.templates.get(uri),
-                t.template.var_names().collect(),
-            )
-        }
-    };
+                (self.templates.get(uri), t.template.var_names().collect())
+            }
+        };
+        complete_with(completer, &known_args, p).await
+    }
+}
+
+async fn complete_with(
+    completer: Option<&Arc<CompleteFn>>,
+    known_args: &[&str],
+    p: CompleteParams,
+) -> Result<CompleteResult, ErrorObject> {
     let completion = match completer {
         Some(f) if known_args.contains(&p.argument.name.as_str()) => {
             let req = CompletionRequest {
@@ -109,7 +110,7 @@ pub(crate) async fn complete(
                 value: p.argument.value,
                 context: p.context.and_then(|c| c.arguments).unwrap_or_default(),
             };
-            let mut c = f(req).await.map_err(failed)?;
+            let mut c = f(req).await.map_err(as_error)?;
             c.values.truncate(mcp_proto::completion::MAX_VALUES);
             c
         }
@@ -119,5 +120,5 @@ pub(crate) async fn complete(
             has_more: Some(false),
         },
     };
-    to_value(CompleteResult { completion })
+    Ok(CompleteResult { completion })
 }

@@ -1,65 +1,78 @@
-//! [`Ctx`]: what a handler gets besides its arguments: `sample`, progress, and who asked.
+//! [`Ctx`]: what a handler gets besides its arguments: who asked and in which era, and the
+//! input it may ask for (sampling, elicitation, roots), progress and logging.
+//!
+//! Every era difference of a request is in one place, [`Era`]: a legacy request has its
+//! session (and sends real requests to the client, tied to the call); a modern request has
+//! the round of its replay (its input requests go out in `input_required`).
 
+use crate::config::Env;
+use crate::elicit::{schema_for, Elicitation, Elicited};
+use crate::error::{ElicitError, RootsError, SampleError};
 use crate::round::{InputKind, Round};
-use crate::sampling::{SampleError, Sampling};
-use crate::server::SessionState;
-use crate::ServerShared;
-use mcp_proto::handler::{SamplingHandler, SamplingRequest};
+use crate::sampling::Sampling;
+use crate::session::SessionState;
+use mcp_proto::elicitation::{ElicitAction, ElicitResult};
+use mcp_proto::handler::{SamplingRequest, ToolCall};
 use mcp_proto::jsonrpc::USER_REJECTED;
 use mcp_proto::logging::{LoggingLevel, LoggingMessage};
 use mcp_proto::methods::{
-    CreateMessage, LogMessage, Notification as _, Request as _, ResourceUpdated,
+    CreateMessage, Elicit, ListRoots, LogMessage, Notification as _, Progress, ProgressParams,
+    Request as _, ResourceUpdated,
 };
+use mcp_proto::resources::ResourceUpdatedParams;
+use mcp_proto::roots::{ListRootsResult, Root};
 use mcp_proto::sampling::{self as sp, CreateMessageResult};
-use mcp_proto::{ClientCapabilities, Era, RequestId};
+use mcp_proto::{ClientCapabilities, RequestId};
 use mcp_rpc::{Peer, RequestOptions, RpcError};
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The context of one request being handled. Cheap to clone.
 #[derive(Clone)]
 pub struct Ctx {
-    pub(crate) inner: Arc<CtxInner>,
+    inner: Arc<CtxInner>,
 }
 
+/// How the request being handled speaks.
+pub(crate) enum Era {
+    /// A legacy session's request.
+    Legacy(Arc<SessionState>),
+    /// A modern request: the round of this pass, and the log level its `_meta` asks for
+    /// (none: no log messages at all).
+    Modern {
+        round: Arc<Round>,
+        log_level: Option<LoggingLevel>,
+    },
+}
+
+/// Everything a [`Ctx`] holds.
 pub(crate) struct CtxInner {
     pub peer: Peer,
     pub request_id: RequestId,
     pub caps: ClientCapabilities,
     pub protocol_version: String,
     pub progress_token: Option<Value>,
-    pub server: Arc<ServerShared>,
-    pub round: Option<Round>,
-    pub log: LogGate,
-}
-
-/// Which log messages the client wants for this request.
-pub(crate) enum LogGate {
-    /// Legacy: the session's level (`logging/setLevel`; everything until one is set).
-    Session(Arc<SessionState>),
-    /// Modern: the request's `_meta` level; none at all when it has none.
-    Request(Option<LoggingLevel>),
-}
-
-impl LogGate {
-    fn allows(&self, level: LoggingLevel) -> bool {
-        match self {
-            LogGate::Session(s) => {
-                let min = *s.log_level.lock().unwrap_or_else(|p| p.into_inner());
-                min.is_none_or(|min| level >= min)
-            }
-            LogGate::Request(min) => min.is_some_and(|min| level >= min),
-        }
-    }
+    pub env: Arc<Env>,
+    /// The tool call (or prompt) being served: its name and arguments.
+    pub call: Option<(String, Map<String, Value>)>,
+    pub era: Era,
 }
 
 impl Ctx {
+    pub(crate) fn new(inner: CtxInner) -> Ctx {
+        Ctx {
+            inner: Arc::new(inner),
+        }
+    }
+
     /// The era of the request being handled.
-    pub fn era(&self) -> Era {
-        if self.inner.round.is_some() {
-            Era::Modern
-        } else {
-            Era::Legacy
+    pub fn era(&self) -> mcp_proto::Era {
+        match self.inner.era {
+            Era::Legacy(_) => mcp_proto::Era::Legacy,
+            Era::Modern { .. } => mcp_proto::Era::Modern,
         }
     }
 
@@ -83,6 +96,16 @@ impl Ctx {
         self.inner.caps.can_sample()
     }
 
+    /// Whether [`Ctx::elicit`] can work for this request (form mode declared).
+    pub fn can_elicit(&self) -> bool {
+        self.inner.caps.can_elicit_form()
+    }
+
+    /// Whether [`Ctx::list_roots`] can work for this request.
+    pub fn can_list_roots(&self) -> bool {
+        self.inner.caps.can_list_roots()
+    }
+
     /// Asks the client's LLM for a completion. Works on both eras:
     ///
     /// - legacy: a `sampling/createMessage` request to the client, tied to this request
@@ -90,25 +113,32 @@ impl Ctx {
     /// - modern: the handler is paused, the request goes out in an `input_required` result,
     ///   and the handler runs again when the client retries with the reply (see the crate
     ///   docs for the rule this puts on handlers).
+    ///
+    /// A server with its own model (`ServerBuilder::direct_sampler`) uses it when the
+    /// client cannot sample this request.
     pub async fn sample(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
-        let inner = &self.inner;
+        let caps = &self.inner.caps;
         let wants_tools = req.params.tools.is_some() || req.params.tool_choice.is_some();
-        if !inner.caps.can_sample() || (wants_tools && !inner.caps.can_sample_with_tools()) {
-            if let Some(direct) = &inner.server.direct {
+        if !caps.can_sample() || (wants_tools && !caps.can_sample_with_tools()) {
+            if let Some(direct) = self.inner.env.direct.clone() {
                 sp::validate(&req.params, None)?;
                 return self.sample_direct(direct.as_ref(), req).await;
             }
-            if !inner.caps.can_sample() {
+            if !caps.can_sample() {
                 return Err(SampleError::NotSupported);
             }
         }
-        sp::validate(&req.params, Some(&inner.caps))?;
-        match &inner.round {
-            None => self.sample_legacy(req).await,
-            Some(round) => {
+        sp::validate(&req.params, Some(caps))?;
+        match &self.inner.era {
+            Era::Legacy(_) => self.sample_legacy(req).await,
+            Era::Modern { round, .. } => {
                 let params = serde_json::to_value(&req.params)
                     .map_err(|e| SampleError::BadReply(e.to_string()))?;
-                self.sample_modern(round, params, req.key.as_deref()).await
+                let reply = self
+                    .ask(round, InputKind::Sampling, params, req.key.as_deref())
+                    .await
+                    .map_err(SampleError::Limit)?;
+                serde_json::from_value(reply).map_err(|e| SampleError::BadReply(e.to_string()))
             }
         }
     }
@@ -117,10 +147,10 @@ impl Ctx {
     /// that replays of the handler get the same reply.
     async fn sample_direct(
         &self,
-        direct: &dyn SamplingHandler,
+        direct: &dyn mcp_proto::SamplingHandler,
         req: Sampling,
     ) -> Result<CreateMessageResult, SampleError> {
-        let Some(round) = &self.inner.round else {
+        let Era::Modern { round, .. } = &self.inner.era else {
             return direct
                 .create_message(self.direct_request(req.params))
                 .await
@@ -128,7 +158,7 @@ impl Ctx {
         };
         let params =
             serde_json::to_value(&req.params).map_err(|e| SampleError::BadReply(e.to_string()))?;
-        let limit = self.inner.server.config.max_samples_per_call;
+        let limit = self.inner.env.config.max_samples_per_call;
         let claim = round
             .claim(InputKind::Sampling, &params, limit, req.key.as_deref())
             .map_err(SampleError::Limit)?;
@@ -149,23 +179,22 @@ impl Ctx {
     fn direct_request(&self, params: sp::CreateMessageParams) -> SamplingRequest {
         SamplingRequest {
             params,
-            server: self.inner.server.info.name.as_str().into(),
+            server: self.inner.env.info.name.as_str().into(),
             era: self.era(),
             protocol_version: self.inner.protocol_version.clone(),
-            tool_call: None,
+            tool_call: self.inner.call.as_ref().map(|(name, args)| ToolCall {
+                name: name.clone(),
+                arguments: args.clone(),
+                depth: 0,
+            }),
         }
     }
 
     async fn sample_legacy(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
-        let inner = &self.inner;
-        let opts = RequestOptions {
-            timeout: Some(req.timeout.unwrap_or(inner.server.config.sampling_timeout)),
-            progress: None,
-            related: Some(inner.request_id.clone()),
-        };
-        inner
-            .peer
-            .request_typed(CreateMessage::METHOD, &req.params, opts)
+        let timeout = req
+            .timeout
+            .unwrap_or(self.inner.env.config.sampling_timeout);
+        self.legacy_request(CreateMessage::METHOD, &req.params, Some(timeout))
             .await
             .map_err(|e| match e {
                 RpcError::Remote(e) if e.code == USER_REJECTED => SampleError::Rejected(e.message),
@@ -176,18 +205,141 @@ impl Ctx {
             })
     }
 
-    async fn sample_modern(
+    /// Asks the user to fill in a form. On accept, the schema's defaults fill missing values
+    /// and the content is checked against the schema ([`ElicitError::InvalidReply`]).
+    /// Legacy: an `elicitation/create` request tied to this tool call (default timeout 10
+    /// minutes). Modern: an entry of the `input_required` result; the handler is replayed
+    /// with the reply (the same rule as for `sample`).
+    pub async fn elicit(&self, req: Elicitation) -> Result<ElicitResult, ElicitError> {
+        if !self.can_elicit() {
+            return Err(ElicitError::NotSupported);
+        }
+        let schema = &req.params.requested_schema;
+        schema.check()?;
+        let mut reply: ElicitResult = match &self.inner.era {
+            Era::Legacy(_) => {
+                let timeout = req
+                    .timeout
+                    .unwrap_or(self.inner.env.config.elicitation_timeout);
+                self.legacy_request(Elicit::METHOD, &req.params, Some(timeout))
+                    .await
+                    .map_err(|e| match e {
+                        RpcError::Remote(e) => ElicitError::Remote(e),
+                        RpcError::Timeout(d) => ElicitError::Timeout(d),
+                        RpcError::Closed => ElicitError::Closed,
+                        RpcError::Codec(m) => ElicitError::InvalidReply(m),
+                    })?
+            }
+            Era::Modern { round, .. } => {
+                let params = serde_json::to_value(&req.params)
+                    .map_err(|e| ElicitError::InvalidReply(e.to_string()))?;
+                let v = self
+                    .ask(round, InputKind::Elicitation, params, req.key.as_deref())
+                    .await
+                    .map_err(ElicitError::Limit)?;
+                serde_json::from_value(v).map_err(|e| ElicitError::InvalidReply(e.to_string()))?
+            }
+        };
+        if reply.action == ElicitAction::Accept {
+            let content = reply.content.get_or_insert_with(Map::new);
+            schema.apply_defaults(content);
+            schema
+                .validate(content)
+                .map_err(|e| ElicitError::InvalidReply(e.to_string()))?;
+        }
+        Ok(reply)
+    }
+
+    /// Asks the user for a `T`: the form's schema comes from `T` (a struct of strings,
+    /// numbers, booleans, unit enums and `Vec`s of unit enums; doc comments become
+    /// descriptions; `Option` fields are not required), and an accepted reply is
+    /// deserialized into it.
+    pub async fn elicit_as<T>(&self, message: impl Into<String>) -> Result<Elicited<T>, ElicitError>
+    where
+        T: DeserializeOwned + JsonSchema,
+    {
+        let schema = schema_for::<T>()?;
+        let reply = self
+            .elicit(Elicitation::with_schema(message, schema))
+            .await?;
+        match reply.action {
+            ElicitAction::Accept => {
+                let content = Value::Object(reply.content.unwrap_or_default());
+                serde_json::from_value(content)
+                    .map(Elicited::Accepted)
+                    .map_err(|e| ElicitError::InvalidReply(e.to_string()))
+            }
+            ElicitAction::Decline => Ok(Elicited::Declined),
+            ElicitAction::Cancel => Ok(Elicited::Cancelled),
+        }
+    }
+
+    /// The client's roots. Legacy: a `roots/list` request tied to this tool call. Modern: an
+    /// entry of the `input_required` result (roots are deprecated in `2026-07-28` but still
+    /// served). Every root must be a `file://` URI.
+    pub async fn list_roots(&self) -> Result<Vec<Root>, RootsError> {
+        self.list_roots_keyed(None).await
+    }
+
+    /// [`Ctx::list_roots`], its modern `inputRequests` entry named `key` (by default `r`
+    /// and its number in the call); see [`Elicitation::key`].
+    pub async fn list_roots_keyed(&self, key: Option<&str>) -> Result<Vec<Root>, RootsError> {
+        if !self.can_list_roots() {
+            return Err(RootsError::NotSupported);
+        }
+        let result: ListRootsResult = match &self.inner.era {
+            Era::Legacy(_) => self
+                .legacy_request(ListRoots::METHOD, &Map::new(), None)
+                .await
+                .map_err(|e| match e {
+                    RpcError::Remote(e) => RootsError::Remote(e),
+                    RpcError::Codec(m) => RootsError::InvalidReply(m),
+                    other => RootsError::Transport(other.to_string()),
+                })?,
+            Era::Modern { round, .. } => {
+                let v = self
+                    .ask(round, InputKind::Roots, Value::Object(Map::new()), key)
+                    .await
+                    .map_err(RootsError::Limit)?;
+                serde_json::from_value(v).map_err(|e| RootsError::InvalidReply(e.to_string()))?
+            }
+        };
+        for r in &result.roots {
+            r.check()
+                .map_err(|e| RootsError::InvalidReply(e.to_string()))?;
+        }
+        Ok(result.roots)
+    }
+
+    /// A legacy request to the client, tied to the request being handled.
+    async fn legacy_request<P, R>(
+        &self,
+        method: &str,
+        params: &P,
+        timeout: Option<Duration>,
+    ) -> Result<R, RpcError>
+    where
+        P: serde::Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let opts = RequestOptions {
+            timeout,
+            progress: None,
+            related: Some(self.inner.request_id.clone()),
+        };
+        self.inner.peer.request_typed(method, params, opts).await
+    }
+
+    /// A modern input request: the reply recorded for it, or a pause until the next round.
+    async fn ask(
         &self,
         round: &Round,
+        kind: InputKind,
         params: Value,
         key: Option<&str>,
-    ) -> Result<CreateMessageResult, SampleError> {
-        let limit = self.inner.server.config.max_samples_per_call;
-        let reply = round
-            .ask(InputKind::Sampling, params, limit, key)
-            .await
-            .map_err(SampleError::Limit)?;
-        serde_json::from_value(reply).map_err(|e| SampleError::BadReply(e.to_string()))
+    ) -> Result<Value, String> {
+        let limit = self.inner.env.config.max_samples_per_call;
+        round.ask(kind, params, limit, key).await
     }
 
     /// Reports progress on the request being handled, if the client asked for progress.
@@ -195,18 +347,20 @@ impl Ctx {
         let Some(token) = &self.inner.progress_token else {
             return;
         };
-        let mut p = json!({"progressToken": token, "progress": progress});
-        if let Some(t) = total {
-            p["total"] = json!(t);
-        }
-        if let Some(m) = message {
-            p["message"] = json!(m);
-        }
+        let p = ProgressParams {
+            progress_token: token.clone(),
+            progress,
+            total,
+            message: message.map(str::to_owned),
+        };
+        let Ok(params) = serde_json::to_value(p) else {
+            return;
+        };
         let related = Some(&self.inner.request_id);
         let _ = self
             .inner
             .peer
-            .notify_related("notifications/progress", Some(p), related);
+            .notify_related(Progress::METHOD, Some(params), related);
     }
 
     /// Sends a log message (`notifications/message`) about the request being handled, if
@@ -220,7 +374,11 @@ impl Ctx {
 
     /// [`Ctx::log`] with a logger name.
     pub fn log_as(&self, level: LoggingLevel, logger: Option<&str>, data: impl Into<Value>) {
-        if !self.inner.log.allows(level) {
+        let wanted = match &self.inner.era {
+            Era::Legacy(session) => session.logs(level),
+            Era::Modern { log_level, .. } => log_level.is_some_and(|min| level >= min),
+        };
+        if !wanted {
             return;
         }
         let msg = LoggingMessage {
@@ -241,19 +399,16 @@ impl Ctx {
     /// Tells the client that resource `uri` changed (`notifications/resources/updated`), if
     /// this legacy session subscribed to it. Returns whether it was sent.
     pub fn notify_resource_updated(&self, uri: &str) -> bool {
-        let LogGate::Session(session) = &self.inner.log else {
+        let Era::Legacy(session) = &self.inner.era else {
             return false;
         };
-        let subscribed = session
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(uri);
-        subscribed
-            && self
-                .inner
-                .peer
-                .notify(ResourceUpdated::METHOD, Some(json!({ "uri": uri })))
-                .is_ok()
+        let params = ResourceUpdatedParams { uri: uri.into() };
+        session.subscribed(uri)
+            && serde_json::to_value(params).is_ok_and(|p| {
+                self.inner
+                    .peer
+                    .notify(ResourceUpdated::METHOD, Some(p))
+                    .is_ok()
+            })
     }
 }

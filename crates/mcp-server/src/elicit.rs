@@ -1,19 +1,10 @@
-//! [`Ctx::elicit`] (form mode), its typed form [`Ctx::elicit_as`], and [`Ctx::list_roots`]:
-//! input from the user and the client, on both eras, through the same machinery as
-//! sampling (a request tied to the tool call on legacy; an entry of `input_required`,
-//! recorded in `requestState`, on modern).
+//! [`Elicitation`]: a form-mode elicitation under construction; [`Elicited`], the answer to
+//! a typed form; [`schema_for`], the form of a Rust type. `Ctx::elicit`, `Ctx::elicit_as`
+//! and `Ctx::list_roots` send them.
 
-use crate::ctx::Ctx;
-use crate::round::InputKind;
-use mcp_proto::elicitation::{
-    ElicitAction, ElicitRequestParams, ElicitResult, PropertySchema, RequestedSchema, SchemaError,
-};
-use mcp_proto::methods::{Elicit, ListRoots, Request as _};
-use mcp_proto::roots::{ListRootsResult, Root};
-use mcp_proto::ErrorObject;
-use mcp_rpc::{RequestOptions, RpcError};
+use crate::error::ElicitError;
+use mcp_proto::elicitation::{ElicitRequestParams, PropertySchema, RequestedSchema};
 use schemars::JsonSchema;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -74,7 +65,7 @@ impl Elicitation {
     }
 }
 
-/// What the user did with a typed form ([`Ctx::elicit_as`]).
+/// What the user did with a typed form (`Ctx::elicit_as`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Elicited<T> {
     /// Submitted, with the values.
@@ -95,203 +86,7 @@ impl<T> Elicited<T> {
     }
 }
 
-/// Why an elicitation (or a roots request) gave no answer.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum ElicitError {
-    /// The client did not declare form-mode elicitation.
-    #[error("this tool asks the user for input, but the client does not support MCP elicitation in form mode (it did not declare the elicitation capability)")]
-    NotSupported,
-    /// The requested schema is outside the spec's primitive subset.
-    #[error("invalid elicitation schema: {0}")]
-    Schema(#[from] SchemaError),
-    /// A Rust type that cannot be a form ([`Ctx::elicit_as`]).
-    #[error("this type cannot be asked as a form: {0}")]
-    Type(String),
-    /// The reply was malformed or did not match the requested schema.
-    #[error("the client's elicitation reply is invalid: {0}")]
-    InvalidReply(String),
-    /// The client answered with an error.
-    #[error("the client failed the elicitation request: {0}")]
-    Remote(ErrorObject),
-    /// No reply in time.
-    #[error("no elicitation reply within {0:?}")]
-    Timeout(Duration),
-    /// The connection closed.
-    #[error("the connection closed while waiting for the user")]
-    Closed,
-    /// A limit of this server (input requests per call).
-    #[error("input limit reached: {0}")]
-    Limit(String),
-}
-
-/// Why `roots/list` gave no roots.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum RootsError {
-    /// The client did not declare `roots`.
-    #[error("this tool needs the client's roots, but the client does not support MCP roots (it did not declare the roots capability)")]
-    NotSupported,
-    /// The reply was malformed (or a root is not a `file://` URI).
-    #[error("the client's roots reply is invalid: {0}")]
-    InvalidReply(String),
-    /// The client answered with an error.
-    #[error("the client failed the roots request: {0}")]
-    Remote(ErrorObject),
-    /// No reply in time, or the connection closed.
-    #[error("no roots reply: {0}")]
-    Transport(String),
-    /// A limit of this server (input requests per call).
-    #[error("input limit reached: {0}")]
-    Limit(String),
-}
-
-impl Ctx {
-    /// Whether [`Ctx::elicit`] can work for this request (form mode declared).
-    pub fn can_elicit(&self) -> bool {
-        self.inner.caps.can_elicit_form()
-    }
-
-    /// Whether [`Ctx::list_roots`] can work for this request.
-    pub fn can_list_roots(&self) -> bool {
-        self.inner.caps.can_list_roots()
-    }
-
-    /// Asks the user to fill in a form. On accept, the schema's defaults fill missing values
-    /// and the content is checked against the schema ([`ElicitError::InvalidReply`]).
-    /// Legacy: an `elicitation/create` request tied to this tool call (default timeout 10
-    /// minutes). Modern: an entry of the `input_required` result; the handler is replayed
-    /// with the reply (the same rule as for `sample`).
-    pub async fn elicit(&self, req: Elicitation) -> Result<ElicitResult, ElicitError> {
-        if !self.can_elicit() {
-            return Err(ElicitError::NotSupported);
-        }
-        let schema = &req.params.requested_schema;
-        schema.check()?;
-        let mut reply: ElicitResult = match &self.inner.round {
-            None => {
-                let timeout = req
-                    .timeout
-                    .unwrap_or(self.inner.server.config.elicitation_timeout);
-                self.legacy_request(Elicit::METHOD, &req.params, Some(timeout))
-                    .await
-                    .map_err(|e| match e {
-                        RpcError::Remote(e) => ElicitError::Remote(e),
-                        RpcError::Timeout(d) => ElicitError::Timeout(d),
-                        RpcError::Closed => ElicitError::Closed,
-                        RpcError::Codec(m) => ElicitError::InvalidReply(m),
-                    })?
-            }
-            Some(_) => {
-                let params = serde_json::to_value(&req.params)
-                    .map_err(|e| ElicitError::InvalidReply(e.to_string()))?;
-                let v = self
-                    .modern_input(InputKind::Elicitation, params, req.key.as_deref())
-                    .await
-                    .map_err(ElicitError::Limit)?;
-                serde_json::from_value(v).map_err(|e| ElicitError::InvalidReply(e.to_string()))?
-            }
-        };
-        if reply.action == ElicitAction::Accept {
-            let content = reply.content.get_or_insert_with(Map::new);
-            schema.apply_defaults(content);
-            schema
-                .validate(content)
-                .map_err(|e| ElicitError::InvalidReply(e.to_string()))?;
-        }
-        Ok(reply)
-    }
-
-    /// Asks the user for a `T`: the form's schema comes from `T` (a struct of strings,
-    /// numbers, booleans, unit enums and `Vec`s of unit enums; doc comments become
-    /// descriptions; `Option` fields are not required), and an accepted reply is
-    /// deserialized into it.
-    pub async fn elicit_as<T>(&self, message: impl Into<String>) -> Result<Elicited<T>, ElicitError>
-    where
-        T: DeserializeOwned + JsonSchema,
-    {
-        let schema = schema_for::<T>()?;
-        let reply = self
-            .elicit(Elicitation::with_schema(message, schema))
-            .await?;
-        match reply.action {
-            ElicitAction::Accept => {
-                let content = Value::Object(reply.content.unwrap_or_default());
-                serde_json::from_value(content)
-                    .map(Elicited::Accepted)
-                    .map_err(|e| ElicitError::InvalidReply(e.to_string()))
-            }
-            ElicitAction::Decline => Ok(Elicited::Declined),
-            ElicitAction::Cancel => Ok(Elicited::Cancelled),
-        }
-    }
-
-    /// The client's roots. Legacy: a `roots/list` request tied to this tool call. Modern: an
-    /// entry of the `input_required` result (roots are deprecated in `2026-07-28` but still
-    /// served). Every root must be a `file://` URI.
-    pub async fn list_roots(&self) -> Result<Vec<Root>, RootsError> {
-        self.list_roots_keyed(None).await
-    }
-
-    /// [`Ctx::list_roots`], its modern `inputRequests` entry named `key` (by default `r`
-    /// and its number in the call); see [`Elicitation::key`].
-    pub async fn list_roots_keyed(&self, key: Option<&str>) -> Result<Vec<Root>, RootsError> {
-        if !self.can_list_roots() {
-            return Err(RootsError::NotSupported);
-        }
-        let result: ListRootsResult = match &self.inner.round {
-            None => self
-                .legacy_request(ListRoots::METHOD, &Map::new(), None)
-                .await
-                .map_err(|e| match e {
-                    RpcError::Remote(e) => RootsError::Remote(e),
-                    RpcError::Codec(m) => RootsError::InvalidReply(m),
-                    other => RootsError::Transport(other.to_string()),
-                })?,
-            Some(_) => {
-                let v = self
-                    .modern_input(InputKind::Roots, Value::Object(Map::new()), key)
-                    .await
-                    .map_err(RootsError::Limit)?;
-                serde_json::from_value(v).map_err(|e| RootsError::InvalidReply(e.to_string()))?
-            }
-        };
-        for r in &result.roots {
-            r.check()
-                .map_err(|e| RootsError::InvalidReply(e.to_string()))?;
-        }
-        Ok(result.roots)
-    }
-
-    async fn legacy_request<P, R>(
-        &self,
-        method: &str,
-        params: &P,
-        timeout: Option<Duration>,
-    ) -> Result<R, RpcError>
-    where
-        P: serde::Serialize + ?Sized,
-        R: DeserializeOwned,
-    {
-        let opts = RequestOptions {
-            timeout,
-            progress: None,
-            related: Some(self.inner.request_id.clone()),
-        };
-        self.inner.peer.request_typed(method, params, opts).await
-    }
-
-    async fn modern_input(
-        &self,
-        kind: InputKind,
-        params: Value,
-        key: Option<&str>,
-    ) -> Result<Value, String> {
-        let round = self.inner.round.as_ref().ok_or("not a modern request")?;
-        let limit = self.inner.server.config.max_samples_per_call;
-        round.ask(kind, params, limit, key).await
-    }
-}
-
-/// The requested schema of `T` (see [`Ctx::elicit_as`]). Refuses types that are not a flat
+/// The requested schema of `T` (see `Ctx::elicit_as`). Refuses types that are not a flat
 /// object of primitives.
 pub fn schema_for<T: JsonSchema>() -> Result<RequestedSchema, ElicitError> {
     let v = serde_json::to_value(schemars::schema_for!(T))

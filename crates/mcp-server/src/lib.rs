@@ -11,7 +11,11 @@
 //!     Ok(reply.text())
 //! }
 //! # async fn run() {
-//! Server::builder("summarizer").tool("summarize", "Summarize text", summarize).serve(mcp_rpc::stdio()).await;
+//! Server::builder("summarizer")
+//!     .tool("summarize", "Summarize text", summarize)
+//!     .serve(mcp_rpc::stdio(), std::future::pending())
+//!     .await
+//!     .expect("serving stdio");
 //! # }
 //! ```
 //!
@@ -39,59 +43,51 @@
 //! client that did not declare the capability gets a tool error (legacy) or `-32021`
 //! (modern).
 //!
-//! Modules: `server` (builder, dispatch for both eras), `ctx` ([`Ctx`]), `sampling`
-//! ([`Sampling`], [`SampleError`]), `elicit` (elicitation, roots), `tool` ([`Args`],
-//! [`Json`], [`ToolError`]), `modern` (the replay runner), `round` (the replies and requests
-//! of one pass), `state` (sealed request state), `resources` (resources, templates,
-//! subscriptions), `uri_template`, `prompts`, `completion`; logging is [`Ctx::log`].
+//! # Handlers
+//! A tool handler is an async fn whose parameters are extractors, axum-style: [`Args<T>`]
+//! (the arguments, parsed into `T`, whose JSON Schema is the tool's input schema),
+//! [`State<S>`] (shared state given with [`ServerBuilder::state`]) and [`Ctx`]; a handler
+//! takes only those it needs.
+//!
+//! # Modules, bottom to top (each uses only those above it)
+//! `config` ([`ServerConfig`]), `state` (sealed request state), `uri_template`, `wire`
+//! (params in, results out), `session` (a legacy session), `error` ([`ToolError`] and the
+//! input errors), `round` (the requests and replies of one modern pass), `sampling`
+//! ([`Sampling`]), `elicit` ([`Elicitation`]); `ctx` ([`Ctx`], whose era is one enum);
+//! `tool` (extractors, [`ToolHandler`]), `modern` (the replay runner), `prompts`,
+//! `resources`, `completion`; `dispatch` (the connection handler: era, method, registry);
+//! `server` ([`Server`]); `builder` ([`ServerBuilder`]).
 
 mod builder;
 mod completion;
+mod config;
 mod ctx;
+mod dispatch;
 mod elicit;
+mod error;
 mod modern;
 mod prompts;
 mod resources;
 mod round;
 mod sampling;
 mod server;
+mod session;
 mod state;
 mod tool;
 mod uri_template;
+mod wire;
 
 pub use builder::ServerBuilder;
 pub use completion::CompletionRequest;
+pub use config::ServerConfig;
 pub use ctx::Ctx;
-pub use elicit::{schema_for, ElicitError, Elicitation, Elicited, RootsError};
+pub use elicit::{schema_for, Elicitation, Elicited};
+pub use error::{ElicitError, RootsError, SampleError, ToolError};
 pub use mcp_proto::logging::LoggingLevel;
 pub use prompts::IntoPromptResult;
 pub use resources::ResourceBody;
-pub use sampling::{SampleError, Sampling};
-pub use server::{Server, ServerConfig};
+pub use sampling::Sampling;
+pub use server::{ServeError, Server};
 pub use state::{StateError, StateKey};
-pub use tool::{input_schema, Args, IntoToolResult, Json, ToolError};
+pub use tool::{input_schema, Args, CallParts, FromCall, IntoToolResult, Json, State, ToolHandler};
 pub use uri_template::UriVars;
-
-use mcp_proto::{Implementation, ServerCapabilities};
-use std::collections::BTreeMap;
-
-/// What every connection of a server shares.
-pub(crate) struct ServerShared {
-    pub info: Implementation,
-    pub instructions: Option<String>,
-    /// Declared on legacy sessions (`initialize`).
-    pub capabilities: ServerCapabilities,
-    /// Declared on the modern era (`server/discover`): no resource subscriptions there.
-    pub modern_capabilities: ServerCapabilities,
-    pub tools: BTreeMap<String, tool::ToolEntry>,
-    pub resources: BTreeMap<String, resources::ResourceEntry>,
-    /// In the order they were added (the first match wins).
-    pub templates: Vec<resources::TemplateEntry>,
-    pub prompts: BTreeMap<String, prompts::PromptEntry>,
-    pub completers: completion::Completers,
-    /// Legacy `resources/subscribe` is accepted.
-    pub subscriptions: bool,
-    pub key: StateKey,
-    pub config: ServerConfig,
-    pub direct: Option<std::sync::Arc<dyn mcp_proto::SamplingHandler>>,
-}

@@ -9,12 +9,12 @@
 //! order (it is replayed), and side effects before its last input request may happen once
 //! per round.
 
-use crate::ctx::CtxInner;
+use crate::config::Env;
+use crate::ctx::Ctx;
+use crate::error::ToolError;
 use crate::round::{InputKind, Round, Stop};
-use crate::server::to_value;
 use crate::state::{digest, Payload};
-use crate::tool::ToolError;
-use crate::{Ctx, ServerShared};
+use crate::wire::to_value;
 use mcp_proto::mrtr::{InputRequest, InputRequiredResult, InputResponses, INPUT_REQUIRED};
 use mcp_proto::ErrorObject;
 use serde_json::{Map, Value};
@@ -46,11 +46,12 @@ pub(crate) enum Outcome<T> {
 }
 
 /// Runs `handler` for one modern request: with the replies of the sealed state, or the
-/// offered ones when the client sent replies without state.
+/// offered ones when the client sent replies without state. `make_ctx` builds the
+/// handler's context around this pass's round.
 pub(crate) async fn run<T, F, Fut>(
-    server: &Arc<ServerShared>,
-    mut base: CtxInner,
+    env: &Env,
     retry: Retry<'_>,
+    make_ctx: impl FnOnce(Arc<Round>) -> Ctx,
     handler: F,
 ) -> Result<Outcome<T>, ErrorObject>
 where
@@ -61,15 +62,14 @@ where
     let mut offered = BTreeMap::new();
     let mut payload = match retry.request_state {
         Some(sealed) => {
-            let mut state =
-                Payload::open(sealed, &server.key, retry.method, retry.name, &args_digest)
-                    .map_err(|e| ErrorObject::invalid_params(e.to_string()))?;
+            let mut state = Payload::open(sealed, &env.key, retry.method, retry.name, &args_digest)
+                .map_err(|e| ErrorObject::invalid_params(e.to_string()))?;
             absorb(&mut state, retry.input_responses.as_ref())?;
             state
         }
         None => {
             offered = retry.input_responses.unwrap_or_default();
-            let ttl = server.config.state_ttl;
+            let ttl = env.config.state_ttl;
             Payload::new(retry.method, retry.name, args_digest, ttl)
         }
     };
@@ -78,29 +78,22 @@ where
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    base.round = Some(Round::new(known, offered));
-    let ctx = Ctx {
-        inner: Arc::new(base),
-    };
-    let round = ctx
-        .inner
-        .round
-        .as_ref()
-        .expect("modern requests have a round");
-    match run_until_input_needed(handler(ctx.clone()), round).await {
+    let round = Arc::new(Round::new(known, offered));
+    let ctx = make_ctx(round.clone());
+    match run_until_input_needed(handler(ctx), &round).await {
         Pass::Done(outcome) => Ok(Outcome::Done(outcome)),
         Pass::Stopped(Stop::InvalidReply(msg)) => Err(ErrorObject::invalid_params(msg)),
         Pass::Stopped(Stop::Fault(msg)) => Ok(Outcome::Done(Err(ToolError::failed(msg)))),
         Pass::NeedsInput => {
             payload.r += 1;
-            if payload.r > server.config.max_rounds {
+            if payload.r > env.config.max_rounds {
                 let msg = format!(
                     "gave up after {} rounds of input requests",
-                    server.config.max_rounds
+                    env.config.max_rounds
                 );
                 return Ok(Outcome::Done(Err(ToolError::failed(msg))));
             }
-            input_required(server, &mut payload, round).map(Outcome::InputRequired)
+            input_required(env, &mut payload, &round).map(Outcome::InputRequired)
         }
     }
 }
@@ -162,11 +155,7 @@ async fn run_until_input_needed<F: Future>(fut: F, round: &Round) -> Pass<F::Out
     .await
 }
 
-fn input_required(
-    server: &ServerShared,
-    payload: &mut Payload,
-    round: &Round,
-) -> Result<Value, ErrorObject> {
+fn input_required(env: &Env, payload: &mut Payload, round: &Round) -> Result<Value, ErrorObject> {
     let mut requests = BTreeMap::new();
     payload.q.clear();
     for (key, known) in round.take_direct() {
@@ -187,7 +176,7 @@ fn input_required(
     let r = InputRequiredResult {
         result_type: INPUT_REQUIRED.into(),
         input_requests: Some(requests),
-        request_state: Some(payload.seal(&server.key)),
+        request_state: Some(payload.seal(&env.key)),
     };
     to_value(r)
 }

@@ -1,16 +1,14 @@
 //! Prompts: named arguments in, messages with any content out.
 
-use crate::ctx::CtxInner;
-use crate::modern::{self, Outcome, Retry};
-use crate::resources::failed;
-use crate::server::{missing_capability, to_value};
-use crate::tool::ToolError;
-use crate::{Ctx, ServerShared};
+use crate::ctx::Ctx;
+use crate::error::ToolError;
 use mcp_proto::content::Content;
-use mcp_proto::prompts::{GetPromptParams, GetPromptResult, Prompt, PromptArgument, PromptMessage};
-use mcp_proto::ErrorObject;
-use mcp_rpc::BoxFuture;
-use serde_json::{json, Map, Value};
+use mcp_proto::prompts::{
+    GetPromptResult, ListPromptsResult, Prompt, PromptArgument, PromptMessage,
+};
+use mcp_proto::{BoxFuture, ErrorObject};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -91,56 +89,62 @@ impl PromptEntry {
     }
 }
 
-pub(crate) fn list(server: &ServerShared) -> Result<Value, ErrorObject> {
-    let list: Vec<&Prompt> = server.prompts.values().map(|p| &p.def).collect();
-    Ok(json!({"prompts": list}))
+/// The prompts of a server, by name.
+#[derive(Default)]
+pub(crate) struct Prompts(BTreeMap<String, PromptEntry>);
+
+impl Prompts {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds a prompt; `false` when the name is taken.
+    pub(crate) fn insert(&mut self, entry: PromptEntry) -> bool {
+        let name = entry.def.name.clone();
+        if self.0.contains_key(&name) {
+            return false;
+        }
+        self.0.insert(name, entry);
+        true
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&PromptEntry> {
+        self.0.get(name)
+    }
+
+    /// `prompts/list`.
+    pub(crate) fn list(&self) -> ListPromptsResult {
+        ListPromptsResult {
+            prompts: self.0.values().map(|p| p.def.clone()).collect(),
+            next_cursor: None,
+        }
+    }
 }
 
-/// `prompts/get`: on the modern era the handler may answer `input_required` (replayed with
-/// the replies, as for tools).
-pub(crate) async fn get(
-    server: &Arc<ServerShared>,
-    base: CtxInner,
-    modern: bool,
-    p: GetPromptParams,
-) -> Result<Value, ErrorObject> {
-    let entry = server
-        .prompts
-        .get(&p.name)
-        .ok_or_else(|| ErrorObject::invalid_params(format!("unknown prompt: {:?}", p.name)))?;
-    let args = p.arguments.unwrap_or_default();
-    for a in entry.def.arguments.iter().flatten() {
-        if a.required == Some(true) && !args.contains_key(&a.name) {
-            return Err(ErrorObject::invalid_params(format!(
-                "prompt {:?} needs the argument {:?}",
-                p.name, a.name
-            )));
+impl PromptEntry {
+    /// Checks the arguments of a `prompts/get` (`-32602` for a missing required one).
+    pub(crate) fn check_args(&self, args: &Map<String, Value>) -> Result<(), ErrorObject> {
+        for a in self.def.arguments.iter().flatten() {
+            if a.required == Some(true) && !args.contains_key(&a.name) {
+                return Err(ErrorObject::invalid_params(format!(
+                    "prompt {:?} needs the argument {:?}",
+                    self.def.name, a.name
+                )));
+            }
         }
+        Ok(())
     }
-    let outcome = if modern {
-        let retry = Retry {
-            method: "prompts/get",
-            name: &p.name,
-            args: &args,
-            request_state: p.request_state.as_deref(),
-            input_responses: p.input_responses,
-        };
-        match modern::run(server, base, retry, |ctx| (entry.get)(args.clone(), ctx)).await? {
-            Outcome::Done(o) => o,
-            Outcome::InputRequired(v) => return Ok(v),
+
+    /// Runs the handler; the prompt's description fills in a result without one.
+    pub(crate) async fn run(
+        &self,
+        args: Map<String, Value>,
+        ctx: Ctx,
+    ) -> Result<GetPromptResult, ToolError> {
+        let mut result = (self.get)(args, ctx).await?;
+        if result.description.is_none() {
+            result.description = self.def.description.clone();
         }
-    } else {
-        let ctx = Ctx {
-            inner: Arc::new(base),
-        };
-        (entry.get)(args, ctx).await
-    };
-    let mut result = outcome.map_err(|e| match missing_capability(&e).filter(|_| modern) {
-        Some(err) => err,
-        None => failed(e),
-    })?;
-    if result.description.is_none() {
-        result.description = entry.def.description.clone();
+        Ok(result)
     }
-    to_value(result)
 }

@@ -1,19 +1,18 @@
 //! Resources: fixed URIs and URI templates, read by handlers that return text or bytes;
 //! subscriptions (legacy).
 
-use crate::server::{parse, to_value, SessionState};
-use crate::tool::ToolError;
+use crate::error::{as_error, ToolError};
+use crate::session::SessionState;
 use crate::uri_template::{UriTemplate, UriVars};
-use crate::ServerShared;
 use base64::Engine;
 use mcp_proto::jsonrpc::{INVALID_PARAMS, RESOURCE_NOT_FOUND};
 use mcp_proto::resources::{
-    BlobResourceContents, ReadResourceParams, ReadResourceResult, Resource, ResourceContents,
-    ResourceTemplate, SubscribeParams,
+    BlobResourceContents, ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult,
+    Resource, ResourceContents, ResourceTemplate,
 };
-use mcp_proto::ErrorObject;
-use mcp_rpc::BoxFuture;
-use serde_json::{json, Value};
+use mcp_proto::{BoxFuture, ErrorObject};
+use serde_json::json;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -118,23 +117,11 @@ impl TemplateEntry {
     }
 }
 
-pub(crate) fn failed(e: ToolError) -> ErrorObject {
-    match e {
-        ToolError::Protocol(e) => e,
-        other => ErrorObject::internal(other.to_string()),
-    }
-}
-
-/// The reader for `uri` and its variables: a fixed resource first, then the templates in
-/// the order they were added.
-fn find<'a>(server: &'a ServerShared, uri: &str) -> Option<(&'a ReadFn, Option<&'a str>, UriVars)> {
-    if let Some(r) = server.resources.get(uri) {
-        return Some((&*r.read, r.def.mime_type.as_deref(), UriVars::default()));
-    }
-    server.templates.iter().find_map(|t| {
-        let vars = t.template.matches(uri)?;
-        Some((&*t.read, t.def.mime_type.as_deref(), vars))
-    })
+/// The resources of a server: fixed URIs, then templates in the order they were added.
+#[derive(Default)]
+pub(crate) struct Resources {
+    pub fixed: BTreeMap<String, ResourceEntry>,
+    pub templates: Vec<TemplateEntry>,
 }
 
 fn not_found(uri: &str, modern: bool) -> ErrorObject {
@@ -147,54 +134,68 @@ fn not_found(uri: &str, modern: bool) -> ErrorObject {
     ErrorObject::new(code, format!("Resource not found: {uri:?}")).with_data(json!({"uri": uri}))
 }
 
-pub(crate) async fn dispatch(
-    server: &ServerShared,
-    method: &str,
-    params: Option<Value>,
-    modern: bool,
-) -> Result<Value, ErrorObject> {
-    match method {
-        "resources/list" => {
-            let list: Vec<&Resource> = server.resources.values().map(|r| &r.def).collect();
-            Ok(json!({"resources": list}))
-        }
-        "resources/templates/list" => {
-            let list: Vec<&ResourceTemplate> = server.templates.iter().map(|t| &t.def).collect();
-            Ok(json!({"resourceTemplates": list}))
-        }
-        "resources/read" => {
-            let p: ReadResourceParams = parse(params)?;
-            let (read, mime, vars) =
-                find(server, &p.uri).ok_or_else(|| not_found(&p.uri, modern))?;
-            let body = read(vars).await.map_err(failed)?;
-            to_value(ReadResourceResult {
-                contents: vec![body.into_contents(&p.uri, mime)],
-            })
-        }
-        other => Err(ErrorObject::method_not_found(other)),
+impl Resources {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.fixed.is_empty() && self.templates.is_empty()
     }
-}
 
-/// `resources/subscribe` and `resources/unsubscribe` on a legacy session: the resource must
-/// exist; the session remembers what it subscribed to.
-pub(crate) fn subscription(
-    server: &ServerShared,
-    session: &SessionState,
-    method: &str,
-    params: Option<Value>,
-) -> Result<Value, ErrorObject> {
-    let p: SubscribeParams = parse(params)?;
-    if find(server, &p.uri).is_none() {
-        return Err(not_found(&p.uri, false));
+    fn find(&self, uri: &str) -> Option<(&ReadFn, Option<&str>, UriVars)> {
+        if let Some(r) = self.fixed.get(uri) {
+            return Some((&*r.read, r.def.mime_type.as_deref(), UriVars::default()));
+        }
+        self.templates.iter().find_map(|t| {
+            let vars = t.template.matches(uri)?;
+            Some((&*t.read, t.def.mime_type.as_deref(), vars))
+        })
     }
-    let mut subs = session
-        .subscriptions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if method == "resources/subscribe" {
-        subs.insert(p.uri);
-    } else {
-        subs.remove(&p.uri);
+
+    /// The template written exactly `uri_template`.
+    pub(crate) fn template(&self, uri_template: &str) -> Option<&TemplateEntry> {
+        self.templates
+            .iter()
+            .find(|t| t.def.uri_template == uri_template)
     }
-    Ok(json!({}))
+
+    /// `resources/list`.
+    pub(crate) fn list(&self) -> ListResourcesResult {
+        ListResourcesResult {
+            resources: self.fixed.values().map(|r| r.def.clone()).collect(),
+            next_cursor: None,
+        }
+    }
+
+    /// `resources/templates/list`.
+    pub(crate) fn list_templates(&self) -> ListResourceTemplatesResult {
+        ListResourceTemplatesResult {
+            resource_templates: self.templates.iter().map(|t| t.def.clone()).collect(),
+            next_cursor: None,
+        }
+    }
+
+    /// `resources/read` (the not-found code depends on the era).
+    pub(crate) async fn read(
+        &self,
+        uri: &str,
+        modern: bool,
+    ) -> Result<ReadResourceResult, ErrorObject> {
+        let (read, mime, vars) = self.find(uri).ok_or_else(|| not_found(uri, modern))?;
+        let body = read(vars).await.map_err(as_error)?;
+        Ok(ReadResourceResult {
+            contents: vec![body.into_contents(uri, mime)],
+        })
+    }
+
+    /// `resources/subscribe` (`on`) and `resources/unsubscribe`, legacy sessions only.
+    pub(crate) fn subscribe(
+        &self,
+        session: &SessionState,
+        uri: String,
+        on: bool,
+    ) -> Result<(), ErrorObject> {
+        if self.find(&uri).is_none() {
+            return Err(not_found(&uri, false));
+        }
+        session.subscribe(uri, on);
+        Ok(())
+    }
 }

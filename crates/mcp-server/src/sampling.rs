@@ -1,10 +1,9 @@
-//! What a handler asks for ([`Sampling`]) and what can go wrong ([`SampleError`]).
+//! [`Sampling`]: a sampling request under construction (what a handler asks the model).
 
 use mcp_proto::sampling::{
-    CreateMessageParams, Invalid, ModelHint, ModelPreferences, SamplingMessage, SamplingTool,
-    ToolChoice, ToolChoiceMode,
+    CreateMessageParams, ModelHint, ModelPreferences, SamplingMessage, SamplingTool, ToolChoice,
+    ToolChoiceMode,
 };
-use mcp_proto::ErrorObject;
 use std::time::Duration;
 
 /// A sampling request under construction.
@@ -128,36 +127,4 @@ impl Sampling {
     pub fn params(&self) -> &CreateMessageParams {
         &self.params
     }
-}
-
-/// Why a sampling request did not produce a reply.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum SampleError {
-    /// The client did not declare the `sampling` capability.
-    #[error("this tool needs an LLM, but the client does not support MCP sampling (it did not declare the sampling capability)")]
-    NotSupported,
-    /// The request breaks a rule of sampling (or needs `sampling.tools` the client lacks).
-    #[error("invalid sampling request: {0}")]
-    Invalid(#[from] Invalid),
-    /// The user (or the client's policy) declined.
-    #[error("the client declined the sampling request: {0}")]
-    Rejected(String),
-    /// The client answered with another error.
-    #[error("the client failed the sampling request: {0}")]
-    Remote(ErrorObject),
-    /// No reply in time.
-    #[error("no sampling reply within {0:?}")]
-    Timeout(Duration),
-    /// The connection closed.
-    #[error("the connection closed while waiting for a sampling reply")]
-    Closed,
-    /// The reply was not a valid `CreateMessageResult`.
-    #[error("the client's sampling reply is malformed: {0}")]
-    BadReply(String),
-    /// The server's own (direct) model failed.
-    #[error("the server's direct model failed: {0}")]
-    Direct(String),
-    /// A limit of this server (samplings per call, rounds).
-    #[error("sampling limit reached: {0}")]
-    Limit(String),
 }

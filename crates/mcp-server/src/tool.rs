@@ -1,20 +1,38 @@
-//! Tools: typed arguments in, a result (or a [`ToolError`]) out.
+//! Tools: a handler is an async function whose parameters are extractors ([`Args`] for the
+//! typed arguments, [`State`] for shared state, [`Ctx`] for sampling and the rest), in any
+//! order, any of them left out; it returns a result ([`IntoToolResult`]) or a [`ToolError`].
+//!
+//! ```
+//! # use mcp_server::{Args, Ctx, State, ToolError};
+//! # #[derive(serde::Deserialize, schemars::JsonSchema)] struct Query { q: String }
+//! # #[derive(Clone)] struct Db;
+//! async fn plain(Args(q): Args<Query>) -> Result<String, ToolError> { Ok(q.q) }
+//! async fn with_state(Args(q): Args<Query>, State(db): State<Db>, ctx: Ctx) -> Result<String, ToolError> {
+//!     Ok(q.q)
+//! }
+//! ```
 
 use crate::ctx::Ctx;
-use crate::sampling::SampleError;
+use crate::error::ToolError;
 use mcp_proto::tools::{CallToolResult, Tool};
-use mcp_proto::{Content, ErrorObject};
-use mcp_rpc::BoxFuture;
+use mcp_proto::{BoxFuture, Content};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
 /// A tool's arguments, parsed from `arguments` (the input schema comes from `T`).
 #[derive(Debug, Clone)]
 pub struct Args<T>(pub T);
+
+/// Shared state given to the server with `ServerBuilder::state` (a clone of it per call:
+/// put an `Arc` or a pool in it).
+#[derive(Debug, Clone)]
+pub struct State<S>(pub S);
 
 /// A structured result: sent as `structuredContent` and as its JSON text.
 #[derive(Debug, Clone)]
@@ -75,42 +93,175 @@ impl<T: Serialize> IntoToolResult for Json<T> {
     }
 }
 
-/// Why a tool failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum ToolError {
-    /// A failure the model should read: sent as a result with `isError: true`.
-    #[error("{0}")]
-    Failed(String),
-    /// Sampling failed. A missing capability becomes `-32021` on the modern era; anything
-    /// else a result with `isError: true`.
-    #[error(transparent)]
-    Sampling(#[from] SampleError),
-    /// Elicitation failed (a missing capability becomes `-32021` on the modern era).
-    #[error(transparent)]
-    Elicitation(#[from] crate::ElicitError),
-    /// Listing roots failed (a missing capability becomes `-32021` on the modern era).
-    #[error(transparent)]
-    Roots(#[from] crate::RootsError),
-    /// A protocol error, sent as the JSON-RPC error.
-    #[error("{0}")]
-    Protocol(ErrorObject),
-}
+/// The states given to a server, by type.
+#[derive(Default, Clone)]
+pub(crate) struct States(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
 
-impl ToolError {
-    /// A failure with this message.
-    pub fn failed(msg: impl Into<String>) -> Self {
-        ToolError::Failed(msg.into())
+impl States {
+    pub(crate) fn insert<S: Clone + Send + Sync + 'static>(&mut self, s: S) {
+        self.0.insert(TypeId::of::<S>(), Arc::new(s));
+    }
+
+    pub(crate) fn contains(&self, t: TypeId) -> bool {
+        self.0.contains_key(&t)
+    }
+
+    fn get<S: Clone + 'static>(&self) -> Option<S> {
+        self.0.get(&TypeId::of::<S>())?.downcast_ref::<S>().cloned()
     }
 }
 
-pub(crate) type ErasedTool =
-    dyn Fn(Ctx, Map<String, Value>) -> BoxFuture<Result<CallToolResult, ToolError>> + Send + Sync;
+/// What a tool call's extractors read from: the context, the arguments, the states.
+pub struct CallParts {
+    ctx: Ctx,
+    args: Option<Map<String, Value>>,
+    states: Arc<States>,
+}
 
-/// A registered tool: its definition and its handler.
+impl CallParts {
+    pub(crate) fn new(ctx: Ctx, args: Map<String, Value>, states: Arc<States>) -> CallParts {
+        CallParts {
+            ctx,
+            args: Some(args),
+            states,
+        }
+    }
+
+    /// The request's context.
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    /// The call's arguments (the first extractor that takes them gets them; `{}` after).
+    pub fn take_arguments(&mut self) -> Map<String, Value> {
+        self.args.take().unwrap_or_default()
+    }
+
+    /// A clone of the state of type `S`, if the server has one.
+    pub fn state<S: Clone + 'static>(&self) -> Option<S> {
+        self.states.get::<S>()
+    }
+}
+
+/// A type a tool handler can take as a parameter.
+pub trait FromCall: Sized + Send + 'static {
+    /// Extracts it; an error ends the call before the handler runs.
+    fn from_call(parts: &mut CallParts) -> Result<Self, ToolError>;
+    /// The tool's input schema, for the extractor that reads the arguments.
+    fn input_schema() -> Option<Value> {
+        None
+    }
+    /// The state type this extractor needs (checked when the server is built).
+    fn needs_state() -> Option<(TypeId, &'static str)> {
+        None
+    }
+}
+
+impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromCall for Args<T> {
+    fn from_call(parts: &mut CallParts) -> Result<Self, ToolError> {
+        serde_json::from_value(Value::Object(parts.take_arguments()))
+            .map(Args)
+            .map_err(|e| ToolError::Failed(format!("invalid arguments: {e}")))
+    }
+    fn input_schema() -> Option<Value> {
+        Some(input_schema::<T>())
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> FromCall for State<S> {
+    fn from_call(parts: &mut CallParts) -> Result<Self, ToolError> {
+        parts.state::<S>().map(State).ok_or_else(|| {
+            let e = format!("no state of type {}", std::any::type_name::<S>());
+            ToolError::Protocol(mcp_proto::ErrorObject::internal(e))
+        })
+    }
+    fn needs_state() -> Option<(TypeId, &'static str)> {
+        Some((TypeId::of::<S>(), std::any::type_name::<S>()))
+    }
+}
+
+impl FromCall for Ctx {
+    fn from_call(parts: &mut CallParts) -> Result<Self, ToolError> {
+        Ok(parts.ctx.clone())
+    }
+}
+
+/// An async function usable as a tool: its parameters are [`FromCall`] extractors (at most
+/// four), it returns `Result<impl IntoToolResult, ToolError>`. `M` tells the impls apart.
+#[diagnostic::on_unimplemented(
+    message = "this function cannot be a tool handler",
+    note = "a tool handler is an async fn whose parameters are extractors (Args<T>, State<S>, Ctx; at most four) and which returns Result<R, ToolError> where R: IntoToolResult"
+)]
+pub trait ToolHandler<M>: Send + Sync + 'static {
+    /// Runs the handler for one call.
+    fn call(&self, parts: CallParts) -> BoxFuture<Result<CallToolResult, ToolError>>;
+    /// The input schema (from its `Args<T>`; an open object without one).
+    fn input_schema() -> Value;
+    /// The state types it needs.
+    fn states() -> Vec<(TypeId, &'static str)>;
+}
+
+macro_rules! tool_handler {
+    ($($a:ident),*) => {
+        impl<F, Fut, R, $($a,)*> ToolHandler<($($a,)*)> for F
+        where
+            F: Fn($($a),*) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
+            R: IntoToolResult,
+            $($a: FromCall,)*
+        {
+            #[allow(non_snake_case, unused_mut, unused_variables)]
+            fn call(&self, mut parts: CallParts) -> BoxFuture<Result<CallToolResult, ToolError>> {
+                $(
+                    let $a = match $a::from_call(&mut parts) {
+                        Ok(v) => v,
+                        Err(e) => return Box::pin(std::future::ready(Err(e))),
+                    };
+                )*
+                let fut = self($($a),*);
+                Box::pin(async move { fut.await.map(IntoToolResult::into_tool_result) })
+            }
+            fn input_schema() -> Value {
+                let schema: Option<Value> = None;
+                $(let schema = schema.or_else($a::input_schema);)*
+                schema.unwrap_or_else(|| serde_json::json!({"type": "object"}))
+            }
+            fn states() -> Vec<(TypeId, &'static str)> {
+                let needs: Vec<Option<(TypeId, &'static str)>> = vec![$($a::needs_state(),)*];
+                needs.into_iter().flatten().collect()
+            }
+        }
+    };
+}
+
+tool_handler!();
+tool_handler!(A1);
+tool_handler!(A1, A2);
+tool_handler!(A1, A2, A3);
+tool_handler!(A1, A2, A3, A4);
+
+pub(crate) type ErasedTool =
+    dyn Fn(CallParts) -> BoxFuture<Result<CallToolResult, ToolError>> + Send + Sync;
+
+/// A registered tool: its definition, its handler, and the states it needs.
 #[derive(Clone)]
 pub(crate) struct ToolEntry {
     pub def: Tool,
     pub call: Arc<ErasedTool>,
+    pub states: Vec<(TypeId, &'static str)>,
+}
+
+impl ToolEntry {
+    /// Erases a handler.
+    pub(crate) fn new<M, H: ToolHandler<M>>(def: Tool, h: H) -> Self {
+        let h = Arc::new(h);
+        let call: Arc<ErasedTool> = Arc::new(move |parts| h.call(parts));
+        ToolEntry {
+            def,
+            call,
+            states: H::states(),
+        }
+    }
 }
 
 /// The JSON Schema of `T`, as a tool's `inputSchema` (always an object schema).
@@ -121,24 +272,4 @@ pub fn input_schema<T: JsonSchema>() -> Value {
         obj.entry("type").or_insert_with(|| Value::from("object"));
     }
     v
-}
-
-pub(crate) fn erase<T, F, Fut, R>(f: F) -> Arc<ErasedTool>
-where
-    T: DeserializeOwned + Send + 'static,
-    F: Fn(Args<T>, Ctx) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<R, ToolError>> + Send + 'static,
-    R: IntoToolResult,
-{
-    let f = Arc::new(f);
-    Arc::new(move |ctx: Ctx, args: Map<String, Value>| {
-        let f = f.clone();
-        Box::pin(async move {
-            let args: T = serde_json::from_value(Value::Object(args))
-                .map_err(|e| ToolError::Failed(format!("invalid arguments: {e}")))?;
-            f(Args(args), ctx)
-                .await
-                .map(IntoToolResult::into_tool_result)
-        })
-    })
 }

@@ -46,7 +46,7 @@ pub fn server(config: ServerConfig) -> Server {
 pub fn start(config: ServerConfig) -> RawPeer {
     let (a, b) = mcp_rpc::memory();
     let s = server(config);
-    tokio::spawn(async move { s.serve(a).await });
+    tokio::spawn(async move { s.serve(a, std::future::pending()).await });
     RawPeer::new(b)
 }
 

@@ -43,7 +43,7 @@ fn start_direct() -> mcp_rpc::testing::RawPeer {
         .tool("ask", "asks", ask)
         .direct_sampler(Arc::new(Echoer))
         .build();
-    tokio::spawn(async move { s.serve(a).await });
+    tokio::spawn(async move { s.serve(a, std::future::pending()).await });
     mcp_rpc::testing::RawPeer::new(b)
 }
 
@@ -126,7 +126,7 @@ async fn direct_replies_are_kept_across_modern_rounds() {
         .tool("mixed", "mixed", mixed)
         .direct_sampler(counting.clone())
         .build();
-    tokio::spawn(async move { s.serve(a).await });
+    tokio::spawn(async move { s.serve(a, std::future::pending()).await });
     let mut p = mcp_rpc::testing::RawPeer::new(b);
     let meta = Some(modern_meta(json!({"sampling": {}})));
     p.send(call(json!(1), "mixed", "q", meta.clone())).await;

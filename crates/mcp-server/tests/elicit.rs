@@ -77,7 +77,7 @@ fn start() -> RawPeer {
         .tool("roots", "lists roots", roots)
         .tool("confirm", "elicits only", confirm)
         .build();
-    tokio::spawn(async move { s.serve(a).await });
+    tokio::spawn(async move { s.serve(a, std::future::pending()).await });
     RawPeer::new(b)
 }
 

@@ -80,7 +80,7 @@ fn server() -> Server {
 fn start() -> RawPeer {
     let (a, b) = mcp_rpc::memory();
     let s = server();
-    tokio::spawn(async move { s.serve(a).await });
+    tokio::spawn(async move { s.serve(a, std::future::pending()).await });
     RawPeer::new(b)
 }
 

@@ -57,7 +57,7 @@ fn start() -> RawPeer {
         .tool("same_key_twice", "a bug", same_key_twice)
         .prompt_with_ctx("ctx_prompt", "elicits user_context", &[], prompt)
         .build();
-    tokio::spawn(async move { s.serve(a).await });
+    tokio::spawn(async move { s.serve(a, std::future::pending()).await });
     RawPeer::new(b)
 }
 

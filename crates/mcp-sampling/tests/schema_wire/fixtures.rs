@@ -301,7 +301,10 @@ pub(crate) async fn connect(
 ) -> (Client, tokio::task::JoinHandle<()>, Recording) {
     let (client_end, server_end, rec) = tee_memory();
     let server = test_server();
-    let task = tokio::spawn(async move { server.serve(server_end).await });
+    let task = tokio::spawn(async move {
+        let served = server.serve(server_end, std::future::pending()).await;
+        served.expect("the server serves until the client leaves");
+    });
     let client = Client::connect(client_end, handler, opts)
         .await
         .expect("the client connects");

@@ -505,7 +505,7 @@ async fn server_answers_to_bad_requests_validate() {
     ];
     let (client_end, server_end, rec) = tee_memory();
     let server = test_server();
-    let task = tokio::spawn(async move { server.serve(server_end).await });
+    let task = tokio::spawn(async move { server.serve(server_end, std::future::pending()).await });
     let mut w = client_end.write;
     let mut lines = BufReader::new(client_end.read).lines();
     for f in &frames {
@@ -524,7 +524,8 @@ async fn server_answers_to_bad_requests_validate() {
     tokio::time::timeout(Duration::from_secs(10), task)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .expect("the server ends cleanly");
     let s = check_with("bad requests", MODERN, &rec, false);
     assert_eq!(s.s2c, frames.len());
     assert_defs(
@@ -547,7 +548,7 @@ async fn server_answer_to_garbage_validates() {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let (client_end, server_end, rec) = tee_memory();
     let server = test_server();
-    let task = tokio::spawn(async move { server.serve(server_end).await });
+    let task = tokio::spawn(async move { server.serve(server_end, std::future::pending()).await });
     let mut w = client_end.write;
     let mut lines = BufReader::new(client_end.read).lines();
     w.write_all(b"{this is not json\n").await.unwrap();
@@ -562,7 +563,8 @@ async fn server_answer_to_garbage_validates() {
     tokio::time::timeout(Duration::from_secs(10), task)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .expect("the server ends cleanly");
     let v: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["error"]["code"], -32700, "{line}");
     let mut failures = Vec::new();

@@ -1,0 +1,50 @@
+//! [`ServerConfig`] (limits and defaults), and [`Env`]: what every request of a server may
+//! need besides its registries (identity, limits, the state key, the server's own model).
+
+use crate::state::StateKey;
+use mcp_proto::{Implementation, SamplingHandler};
+use mcp_rpc::Config;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Server limits and defaults.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Legacy: how long `ctx.sample` waits for the client (default 5 minutes: a person may
+    /// review the request).
+    pub sampling_timeout: Duration,
+    /// Modern: how long a `requestState` stays valid (default 30 minutes).
+    pub state_ttl: Duration,
+    /// Legacy: how long `ctx.elicit` waits for the user (default 10 minutes).
+    pub elicitation_timeout: Duration,
+    /// Most input requests (sampling, elicitation, roots) one tool call may make
+    /// (default 64).
+    pub max_samples_per_call: u32,
+    /// Modern: most `input_required` rounds for one tool call (default 32).
+    pub max_rounds: u32,
+    /// The engine's limits (frame size, timeouts).
+    pub rpc: Config,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            sampling_timeout: Duration::from_secs(300),
+            state_ttl: Duration::from_secs(1800),
+            elicitation_timeout: Duration::from_secs(600),
+            max_samples_per_call: 64,
+            max_rounds: 32,
+            rpc: Config::default(),
+        }
+    }
+}
+
+/// What a request's context and the modern runner read from the server.
+pub(crate) struct Env {
+    pub info: Implementation,
+    pub config: ServerConfig,
+    /// Seals modern `requestState`.
+    pub key: StateKey,
+    /// The server's own model, used when the client cannot sample.
+    pub direct: Option<Arc<dyn SamplingHandler>>,
+}
