@@ -3,7 +3,7 @@
 //! e-mail address); only the rest is sent to the client's model.
 
 use mcp_proto::SamplingMessage;
-use mcp_server::{Args, Ctx, Json, SampleError, Sampling, Server, ToolError};
+use mcp_server::{Args, Ctx, Json, SampleError, Sampling, Server, State, ToolError};
 use rusqlite::Connection;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -219,34 +219,42 @@ fn search(
     rows.collect()
 }
 
+/// The shop's database, shared by every call (SQLite in memory; opening it may fail).
+#[derive(Clone)]
+struct Shop(Arc<Mutex<Result<Connection, String>>>);
+
+async fn intelligent_search(
+    Args(a): Args<Search>,
+    State(shop): State<Shop>,
+    ctx: Ctx,
+) -> Result<Json<Found>, ToolError> {
+    let query = a.query.trim().to_owned();
+    if query.is_empty() {
+        return Err(ToolError::failed("the query is empty"));
+    }
+    let (category, decided_by) = classify(&ctx, &query).await?;
+    let limit = a.limit.unwrap_or(5).clamp(1, 50);
+    let guard = shop.0.lock().unwrap_or_else(|p| p.into_inner());
+    let conn = guard
+        .as_ref()
+        .map_err(|e| ToolError::failed(format!("the database failed to open: {e}")))?;
+    let rows = search(conn, category, &query, limit)
+        .map_err(|e| ToolError::failed(format!("search failed: {e}")))?;
+    Ok(Json(Found {
+        category: category.into(),
+        decided_by,
+        rows,
+    }))
+}
+
+/// The `smart-search` server.
 pub fn server() -> Server {
     let db = Connection::open_in_memory().and_then(|d| d.execute_batch(SEED).map(|_| d));
-    let db = Arc::new(Mutex::new(db.map_err(|e| e.to_string())));
-    let tool = move |Args(a): Args<Search>, ctx: Ctx| {
-        let db = db.clone();
-        async move {
-            let query = a.query.trim().to_owned();
-            if query.is_empty() {
-                return Err(ToolError::failed("the query is empty"));
-            }
-            let (category, decided_by) = classify(&ctx, &query).await?;
-            let limit = a.limit.unwrap_or(5).clamp(1, 50);
-            let guard = db.lock().unwrap_or_else(|p| p.into_inner());
-            let conn = guard
-                .as_ref()
-                .map_err(|e| ToolError::failed(format!("the database failed to open: {e}")))?;
-            let rows = search(conn, category, &query, limit)
-                .map_err(|e| ToolError::failed(format!("search failed: {e}")))?;
-            Ok(Json(Found {
-                category: category.into(),
-                decided_by,
-                rows,
-            }))
-        }
-    };
+    let shop = Shop(Arc::new(Mutex::new(db.map_err(|e| e.to_string()))));
     Server::builder("smart-search")
         .instructions("Searches an outdoor shop's products, users, orders and docs; classifies free-text queries with the client's LLM.")
-        .tool("intelligent_search", "Search the shop: the query is classified (products, users, orders, docs), then that table is searched", tool)
+        .state(shop)
+        .tool("intelligent_search", "Search the shop: the query is classified (products, users, orders, docs), then that table is searched", intelligent_search)
         .build()
 }
 
