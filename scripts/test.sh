@@ -4,6 +4,7 @@
 # Python SDKs, and the embedded model answering.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+python3 scripts/check-architecture.py
 bash tests/peers/install.sh
 cargo build --workspace --bins
 "${CARGO_TARGET_DIR:-target}/debug/mcp-sampling" model install
