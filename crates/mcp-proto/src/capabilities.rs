@@ -1,17 +1,74 @@
-//! What each side declares it can do.
+//! What each side declares it can do, typed. Every capability keeps the fields it does not
+//! know (`other`), so a newer peer's declaration survives a round trip.
 
+use crate::jsonrpc::Object;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 /// The client's `sampling` capability.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SamplingCapability {
     /// Present when the client accepts `tools` and `toolChoice` in sampling requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tools: Option<Value>,
+    pub tools: Option<Object>,
     /// Present when the client honours `includeContext` (deprecated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<Value>,
+    pub context: Option<Object>,
+    /// Anything else, kept as it came.
+    #[serde(flatten)]
+    pub other: Object,
+}
+
+/// The client's `elicitation` capability: the modes it supports (an object without modes
+/// means form mode only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ElicitationCapability {
+    /// Form mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<Object>,
+    /// URL mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Object>,
+    /// Anything else, kept as it came.
+    #[serde(flatten)]
+    pub other: Object,
+}
+
+/// A capability whose only setting is whether changes are notified (`roots`, `tools`,
+/// `prompts`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListCapability {
+    /// Whether the declaring side sends a notification when the list changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_changed: Option<bool>,
+    /// Anything else, kept as it came.
+    #[serde(flatten)]
+    pub other: Object,
+}
+
+impl ListCapability {
+    /// With `listChanged` set.
+    pub fn list_changed(changes: bool) -> Self {
+        ListCapability {
+            list_changed: Some(changes),
+            other: Object::new(),
+        }
+    }
+}
+
+/// The server's `resources` capability.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourcesCapability {
+    /// Whether `resources/subscribe` is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscribe: Option<bool>,
+    /// Whether the server notifies list changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_changed: Option<bool>,
+    /// Anything else, kept as it came.
+    #[serde(flatten)]
+    pub other: Object,
 }
 
 /// Capabilities a client declares (in `initialize` on legacy, in every request's `_meta`
@@ -23,19 +80,19 @@ pub struct ClientCapabilities {
     pub sampling: Option<SamplingCapability>,
     /// Elicitation support.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub elicitation: Option<Value>,
+    pub elicitation: Option<ElicitationCapability>,
     /// Roots support.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roots: Option<Value>,
+    pub roots: Option<ListCapability>,
     /// Experimental capabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub experimental: Option<Value>,
+    pub experimental: Option<Object>,
     /// Extensions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extensions: Option<Value>,
+    pub extensions: Option<Object>,
     /// Anything else, kept as it came.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub other: Object,
 }
 
 impl ClientCapabilities {
@@ -43,8 +100,8 @@ impl ClientCapabilities {
     pub fn sampling(tools: bool) -> Self {
         ClientCapabilities {
             sampling: Some(SamplingCapability {
-                tools: tools.then(|| Value::Object(Map::new())),
-                context: None,
+                tools: tools.then(Object::new),
+                ..Default::default()
             }),
             ..Default::default()
         }
@@ -63,10 +120,9 @@ impl ClientCapabilities {
     /// Whether form-mode elicitation was declared: `elicitation.form`, or an `elicitation`
     /// object without modes (which means form only).
     pub fn can_elicit_form(&self) -> bool {
-        match &self.elicitation {
-            Some(Value::Object(modes)) => modes.contains_key("form") || !modes.contains_key("url"),
-            _ => false,
-        }
+        self.elicitation
+            .as_ref()
+            .is_some_and(|e| e.form.is_some() || e.url.is_none())
     }
 
     /// Whether `roots` was declared.
@@ -76,16 +132,18 @@ impl ClientCapabilities {
 
     /// Adds form-mode elicitation (`{"form": {}}`).
     pub fn with_elicitation(mut self) -> Self {
-        self.elicitation = Some(serde_json::json!({"form": {}}));
+        self.elicitation = Some(ElicitationCapability {
+            form: Some(Object::new()),
+            ..Default::default()
+        });
         self
     }
 
     /// Adds roots; `list_changed` when the client notifies changes (legacy).
     pub fn with_roots(mut self, list_changed: bool) -> Self {
-        self.roots = Some(if list_changed {
-            serde_json::json!({"listChanged": true})
-        } else {
-            serde_json::json!({})
+        self.roots = Some(ListCapability {
+            list_changed: list_changed.then_some(true),
+            other: Object::new(),
         });
         self
     }
@@ -94,12 +152,26 @@ impl ClientCapabilities {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn unknown_fields_survive_a_round_trip() {
+        let v = json!({"sampling": {"tools": {}, "future": 1}, "roots": {"listChanged": true},
+                       "elicitation": {"form": {}, "url": {}}, "somethingNew": {"x": [1]}});
+        let caps: ClientCapabilities = serde_json::from_value(v.clone()).unwrap();
+        assert!(caps.can_sample_with_tools() && caps.can_list_roots() && caps.can_elicit_form());
+        assert_eq!(serde_json::to_value(&caps).unwrap(), v);
+        let v = json!({"tools": {"listChanged": false}, "resources": {"subscribe": true},
+                       "logging": {}, "completions": {}});
+        let caps: ServerCapabilities = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(caps.resources.as_ref().and_then(|r| r.subscribe), Some(true));
+        assert_eq!(serde_json::to_value(&caps).unwrap(), v);
+    }
 
     #[test]
     fn elicitation_modes() {
         let caps = |v: Value| ClientCapabilities {
-            elicitation: Some(v),
+            elicitation: Some(serde_json::from_value(v).unwrap()),
             ..Default::default()
         };
         assert!(caps(json!({})).can_elicit_form(), "empty means form");
@@ -121,26 +193,26 @@ mod tests {
 pub struct ServerCapabilities {
     /// Tools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tools: Option<Value>,
+    pub tools: Option<ListCapability>,
     /// Resources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Value>,
+    pub resources: Option<ResourcesCapability>,
     /// Prompts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompts: Option<Value>,
-    /// Logging.
+    pub prompts: Option<ListCapability>,
+    /// Logging (`logging/setLevel` on legacy sessions, `notifications/message`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logging: Option<Value>,
-    /// Completions.
+    pub logging: Option<Object>,
+    /// Completions (`completion/complete`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub completions: Option<Value>,
+    pub completions: Option<Object>,
     /// Experimental.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub experimental: Option<Value>,
+    pub experimental: Option<Object>,
     /// Extensions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extensions: Option<Value>,
-    /// Anything else.
+    pub extensions: Option<Object>,
+    /// Anything else, kept as it came.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub other: Object,
 }

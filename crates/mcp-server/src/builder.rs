@@ -14,8 +14,9 @@ use crate::tool::{States, ToolEntry, ToolHandler};
 use crate::uri_template::UriVars;
 use mcp_proto::completion::Completion;
 use mcp_proto::tools::Tool;
+use mcp_proto::capabilities::{ListCapability, ResourcesCapability};
 use mcp_proto::{Implementation, ServerCapabilities};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -256,26 +257,32 @@ impl ServerBuilder {
     /// The capabilities for each era: logging always ([`Ctx::log`]); resource
     /// subscriptions only on legacy sessions.
     fn capabilities(&self) -> (ServerCapabilities, ServerCapabilities) {
+        let unchanging = || Some(ListCapability::list_changed(false));
+        let resources = |subscribe: bool| ResourcesCapability {
+            subscribe: subscribe.then_some(true),
+            list_changed: Some(false),
+            ..Default::default()
+        };
         let mut caps = ServerCapabilities {
-            logging: Some(json!({})),
+            logging: Some(Map::new()),
             ..Default::default()
         };
         if !self.tools.is_empty() {
-            caps.tools = Some(json!({"listChanged": false}));
+            caps.tools = unchanging();
         }
         let has_resources = !self.resources.is_empty();
         if has_resources {
-            caps.resources = Some(json!({"listChanged": false}));
+            caps.resources = Some(resources(false));
         }
         if !self.prompts.is_empty() {
-            caps.prompts = Some(json!({"listChanged": false}));
+            caps.prompts = unchanging();
         }
         if !self.completers.is_empty() {
-            caps.completions = Some(json!({}));
+            caps.completions = Some(Map::new());
         }
         let modern = caps.clone();
         if has_resources && self.subscriptions {
-            caps.resources = Some(json!({"listChanged": false, "subscribe": true}));
+            caps.resources = Some(resources(true));
         }
         (caps, modern)
     }
