@@ -57,7 +57,13 @@ fn the_registry_names_each_server_once() {
 #[tokio::test]
 async fn summarize_samples_long_text_only() {
     for era in ERAS {
-        let c = connect("summarize", era, "A short summary.", ClientOptions::default()).await;
+        let c = connect(
+            "summarize",
+            era,
+            "A short summary.",
+            ClientOptions::default(),
+        )
+        .await;
         let long = "The fox jumps over the dog. ".repeat(40);
         let r = c
             .call_tool("summarize", args(json!({"text": long, "sentences": 1})))
@@ -68,7 +74,11 @@ async fn summarize_samples_long_text_only() {
             .call_tool("summarize", args(json!({"text": "Short."})))
             .await
             .expect("called");
-        assert_eq!(r.text_content(), "Short.", "short text needs no model ({era:?})");
+        assert_eq!(
+            r.text_content(),
+            "Short.",
+            "short text needs no model ({era:?})"
+        );
         c.close().await;
     }
 }
@@ -78,7 +88,10 @@ async fn smart_search_asks_the_model_only_when_rules_cannot_decide() {
     for era in ERAS {
         let c = connect("smart-search", era, "products", ClientOptions::default()).await;
         let r = c
-            .call_tool("intelligent_search", args(json!({"query": "red running shoes"})))
+            .call_tool(
+                "intelligent_search",
+                args(json!({"query": "red running shoes"})),
+            )
             .await
             .expect("called");
         let found = r.structured_content.expect("structured");
@@ -114,7 +127,10 @@ async fn elicit_demo_books_with_the_form_filled_in() {
             .expect("called");
         let booked = r.structured_content.expect("structured");
         assert_eq!(booked["booked"]["name"], "Ada", "{era:?}: {booked}");
-        assert_eq!(booked["booked"]["seating"], "indoor", "the default is filled in");
+        assert_eq!(
+            booked["booked"]["seating"], "indoor",
+            "the default is filled in"
+        );
         c.close().await;
     }
 }
@@ -127,7 +143,11 @@ async fn bench_makes_the_round_trips_it_is_asked_for() {
             .call_tool("bench_sampling", args(json!({"n": 5, "concurrency": 2})))
             .await
             .expect("called");
-        assert_eq!(r.text_content(), "completed 5 sampling round trips", "{era:?}");
+        assert_eq!(
+            r.text_content(),
+            "completed 5 sampling round trips",
+            "{era:?}"
+        );
         c.close().await;
     }
 }

@@ -26,8 +26,8 @@ pub struct Entry {
     pub prompt_bytes: i64,
     /// The prompt itself, only when the log is configured to keep it.
     pub prompt: Option<String>,
-    /// `approved`, `edited`, `rejected`, `refused`.
-    pub decision: String,
+    /// What was decided.
+    pub decision: Decision,
     /// Who decided: `mode auto`, `rule 1`, `user`, `policy`.
     pub decided_by: String,
     /// The model (`provider:id`).
@@ -44,6 +44,64 @@ pub struct Entry {
     pub latency_ms: i64,
     /// `ok`, or the error sent to the server.
     pub outcome: String,
+}
+
+/// What became of a sampling request (stored and shown as its text form).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum Decision {
+    /// Sent to the model as asked, and the reply sent as it came.
+    #[default]
+    #[serde(rename = "approved")]
+    Approved,
+    /// A person edited the request before it was sent.
+    #[serde(rename = "edited")]
+    Edited,
+    /// A person (or the approval mode, or a rule) rejected the request.
+    #[serde(rename = "rejected")]
+    Rejected,
+    /// A policy or the router refused it before approval.
+    #[serde(rename = "refused")]
+    Refused,
+    /// A person edited the model's reply before it was sent.
+    #[serde(rename = "reply edited")]
+    ReplyEdited,
+    /// A person rejected the model's reply.
+    #[serde(rename = "reply rejected")]
+    ReplyRejected,
+}
+
+impl Decision {
+    const ALL: [Decision; 6] = [
+        Decision::Approved,
+        Decision::Edited,
+        Decision::Rejected,
+        Decision::Refused,
+        Decision::ReplyEdited,
+        Decision::ReplyRejected,
+    ];
+
+    /// Its text form, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approved => "approved",
+            Decision::Edited => "edited",
+            Decision::Rejected => "rejected",
+            Decision::Refused => "refused",
+            Decision::ReplyEdited => "reply edited",
+            Decision::ReplyRejected => "reply rejected",
+        }
+    }
+
+    /// The decision written `text`.
+    pub fn parse(text: &str) -> Option<Decision> {
+        Decision::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Why the log could not be used.
@@ -139,7 +197,7 @@ impl AuditLog {
              model, route_reason, tokens_in, tokens_out, cost, latency_ms, outcome)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
-                e.at_ms, e.server, e.tool_call, e.era, e.prompt_sha256, e.prompt_bytes, e.prompt, e.decision, e.decided_by,
+                e.at_ms, e.server, e.tool_call, e.era, e.prompt_sha256, e.prompt_bytes, e.prompt, e.decision.as_str(), e.decided_by,
                 e.model, e.route_reason, e.tokens_in, e.tokens_out, e.cost, e.latency_ms, e.outcome
             ],
         );
@@ -172,7 +230,17 @@ impl AuditLog {
                     prompt_sha256: r.get(5)?,
                     prompt_bytes: r.get(6)?,
                     prompt: r.get(7)?,
-                    decision: r.get(8)?,
+                    decision: {
+                        let text: String = r.get(8)?;
+                        Decision::parse(&text).ok_or_else(|| {
+                            let why = format!("unknown decision {text:?}");
+                            rusqlite::Error::FromSqlConversionFailure(
+                                8,
+                                rusqlite::types::Type::Text,
+                                why.into(),
+                            )
+                        })?
+                    },
                     decided_by: r.get(9)?,
                     model: r.get(10)?,
                     route_reason: r.get(11)?,
@@ -268,7 +336,7 @@ mod tests {
                 server: "s".into(),
                 era: "legacy".into(),
                 prompt_sha256: hash,
-                decision: "approved".into(),
+                decision: Decision::Approved,
                 outcome: "ok".into(),
                 ..Default::default()
             });

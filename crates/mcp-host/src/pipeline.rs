@@ -11,7 +11,7 @@
 //! 6. usage goes to the budgets, and everything to the audit log.
 
 use crate::approval::{Approval, Mode, ReplyDecision};
-use crate::audit::{AuditLog, Entry};
+use crate::audit::{AuditLog, Decision, Entry};
 use crate::policy::{BudgetStore, MemoryBudgets, Policy, ServerPolicy};
 use crate::routing::{ModelEntry, Route, Router};
 use mcp_llm::{Completion, Provider};
@@ -302,7 +302,7 @@ impl Inner {
         let _admitted = match self.policy.admit(server, &mut params, depth).await {
             Ok(a) => a,
             Err(refusal) => {
-                (entry.decision, entry.decided_by) = ("refused".into(), "policy".into());
+                (entry.decision, entry.decided_by) = (Decision::Refused, "policy".into());
                 self.emit(Event::Refused(refusal.to_string()));
                 return Err(SamplingError::Rejected(refusal.to_string()));
             }
@@ -320,16 +320,16 @@ impl Inner {
         });
         match verdict.outcome {
             Err(why) => {
-                entry.decision = "rejected".into();
+                entry.decision = Decision::Rejected;
                 return Err(SamplingError::Rejected(why));
             }
             Ok(Some(edited)) => {
-                entry.decision = "edited".into();
+                entry.decision = Decision::Edited;
                 sp::validate(&edited, None)
                     .map_err(|e| SamplingError::Invalid(format!("the edited request: {e}")))?;
                 params = *edited;
             }
-            Ok(None) => entry.decision = "approved".into(),
+            Ok(None) => entry.decision = Decision::Approved,
         }
         let done = self.generate(&route, &params, entry).await?;
         let mut result = done.result;
@@ -337,11 +337,11 @@ impl Inner {
             match self.approval.review_reply(&review, &result).await {
                 ReplyDecision::Send => {}
                 ReplyDecision::Edit(text) => {
-                    entry.decision = "reply edited".into();
+                    entry.decision = Decision::ReplyEdited;
                     result.content = OneOrMany::One(Content::text(text));
                 }
                 ReplyDecision::Reject(why) => {
-                    entry.decision = "reply rejected".into();
+                    entry.decision = Decision::ReplyRejected;
                     return Err(SamplingError::Rejected(why));
                 }
             }
@@ -365,7 +365,7 @@ impl Inner {
                 Ok(r)
             }
             Err(e) => {
-                (entry.decision, entry.decided_by) = ("refused".into(), "router".into());
+                (entry.decision, entry.decided_by) = (Decision::Refused, "router".into());
                 self.emit(Event::Refused(e.to_string()));
                 Err(SamplingError::Failed(e.to_string()))
             }

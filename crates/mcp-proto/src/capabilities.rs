@@ -164,7 +164,10 @@ mod tests {
         let v = json!({"tools": {"listChanged": false}, "resources": {"subscribe": true},
                        "logging": {}, "completions": {}});
         let caps: ServerCapabilities = serde_json::from_value(v.clone()).unwrap();
-        assert_eq!(caps.resources.as_ref().and_then(|r| r.subscribe), Some(true));
+        assert_eq!(
+            caps.resources.as_ref().and_then(|r| r.subscribe),
+            Some(true)
+        );
         assert_eq!(serde_json::to_value(&caps).unwrap(), v);
     }
 

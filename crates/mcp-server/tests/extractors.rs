@@ -23,7 +23,11 @@ async fn shout(Args(a): Args<Ask>) -> Result<String, ToolError> {
 
 async fn tag(ctx: Ctx, State(hits): State<Hits>, Args(a): Args<Ask>) -> Result<String, ToolError> {
     let reply = ctx.sample(Sampling::user(a.q).max_tokens(5)).await?;
-    Ok(format!("{} #{}", reply.text(), hits.0.load(Ordering::SeqCst)))
+    Ok(format!(
+        "{} #{}",
+        reply.text(),
+        hits.0.load(Ordering::SeqCst)
+    ))
 }
 
 fn start_with(hits: Hits) -> mcp_rpc::testing::RawPeer {
@@ -47,9 +51,16 @@ async fn handlers_take_only_what_they_need() {
     for n in 1..=2 {
         p.send(json!({"jsonrpc":"2.0","id":n,"method":"tools/call","params":{"name":"count"}}))
             .await;
-        assert_eq!(p.recv().await["result"]["content"][0]["text"], format!("hit {n}"));
+        assert_eq!(
+            p.recv().await["result"]["content"][0]["text"],
+            format!("hit {n}")
+        );
     }
-    assert_eq!(hits.0.load(Ordering::SeqCst), 2, "the state is shared, not copied");
+    assert_eq!(
+        hits.0.load(Ordering::SeqCst),
+        2,
+        "the state is shared, not copied"
+    );
 
     p.send(call(json!(3), "shout", "hey", None)).await;
     assert_eq!(p.recv().await["result"]["content"][0]["text"], "HEY");
