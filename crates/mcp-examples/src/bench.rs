@@ -37,6 +37,7 @@ async fn bench_sampling(Args(a): Args<Bench>, ctx: Ctx) -> Result<String, ToolEr
     ))
 }
 
+/// Builds the server.
 pub fn server() -> Server {
     Server::builder("bench")
         .tool(

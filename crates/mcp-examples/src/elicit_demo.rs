@@ -68,6 +68,7 @@ async fn list_roots(
     Ok(Json(json!({"roots": ctx.list_roots().await?})))
 }
 
+/// Builds the server.
 pub fn server() -> Server {
     Server::builder("elicit-demo")
         .instructions("Asks the user for a booking (MCP elicitation) and lists the client's roots.")

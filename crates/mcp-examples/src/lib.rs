@@ -9,7 +9,7 @@
 //! - [`smart_search`]: classifies a search query (rules first, the model for the rest), then
 //!   searches that table of an embedded SQLite database.
 //! - [`elicit_demo`]: asks the user for a booking (elicitation) and reads the client's roots.
-//! - [`bench`]: n sampling round trips with a bounded number in flight, for benchmarks.
+//! - [`bench`](mod@bench): n sampling round trips with a bounded number in flight, for benchmarks.
 
 pub mod bench;
 pub mod elicit_demo;

@@ -49,6 +49,7 @@ async fn summarize(Args(a): Args<Summarize>, ctx: Ctx) -> Result<String, ToolErr
     Ok(summary.trim().to_owned())
 }
 
+/// Builds the server.
 pub fn server() -> Server {
     Server::builder("summarize")
         .instructions("Summarises long text with the client's LLM (MCP sampling). Short text is returned unchanged.")

@@ -22,7 +22,7 @@ pub struct ServeArgs {
     /// (repeatable). Binding a non-loopback address without one accepts any host.
     #[arg(long = "allow-host", value_name = "HOST")]
     allow_hosts: Vec<String>,
-    /// An origin accepted exactly, e.g. https://app.example.com (repeatable).
+    /// An origin accepted exactly, e.g. `https://app.example.com` (repeatable).
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
 }

@@ -79,7 +79,7 @@ pub enum ElicitError {
     /// The requested schema is outside the spec's primitive subset.
     #[error("invalid elicitation schema: {0}")]
     Schema(#[from] SchemaError),
-    /// A Rust type that cannot be a form ([`Ctx::elicit_as`]).
+    /// A Rust type that cannot be a form ([`Ctx::elicit_as`](crate::Ctx::elicit_as)).
     #[error("this type cannot be asked as a form: {0}")]
     Type(String),
     /// The reply was malformed or did not match the requested schema.
