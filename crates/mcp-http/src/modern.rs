@@ -26,7 +26,12 @@ struct RequestSink {
 }
 
 impl MessageSink for RequestSink {
-    fn send(&self, message: Vec<u8>, route: Route) -> Result<(), Closed> {
+    fn send(
+        &self,
+        message: Vec<u8>,
+        route: Route,
+        _hints: &[(String, String)],
+    ) -> Result<(), Closed> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(Closed);
         }

@@ -160,8 +160,8 @@ impl Ctx {
         let inner = &self.inner;
         let opts = RequestOptions {
             timeout: Some(req.timeout.unwrap_or(inner.server.config.sampling_timeout)),
-            progress: None,
             related: Some(inner.request_id.clone()),
+            ..Default::default()
         };
         inner
             .peer
@@ -171,7 +171,7 @@ impl Ctx {
                 RpcError::Remote(e) if e.code == USER_REJECTED => SampleError::Rejected(e.message),
                 RpcError::Remote(e) => SampleError::Remote(e),
                 RpcError::Timeout(d) => SampleError::Timeout(d),
-                RpcError::Closed => SampleError::Closed,
+                RpcError::Closed | RpcError::Transport(_) => SampleError::Closed,
                 RpcError::Codec(m) => SampleError::BadReply(m),
             })
     }

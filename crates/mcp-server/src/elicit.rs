@@ -176,7 +176,7 @@ impl Ctx {
                     .map_err(|e| match e {
                         RpcError::Remote(e) => ElicitError::Remote(e),
                         RpcError::Timeout(d) => ElicitError::Timeout(d),
-                        RpcError::Closed => ElicitError::Closed,
+                        RpcError::Closed | RpcError::Transport(_) => ElicitError::Closed,
                         RpcError::Codec(m) => ElicitError::InvalidReply(m),
                     })?
             }
@@ -273,8 +273,8 @@ impl Ctx {
     {
         let opts = RequestOptions {
             timeout,
-            progress: None,
             related: Some(self.inner.request_id.clone()),
+            ..Default::default()
         };
         self.inner.peer.request_typed(method, params, opts).await
     }
