@@ -1,149 +1,42 @@
 //! [`Client`]: connects to a server of either era, calls tools, and answers the server's
 //! sampling requests with a [`SamplingHandler`] (and its elicitation and roots requests,
 //! when [`ClientOptions`] has a handler for them).
+//!
+//! The client also owns what the Streamable HTTP transport must not read from application
+//! traffic: the tools' `x-mcp-header` annotations (learnt from its own `tools/list` calls,
+//! which leave out tools whose annotations are invalid) become `Mcp-Param-*` hints on modern
+//! `tools/call` requests, a `-32020` answer makes it list the tools and retry once, and the
+//! version negotiated by `initialize` is handed to the transport for every later message.
+//! Transports that do not use hints (stdio, a child) ignore them.
 
-use crate::elicitation::{ElicitationError, ElicitationHandler};
+use crate::error::ClientError;
+use crate::http::headers::{ToolHeaders, PROTOCOL_VERSION};
+use crate::http::{HttpOptions, HttpTransport};
 use crate::incoming::ClientHandler;
-use crate::roots::Roots;
-use mcp_proto::handler::{SamplingError, SamplingHandler, ToolCall};
-use mcp_proto::jsonrpc::UNSUPPORTED_PROTOCOL_VERSION;
+use crate::options::{ClientOptions, EraChoice};
+use crate::state::ClientState;
+use mcp_proto::handler::{SamplingHandler, ToolCall};
+use mcp_proto::jsonrpc::{HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION};
 use mcp_proto::lifecycle::{self as lc, DiscoverResult, InitializeResult, RequestMeta};
-use mcp_proto::methods::{Discover, Initialize, Initialized, Notification as _, Request as _};
+use mcp_proto::methods::{
+    CallTool, Discover, GetPrompt, Initialize, Initialized, ListTools, Notification as _,
+    Request as _,
+};
 use mcp_proto::mrtr::{self, InputRequiredResult, InputResponses, COMPLETE, INPUT_REQUIRED};
 use mcp_proto::tools::{CallToolResult, ListToolsResult};
 use mcp_proto::version::{LATEST_LEGACY, LEGACY_VERSIONS, MODERN, MODERN_VERSIONS};
-use mcp_proto::{ClientCapabilities, Era, Implementation, ServerCapabilities};
-use mcp_rpc::{Config, Connection, Peer, RequestOptions, RpcError, Transport};
+use mcp_proto::{Era, Implementation, ServerCapabilities};
+use mcp_rpc::{Connection, Hints, Peer, RequestOptions, RpcError, Transport};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
-
-/// Which era to speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EraChoice {
-    /// Probe with `server/discover` and fall back to `initialize` (the stdio spec's rule).
-    #[default]
-    Auto,
-    /// `initialize` handshake.
-    Legacy,
-    /// Per-request `_meta`; no probe.
-    Modern,
-}
-
-/// Client settings.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// Era choice (default `Auto`).
-    pub era: EraChoice,
-    /// Our identity.
-    pub info: Implementation,
-    /// Our capabilities (default: sampling with tools).
-    pub capabilities: ClientCapabilities,
-    /// How long the `server/discover` probe waits before assuming a legacy server (5 s).
-    pub probe_timeout: Duration,
-    /// Modern: most `input_required` rounds per call (default 10).
-    pub max_rounds: u32,
-    /// How long a tool call may take (default 10 minutes: sampling may wait for a person).
-    pub call_timeout: Duration,
-    /// The engine's limits.
-    pub rpc: Config,
-    /// Answers form-mode elicitation; `elicitation` is declared only when set.
-    pub elicitation: Option<Arc<dyn ElicitationHandler>>,
-    /// The roots offered to servers; `roots` (with `listChanged`) is declared only when set.
-    pub roots: Option<Roots>,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            era: EraChoice::Auto,
-            info: Implementation::new("mcp-sampling", env!("CARGO_PKG_VERSION")),
-            capabilities: ClientCapabilities::sampling(true),
-            probe_timeout: Duration::from_secs(5),
-            max_rounds: 10,
-            call_timeout: Duration::from_secs(600),
-            rpc: Config::default(),
-            elicitation: None,
-            roots: None,
-        }
-    }
-}
-
-/// Why a client operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The request failed on the wire (error answer, timeout, closed).
-    #[error(transparent)]
-    Rpc(RpcError),
-    /// The transport could not get the request to the server or its answer back (HTTP:
-    /// connection refused, an HTTP error status, a stream cut beyond resumption).
-    #[error("cannot reach the server: {0}")]
-    Transport(String),
-    /// The server broke the protocol.
-    #[error("protocol violation by the server: {0}")]
-    Protocol(String),
-    /// No protocol revision both sides speak.
-    #[error("no protocol version in common: the server speaks {0:?}")]
-    NoCommonVersion(Vec<String>),
-    /// Our sampling handler declined or failed (modern: the call is not retried).
-    #[error(transparent)]
-    Sampling(#[from] SamplingError),
-    /// Our elicitation handler failed (modern: the call is not retried).
-    #[error(transparent)]
-    Elicitation(#[from] ElicitationError),
-    /// Modern: the server kept asking for input.
-    #[error("the server asked for input more than {0} times; giving up on the call")]
-    TooManyRounds(u32),
-    /// The HTTP transport could not be set up.
-    #[error(transparent)]
-    Http(#[from] crate::http::HttpError),
-}
-
-impl From<RpcError> for ClientError {
-    fn from(e: RpcError) -> Self {
-        match e {
-            RpcError::Remote(o) if crate::http::is_local_error(&o) => {
-                ClientError::Transport(o.message)
-            }
-            e => ClientError::Rpc(e),
-        }
-    }
-}
 
 /// How a `server/discover` attempt ended.
 #[derive(PartialEq, Eq)]
 enum Probe {
     Done,
     Retry,
-}
-
-/// What the client knows about the connection, shared with its incoming-request handler.
-pub(crate) struct ClientState {
-    pub era: Mutex<Option<(Era, String)>>,
-    pub server_name: Mutex<Arc<str>>,
-    pub caps: ClientCapabilities,
-    pub handler: Arc<dyn SamplingHandler>,
-    pub elicitation: Option<Arc<dyn ElicitationHandler>>,
-    pub roots: Option<Roots>,
-    pub calls: Mutex<Vec<(u64, ToolCall)>>,
-}
-
-impl ClientState {
-    pub(crate) fn era(&self) -> Option<(Era, String)> {
-        self.era.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-    pub(crate) fn server_name(&self) -> Arc<str> {
-        self.server_name
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-    /// The tool call in flight, when there is exactly one (legacy requests name none).
-    pub(crate) fn only_call(&self) -> Option<ToolCall> {
-        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        (calls.len() == 1).then(|| calls[0].1.clone())
-    }
 }
 
 /// A connection to one MCP server.
@@ -157,6 +50,8 @@ pub struct Client {
     server_info: Option<Implementation>,
     server_caps: ServerCapabilities,
     next_call: std::sync::atomic::AtomicU64,
+    /// Modern: the `x-mcp-header` annotations of the tools listed so far.
+    tools: Mutex<ToolHeaders>,
 }
 
 impl Client {
@@ -169,6 +64,17 @@ impl Client {
         Self::connect_with(|h, c| transport.connect(h, c), handler, opts).await
     }
 
+    /// Connects to a Streamable HTTP endpoint and agrees on an era and version.
+    pub async fn connect_http(
+        url: &str,
+        http: HttpOptions,
+        handler: Arc<dyn SamplingHandler>,
+        opts: ClientOptions,
+    ) -> Result<Client, ClientError> {
+        let transport = HttpTransport::new(url, http)?;
+        Self::connect_with(|h, c| transport.start(h, c), handler, opts).await
+    }
+
     /// Connects over a transport that starts the engine connection itself (`start` gets
     /// the client's engine handler and settings), such as Streamable HTTP.
     pub async fn connect_with(
@@ -176,7 +82,7 @@ impl Client {
         handler: Arc<dyn SamplingHandler>,
         mut opts: ClientOptions,
     ) -> Result<Client, ClientError> {
-        opts.capabilities = crate::inputs::advertised(&opts);
+        opts.capabilities = opts.advertised();
         let state = Arc::new(ClientState {
             era: Mutex::new(None),
             server_name: Mutex::new("server".into()),
@@ -203,20 +109,16 @@ impl Client {
             server_info: None,
             server_caps: ServerCapabilities::default(),
             next_call: 0.into(),
+            tools: Mutex::default(),
         };
         match client.opts.era {
             EraChoice::Legacy => client.initialize().await?,
             EraChoice::Modern => client.discover(false).await?,
             EraChoice::Auto => client.discover(true).await?,
         }
-        *client.state.era.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((client.era, client.version.clone()));
+        client.state.set_era(client.era, &client.version);
         if let Some(info) = &client.server_info {
-            *client
-                .state
-                .server_name
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = info.name.as_str().into();
+            client.state.set_server_name(&info.name);
         }
         if let (Era::Legacy, Some(roots)) = (client.era, &client.opts.roots) {
             roots.notify_changes(client.peer.clone());
@@ -344,6 +246,11 @@ impl Client {
                 tracing::debug!("server/discover unanswered; the server is legacy");
                 self.initialize().await.map(|()| Probe::Done)
             }
+            Err(RpcError::Transport(why)) if fallback => {
+                // A legacy server over HTTP may refuse the probe with a bare 400/404/405.
+                tracing::debug!("server/discover failed ({why}); trying the legacy handshake");
+                self.initialize().await.map(|()| Probe::Done)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -367,19 +274,62 @@ impl Client {
         self.version = r.protocol_version;
         self.server_caps = r.capabilities;
         self.server_info = Some(r.server_info);
-        // Set before `initialized`, so sampling requests that follow see the version.
-        *self.state.era.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((self.era, self.version.clone()));
+        // Set before `initialized`, so sampling requests that follow see the version, and
+        // every later message (`initialized` too) carries it over HTTP.
+        self.state.set_era(self.era, &self.version);
+        self.peer
+            .set_transport_hints(vec![(PROTOCOL_VERSION.into(), self.version.clone())]);
         self.peer.notify(Initialized::METHOD, None)?;
         Ok(())
     }
 
-    /// Sends a request in the agreed era (modern: with `_meta`).
+    /// Sends a request in the agreed era (modern: with `_meta`). A modern `tools/call`
+    /// carries the `Mcp-Param-*` hints of the tool's `x-mcp-header` annotations; refused with
+    /// `-32020` (header mismatch), the tools are listed again and the call retried once.
     pub async fn request(
         &self,
         method: &str,
         params: Option<Value>,
         timeout: Option<Duration>,
+    ) -> Result<Value, ClientError> {
+        if self.era != Era::Modern || method != CallTool::METHOD {
+            return self.send(method, params, timeout, Hints::new()).await;
+        }
+        let params = params.unwrap_or_else(|| json!({}));
+        let hints = self.param_hints(&params);
+        match self
+            .send(method, Some(params.clone()), timeout, hints)
+            .await
+        {
+            Err(ClientError::Rpc(RpcError::Remote(e))) if e.code == HEADER_MISMATCH => {
+                // The tool's annotations are unknown to us (not listed yet) or have changed.
+                tracing::debug!("{method} refused for its headers; listing the tools again");
+                if let Err(relist) = self.list_tools().await {
+                    tracing::debug!("cannot list the tools: {relist}");
+                    return Err(ClientError::Rpc(RpcError::Remote(e)));
+                }
+                let hints = self.param_hints(&params);
+                self.send(method, Some(params), timeout, hints).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// The `Mcp-Param-*` hints of a `tools/call` with these params.
+    fn param_hints(&self, params: &Value) -> Hints {
+        let Some(tool) = params.get("name").and_then(Value::as_str) else {
+            return Hints::new();
+        };
+        lock(&self.tools).headers_for(tool, params.get("arguments"))
+    }
+
+    /// Sends one request (modern: with `_meta`) with these transport hints.
+    async fn send(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        timeout: Option<Duration>,
+        hints: Hints,
     ) -> Result<Value, ClientError> {
         let mut params = params.unwrap_or_else(|| json!({}));
         if self.era == Era::Modern {
@@ -392,12 +342,15 @@ impl Client {
         }
         let opts = RequestOptions {
             timeout,
+            hints,
             ..Default::default()
         };
         Ok(self.peer.request(method, Some(params), opts).await?)
     }
 
-    /// Lists the server's tools (all pages).
+    /// Lists the server's tools (all pages). Modern: remembers their `x-mcp-header`
+    /// annotations and leaves out the tools whose annotations are invalid (the spec says
+    /// such tools must not be offered).
     pub async fn list_tools(&self) -> Result<ListToolsResult, ClientError> {
         let mut all = ListToolsResult {
             tools: Vec::new(),
@@ -406,18 +359,25 @@ impl Client {
         let mut cursor: Option<String> = None;
         for _ in 0..100 {
             let params = cursor.as_ref().map(|c| json!({"cursor": c}));
-            let v = self.request("tools/list", params, None).await?;
-            let page: ListToolsResult = serde_json::from_value(v)
-                .map_err(|e| ClientError::Protocol(format!("malformed tools/list result: {e}")))?;
+            let mut v = self
+                .send(ListTools::METHOD, params, None, Hints::new())
+                .await?;
+            if self.era == Era::Modern {
+                lock(&self.tools).learn(&mut v);
+            }
+            let page: ListToolsResult = serde_json::from_value(v).map_err(|e| {
+                ClientError::Protocol(format!("malformed {} result: {e}", ListTools::METHOD))
+            })?;
             all.tools.extend(page.tools);
             match page.next_cursor {
                 Some(c) if Some(&c) != cursor.as_ref() => cursor = Some(c),
                 _ => return Ok(all),
             }
         }
-        Err(ClientError::Protocol(
-            "tools/list returned more than 100 pages".into(),
-        ))
+        Err(ClientError::Protocol(format!(
+            "{} returned more than 100 pages",
+            ListTools::METHOD
+        )))
     }
 
     /// Calls a tool, answering its sampling requests, and returns its result.
@@ -452,26 +412,18 @@ impl Client {
         let n = self
             .next_call
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.state
-            .calls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((n, call.clone()));
+        self.state.start_call(n, call.clone());
         let params = json!({"name": call.name, "arguments": call.arguments});
         let outcome = self
-            .request("tools/call", Some(params), Some(self.opts.call_timeout))
+            .request(CallTool::METHOD, Some(params), Some(self.opts.call_timeout))
             .await;
-        self.state
-            .calls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|(m, _)| *m != n);
+        self.state.end_call(n);
         parse_result(outcome?)
     }
 
     async fn call_modern(&self, call: ToolCall) -> Result<CallToolResult, ClientError> {
         let params = json!({"name": call.name, "arguments": call.arguments});
-        parse_result(self.rounds("tools/call", params, &call).await?)
+        parse_result(self.rounds(CallTool::METHOD, params, &call).await?)
     }
 
     /// Gets a prompt, answering the input requests (sampling, elicitation, roots) its server
@@ -484,8 +436,12 @@ impl Client {
         let params = json!({"name": name, "arguments": arguments});
         match self.era {
             Era::Legacy => {
-                self.request("prompts/get", Some(params), Some(self.opts.call_timeout))
-                    .await
+                self.request(
+                    GetPrompt::METHOD,
+                    Some(params),
+                    Some(self.opts.call_timeout),
+                )
+                .await
             }
             Era::Modern => {
                 let call = ToolCall {
@@ -493,7 +449,7 @@ impl Client {
                     arguments,
                     depth: 0,
                 };
-                self.rounds("prompts/get", params, &call).await
+                self.rounds(GetPrompt::METHOD, params, &call).await
             }
         }
     }
@@ -589,5 +545,9 @@ impl Drop for Client {
 
 fn parse_result(v: Value) -> Result<CallToolResult, ClientError> {
     serde_json::from_value(v)
-        .map_err(|e| ClientError::Protocol(format!("malformed tools/call result: {e}")))
+        .map_err(|e| ClientError::Protocol(format!("malformed {} result: {e}", CallTool::METHOD)))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }

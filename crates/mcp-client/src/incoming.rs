@@ -1,10 +1,12 @@
 //! Requests and notifications a server sends to the client (legacy era).
 
-use crate::client::ClientState;
 use crate::inputs;
+use crate::state::ClientState;
 use mcp_proto::content::OneOrMany;
 use mcp_proto::handler::SamplingRequest;
-use mcp_proto::methods::{CreateMessage, Elicit, ListRoots, Request as _};
+use mcp_proto::methods::{
+    CreateMessage, Elicit, ListRoots, LogMessage, Notification as _, Request as _,
+};
 use mcp_proto::sampling::{self as sp, CreateMessageParams, CreateMessageResult};
 use mcp_proto::{ErrorObject, ProtocolVersion};
 use mcp_rpc::{BoxFuture, Handler, Peer, Request};
@@ -31,7 +33,7 @@ impl Handler for ClientHandler {
     fn notification(&self, method: &str, params: Option<Value>, _peer: &Peer) {
         let server = self.state.server_name();
         match method {
-            "notifications/message" => {
+            LogMessage::METHOD => {
                 let p = params.unwrap_or(Value::Null);
                 let level = p.get("level").and_then(Value::as_str).unwrap_or("info");
                 let data = p.get("data").map(Value::to_string).unwrap_or_default();

@@ -1,33 +1,19 @@
 //! What a server may ask of the client besides sampling (elicitation, roots), on both eras:
-//! the capabilities we declare, the answers to a modern round's input requests, and the
-//! answers to legacy server-to-client requests.
+//! the answers to a modern round's input requests, and the answers to legacy
+//! server-to-client requests.
 
-use crate::client::{ClientError, ClientOptions, ClientState};
 use crate::elicitation::{self, Origin};
+use crate::error::ClientError;
+use crate::state::ClientState;
 use mcp_proto::handler::{SamplingRequest, ToolCall};
 use mcp_proto::methods::{CreateMessage, Elicit, ListRoots, Request as _};
 use mcp_proto::mrtr::InputRequest;
 use mcp_proto::roots::ListRootsResult;
 use mcp_proto::sampling::{self as sp, CreateMessageParams};
-use mcp_proto::{ClientCapabilities, Era, ErrorObject};
+use mcp_proto::{Era, ErrorObject};
 use mcp_rpc::BoxFuture;
 use serde_json::Value;
 use std::sync::Arc;
-
-/// The capabilities we declare: the configured ones, with `elicitation` and `roots` present
-/// exactly when a handler for them is set.
-pub(crate) fn advertised(opts: &ClientOptions) -> ClientCapabilities {
-    let mut caps = opts.capabilities.clone();
-    caps.elicitation = None;
-    caps.roots = None;
-    if opts.elicitation.is_some() {
-        caps = caps.with_elicitation();
-    }
-    if opts.roots.is_some() {
-        caps = caps.with_roots(true);
-    }
-    caps
-}
 
 fn to_json<T: serde::Serialize>(v: T) -> Result<Value, ClientError> {
     serde_json::to_value(v).map_err(|e| ClientError::Protocol(e.to_string()))

@@ -3,7 +3,11 @@
 //!
 //! - [`Client`] (`client`): era choice (`auto` probes with `server/discover` and falls back
 //!   to `initialize`), tool calls, and the modern `input_required` loop (at most
-//!   [`ClientOptions::max_rounds`] rounds).
+//!   [`ClientOptions::max_rounds`] rounds). It also keeps the tools' `x-mcp-header`
+//!   annotations and gives the transport each call's `Mcp-Param-*` headers as hints (with
+//!   the `-32020` re-list and retry), and the negotiated legacy version.
+//!   [`ClientOptions`] (`options`), [`ClientError`] (`error`) and the state shared with the
+//!   handler of the server's requests (`state`) sit below it.
 //! - [`SamplingHandler`] (defined in `mcp-proto`, re-exported): the one interface that
 //!   answers sampling on both eras. The host pipeline of `mcp-host` is one.
 //! - [`ElicitationHandler`] (`elicitation`): answers form-mode elicitation on both eras; the
@@ -13,20 +17,29 @@
 //!   the requests of both eras.
 //! - `incoming`: server-to-client requests on the legacy era, validated before the handler
 //!   sees them; replies fitted to old peers (one content block before `2025-11-25`).
-//! - [`http`]: the Streamable HTTP client transport (both eras) and
-//!   [`Client::connect_http`].
+//! - [`http`]: the Streamable HTTP client transport (both eras), used by
+//!   [`Client::connect_http`]. It carries messages only; its failures reach the waiting
+//!   request out of band ([`ClientError::Transport`]).
+//!
+//! Modules depend downwards only: `elicitation`, `roots`, `http` → `error`, `options`,
+//! `state` → `inputs` → `incoming` → `client`.
 
 mod client;
 mod elicitation;
+mod error;
 pub mod http;
 mod incoming;
 mod inputs;
+mod options;
 mod roots;
+mod state;
 
-pub use client::{Client, ClientError, ClientOptions, EraChoice};
+pub use client::Client;
 pub use elicitation::{AutoElicit, ElicitationError, ElicitationHandler, ElicitationRequest};
+pub use error::ClientError;
 pub use http::{HttpOptions, HttpTransport};
 pub use mcp_proto::handler::{
     BoxFuture, SamplingError, SamplingHandler, SamplingRequest, ToolCall,
 };
+pub use options::{ClientOptions, EraChoice};
 pub use roots::Roots;

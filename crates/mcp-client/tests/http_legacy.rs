@@ -1,7 +1,8 @@
 //! The HTTP client transport on the legacy era, against scripted servers: a POST stream cut
 //! before its answer (resumed with GET + Last-Event-ID, nothing lost or answered twice), a
-//! 404 that starts a new session, HTTP errors that fail the request clearly, 401 with its
-//! challenge, and the `auto` probe falling back on a legacy server's 400/404/405.
+//! 404 that starts a new session, HTTP errors that fail the request clearly (out of band,
+//! where a server's error that claims to come from the transport cannot follow), 401 with
+//! its challenge, and the `auto` probe falling back on a legacy server's 400/404/405.
 
 mod http_support;
 
@@ -12,7 +13,7 @@ use mcp_client::{
 };
 use mcp_proto::sampling::CreateMessageResult;
 use mcp_proto::Era;
-use mcp_rpc::BoxFuture;
+use mcp_rpc::{BoxFuture, RpcError};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -236,6 +237,41 @@ async fn an_http_500_fails_the_call_clearly() {
         "{msg}"
     );
     client.close().await;
+}
+
+#[tokio::test]
+async fn a_server_error_marked_as_from_the_transport_is_still_the_servers() {
+    // Once with HTTP 200, once with an HTTP error status: a JSON-RPC error for the request
+    // is the server's answer either way, whatever its `data` claims.
+    for status in [200, 500] {
+        let server = Scripted::start(Arc::new(move |req: Req| {
+            Box::pin(async move {
+                if let Some(r) = handshake(&req, "s1").await {
+                    return r;
+                }
+                let forged = json!({"jsonrpc": "2.0", "id": req.json()["id"], "error": {
+                    "code": -32603, "message": "HTTP 502 from the proxy",
+                    "data": {"transport": "http"}}});
+                Reply {
+                    status,
+                    ..Reply::json(&forged)
+                }
+            })
+        }))
+        .await;
+        let client =
+            Client::connect_http(&server.url, fast(), Arc::new(Counting::default()), legacy())
+                .await
+                .expect("connect");
+        match client.call_tool("t", Map::new()).await {
+            Err(ClientError::Rpc(RpcError::Remote(e))) => {
+                assert_eq!(e.message, "HTTP 502 from the proxy");
+                assert_eq!(e.data, Some(json!({"transport": "http"})));
+            }
+            other => panic!("status {status}: not the server's error: {other:?}"),
+        }
+        client.close().await;
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The HTTP client transport on the modern era, against scripted servers: the request
 //! metadata headers (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*` with the
 //! base64 sentinel), tools with invalid `x-mcp-header` left out, a `-32020` answer that makes
-//! the transport learn the tools and retry, and cancellation by closing the response stream.
+//! the client list the tools and retry, and cancellation by closing the response stream.
 
 mod http_support;
 
@@ -107,7 +107,7 @@ async fn modern_requests_carry_the_metadata_headers() {
 }
 
 #[tokio::test]
-async fn a_header_mismatch_makes_the_transport_learn_the_tools_and_retry_once() {
+async fn a_header_mismatch_makes_the_client_learn_the_tools_and_retry_once() {
     let server = Scripted::start(Arc::new(|req| Box::pin(modern_server(req)))).await;
     let client = Client::connect_http(
         &server.url,
@@ -117,7 +117,7 @@ async fn a_header_mismatch_makes_the_transport_learn_the_tools_and_retry_once() 
     )
     .await
     .expect("connect");
-    // No tools/list first: the transport does not know the tool's headers yet.
+    // No tools/list first: the client does not know the tool's headers yet.
     let result = client.call_tool("café", call_args()).await.expect("call");
     assert_eq!(result.content[0].as_text(), Some("ok"));
     assert_eq!(server.calls("tools/list").len(), 1);
@@ -128,6 +128,31 @@ async fn a_header_mismatch_makes_the_transport_learn_the_tools_and_retry_once() 
         calls[1].header("mcp-param-region"),
         Some("=?base64?WsO8cmljaA==?=")
     );
+    client.close().await;
+}
+
+#[tokio::test]
+async fn a_second_header_mismatch_is_the_servers_answer() {
+    let server = Scripted::start(Arc::new(|req| Box::pin(modern_server(req)))).await;
+    let client = Client::connect_http(
+        &server.url,
+        HttpOptions::default(),
+        Arc::new(Fixed("x".into())),
+        modern(),
+    )
+    .await
+    .expect("connect");
+    // No region: no Mcp-Param-Region header, however well the tool is known.
+    let err = client
+        .call_tool("café", Map::new())
+        .await
+        .expect_err("the server refuses the call");
+    match err {
+        ClientError::Rpc(RpcError::Remote(e)) => assert_eq!(e.code, -32020),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.calls("tools/list").len(), 1, "listed once");
+    assert_eq!(server.calls("tools/call").len(), 2, "retried once");
     client.close().await;
 }
 

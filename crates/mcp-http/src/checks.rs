@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mcp_proto::lifecycle as lc;
+use mcp_proto::methods::{CallTool, Request as _};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -192,7 +193,7 @@ impl Incoming {
             .map(str::to_owned);
         let method = obj.get("method").and_then(Value::as_str);
         let arguments = match method {
-            Some("tools/call") => params.and_then(|p| p.get("arguments")).cloned(),
+            Some(CallTool::METHOD) => params.and_then(|p| p.get("arguments")).cloned(),
             _ => None,
         };
         let meta_problem = match params.and_then(|p| p.get("_meta")).and_then(Value::as_object) {
@@ -279,7 +280,9 @@ mod tests {
         assert!(Incoming::parse(b"[]").is_err());
         assert!(Incoming::parse(b"{").is_err());
         assert!(Incoming::parse(br#"{"jsonrpc":"1.0","id":1,"method":"x"}"#).is_err());
-        let m = Incoming::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#).ok().unwrap();
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": CallTool::METHOD, "params": {
+            "name": "t", "_meta": {(lc::META_PROTOCOL_VERSION): "2026-07-28"}}});
+        let m = Incoming::parse(body.to_string().as_bytes()).ok().unwrap();
         assert_eq!(m.name.as_deref(), Some("t"));
         assert_eq!(m.modern_version.as_deref(), Some("2026-07-28"));
         assert!(m.is_request());

@@ -220,7 +220,12 @@ struct SessionSink {
 }
 
 impl MessageSink for SessionSink {
-    fn send(&self, message: Vec<u8>, route: Route) -> Result<(), Closed> {
+    fn send(
+        &self,
+        message: Vec<u8>,
+        route: Route,
+        _hints: &[(String, String)],
+    ) -> Result<(), Closed> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(Closed);
         }

@@ -11,14 +11,12 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mcp_proto::jsonrpc::{self as rpc};
+use mcp_proto::methods::{named_param, CallTool, Ping, Request as _};
 use mcp_rpc::{Closed, Connection, Inbound, MessageSink, Route};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
-
-/// Requests whose `Mcp-Name` header mirrors `params.name` or `params.uri`.
-const NAMED: &[&str] = &["tools/call", "resources/read", "prompts/get"];
 
 struct RequestSink {
     tx: mpsc::Sender<Event>,
@@ -26,7 +24,12 @@ struct RequestSink {
 }
 
 impl MessageSink for RequestSink {
-    fn send(&self, message: Vec<u8>, route: Route) -> Result<(), Closed> {
+    fn send(
+        &self,
+        message: Vec<u8>,
+        route: Route,
+        _hints: &[(String, String)],
+    ) -> Result<(), Closed> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(Closed);
         }
@@ -122,7 +125,8 @@ fn check_method_and_name(h: &HeaderMap, msg: &Incoming) -> Result<(), String> {
         ))
         }
     }
-    if NAMED.contains(&method) {
+    // Requests whose `Mcp-Name` header mirrors `params.name` or `params.uri`.
+    if named_param(method).is_some() {
         let name = msg.name.as_deref().unwrap_or("");
         match decoded_header(h, "mcp-name")? {
             None => return Err("the Mcp-Name header is missing".into()),
@@ -160,7 +164,7 @@ pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: B
         return checks::error(StatusCode::BAD_REQUEST, msg.id.as_ref(), code, &why);
     }
     let tool = match (msg.method.as_deref(), &msg.name) {
-        (Some("tools/call"), Some(n)) => st.server.tool(n),
+        (Some(CallTool::METHOD), Some(n)) => st.server.tool(n),
         _ => None,
     };
     if let Some(Err(why)) = tool.map(|t| params::check(&h, &t.input_schema, msg.arguments.as_ref()))
@@ -173,7 +177,7 @@ pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: B
         );
     }
     // The engine answers `ping` itself; the method does not exist in this era.
-    if msg.method.as_deref() == Some("ping") {
+    if msg.method.as_deref() == Some(Ping::METHOD) {
         let why = "ping was removed in 2026-07-28";
         return checks::error(
             StatusCode::NOT_FOUND,
@@ -253,6 +257,7 @@ impl Drop for EndOnDrop {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use mcp_proto::methods::ListTools;
 
     fn incoming(method: &str, name: Option<&str>) -> Incoming {
         Incoming {
@@ -268,7 +273,7 @@ mod tests {
     #[test]
     fn headers_must_mirror_the_body() {
         let mut h = HeaderMap::new();
-        let m = incoming("tools/call", Some("echo"));
+        let m = incoming(CallTool::METHOD, Some("echo"));
         assert!(check_headers(&h, &m)
             .unwrap_err()
             .1
@@ -286,12 +291,12 @@ mod tests {
             HeaderValue::from_static("2026-07-28"),
         );
         assert!(check_headers(&h, &m).unwrap_err().1.contains("Mcp-Method"));
-        h.insert("mcp-method", HeaderValue::from_static("tools/list"));
+        h.insert("mcp-method", HeaderValue::from_static(ListTools::METHOD));
         assert!(check_headers(&h, &m)
             .unwrap_err()
             .1
             .contains("Mcp-Method header value"));
-        h.insert("mcp-method", HeaderValue::from_static("tools/call"));
+        h.insert("mcp-method", HeaderValue::from_static(CallTool::METHOD));
         assert!(check_headers(&h, &m).unwrap_err().1.contains("Mcp-Name"));
         h.insert("mcp-name", HeaderValue::from_static("=?base64?ZWNobw==?="));
         assert!(check_headers(&h, &m).is_ok());
@@ -300,7 +305,7 @@ mod tests {
             .unwrap_err()
             .1
             .contains("Mcp-Name header value"));
-        let mut incomplete = incoming("tools/list", None);
+        let mut incomplete = incoming(ListTools::METHOD, None);
         incomplete.meta_problem = Some("missing _meta".into());
         assert_eq!(
             check_headers(&h, &incomplete).unwrap_err().0,
@@ -315,8 +320,8 @@ mod tests {
             "mcp-protocol-version",
             HeaderValue::from_static("2026-07-28"),
         );
-        let list = incoming("tools/list", None);
-        h.insert("mcp-method", HeaderValue::from_static("tools/list"));
+        let list = incoming(ListTools::METHOD, None);
+        h.insert("mcp-method", HeaderValue::from_static(ListTools::METHOD));
         assert!(check_headers(&h, &list).is_ok());
     }
 

@@ -9,7 +9,7 @@
 
 use crate::error::RpcError;
 use crate::frame::{Frame, FrameReader, DEFAULT_MAX_FRAME};
-use crate::outbox::{MessageSink, Out, Outbox, Route};
+use crate::outbox::{Hints, MessageSink, Out, Outbox, Route};
 use mcp_proto::jsonrpc::{self, ParseFailure};
 use mcp_proto::methods::{Cancelled, Notification as _, NotificationMethod, Ping, Request as _};
 use mcp_proto::{ErrorObject, Message, RequestId};
@@ -65,6 +65,8 @@ pub struct RequestOptions {
     pub progress: Option<mpsc::UnboundedSender<Value>>,
     /// The incoming request this one serves (a sampling request made by a tool call).
     pub related: Option<RequestId>,
+    /// Handed to a message transport with this request, unread by the engine (see [`Hints`]).
+    pub hints: Hints,
 }
 
 /// An incoming request, handed to the [`Handler`].
@@ -89,7 +91,7 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 struct Pending {
-    tx: oneshot::Sender<Result<Box<RawValue>, ErrorObject>>,
+    tx: oneshot::Sender<Result<Box<RawValue>, RpcError>>,
     progress: Option<mpsc::UnboundedSender<Value>>,
     /// The incoming request this one serves, if any.
     related: Option<RequestId>,
@@ -211,7 +213,7 @@ impl Peer {
         };
         if shared
             .out
-            .push(route, |buf| match &with_token {
+            .push_hinted(route, &opts.hints, |buf| match &with_token {
                 Some(v) => jsonrpc::write_request(buf, &rid, method, Some(v)),
                 None => jsonrpc::write_request(buf, &rid, method, params),
             })
@@ -229,8 +231,7 @@ impl Peer {
                 answer = &mut rx => {
                     guard.armed = false;
                     return match answer {
-                        Ok(Ok(v)) => Ok(v),
-                        Ok(Err(e)) => Err(RpcError::Remote(e)),
+                        Ok(outcome) => outcome,
                         Err(_) => Err(RpcError::Closed),
                     };
                 }
@@ -268,6 +269,12 @@ impl Peer {
                 jsonrpc::write_notification(buf, method, params.as_ref())
             })
             .map_err(|_| RpcError::Closed)
+    }
+
+    /// Gives a message transport name/value pairs to attach to every later message of the
+    /// connection, replacing earlier ones (see [`Hints`]; byte streams ignore them).
+    pub fn set_transport_hints(&self, hints: Hints) {
+        self.shared.out.set_hints(hints)
     }
 
     /// Closes the connection: queued messages are written, then the output is shut (for a
@@ -495,6 +502,20 @@ impl Inbound {
         lock(&self.peer.shared.running).contains_key(id)
     }
 
+    /// The transport could not deliver our request `id` or bring its answer: its waiter gets
+    /// [`RpcError::Transport`] with `reason`, out of band, so that no message from the peer
+    /// can pass for a transport failure. False if no request of ours waits under that id.
+    pub fn fail(&self, id: &RequestId, reason: impl Into<String>) -> bool {
+        let slot = match id {
+            RequestId::Number(n) => lock(&self.peer.shared.pending).remove(n),
+            RequestId::String(_) => None,
+        };
+        match slot {
+            Some(p) => p.tx.send(Err(RpcError::Transport(reason.into()))).is_ok(),
+            None => false,
+        }
+    }
+
     /// Stops the incoming request `id` if it runs (its stream was closed): it gets no answer.
     pub fn cancel(&self, id: &RequestId) {
         if let Some(h) = lock(&self.peer.shared.running).remove(id) {
@@ -571,7 +592,7 @@ fn on_response(peer: &Peer, id: RequestId, outcome: Result<Box<RawValue>, ErrorO
     };
     match slot {
         Some(p) => {
-            let _ = p.tx.send(outcome);
+            let _ = p.tx.send(outcome.map_err(RpcError::Remote));
         }
         None => tracing::warn!(%id, "ignored a response to an unknown or finished request"),
     }

@@ -18,6 +18,12 @@ pub enum RpcError {
     /// The params could not be encoded, or the result decoded.
     #[error("{0}")]
     Codec(String),
+    /// The message transport could not get the request to the peer or its answer back (an
+    /// HTTP error status, a refused connection, a stream cut beyond resumption). Only the
+    /// transport gives it, out of band ([`crate::Inbound::fail`]): nothing the peer sends
+    /// becomes this error.
+    #[error("the transport failed: {0}")]
+    Transport(String),
 }
 
 impl RpcError {

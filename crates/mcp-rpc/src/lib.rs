@@ -19,5 +19,5 @@ pub mod transport;
 
 pub use engine::{BoxFuture, Config, Connection, Handler, Inbound, Peer, Request, RequestOptions};
 pub use error::RpcError;
-pub use outbox::{Closed, MessageSink, Route};
+pub use outbox::{Closed, Hints, MessageSink, Route};
 pub use transport::{memory, stdio, ChildProcess, Transport};

@@ -117,11 +117,24 @@ pub enum Route {
     Unrelated,
 }
 
+/// Name/value pairs that the engine hands a message transport without reading them: for one
+/// request ([`crate::RequestOptions::hints`]) or for every later message of the connection
+/// ([`crate::Peer::set_transport_hints`]). What they mean is between the transport and the
+/// code that sets them (the HTTP client transport sends them as headers). Byte streams
+/// ignore them.
+pub type Hints = Vec<(String, String)>;
+
 /// The output of a message transport: whole messages (one JSON text each, no newline) with
 /// their route.
 pub trait MessageSink: Send + Sync + 'static {
-    /// Sends one message; `Err` when the transport is closed.
-    fn send(&self, message: Vec<u8>, route: Route) -> Result<(), Closed>;
+    /// Sends one message; `Err` when the transport is closed. `hints` are those of the
+    /// request this message is (empty for anything else).
+    fn send(
+        &self,
+        message: Vec<u8>,
+        route: Route,
+        hints: &[(String, String)],
+    ) -> Result<(), Closed>;
     /// Closes the output: nothing more is sent.
     fn close(&self);
     /// Whether the output is closed.
@@ -129,6 +142,8 @@ pub trait MessageSink: Send + Sync + 'static {
     /// The incoming request `id` ended without an answer (the peer cancelled it): whatever
     /// waits for its answer can stop waiting.
     fn request_ended(&self, _id: &mcp_proto::RequestId) {}
+    /// Hints for every later message, replacing earlier ones (see [`Hints`]).
+    fn set_hints(&self, _hints: Hints) {}
 }
 
 /// A connection's output: a byte stream's shared buffer, or a message sink.
@@ -143,6 +158,16 @@ impl Out {
         route: Route,
         write: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), Closed> {
+        self.push_hinted(route, &[], write)
+    }
+
+    /// Like `push`, for a request with transport hints.
+    pub(crate) fn push_hinted(
+        &self,
+        route: Route,
+        hints: &[(String, String)],
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), Closed> {
         match self {
             Out::Stream(o) => o.push(write),
             Out::Messages(sink) => {
@@ -151,8 +176,14 @@ impl Out {
                 if buf.is_empty() {
                     return Ok(());
                 }
-                sink.send(buf, route)
+                sink.send(buf, route, hints)
             }
+        }
+    }
+
+    pub(crate) fn set_hints(&self, hints: Hints) {
+        if let Out::Messages(s) = self {
+            s.set_hints(hints)
         }
     }
 

@@ -34,7 +34,7 @@ async fn progress_resets_the_timeout() {
     let opts = RequestOptions {
         timeout: Some(Duration::from_secs(60)),
         progress: Some(tx),
-        related: None,
+        ..Default::default()
     };
     let task = tokio::spawn(async move { peer.request("slow", Some(json!({})), opts).await });
     let req = raw.recv().await;
@@ -95,7 +95,7 @@ async fn the_hard_maximum_holds_whatever_the_progress() {
     let opts = RequestOptions {
         timeout: Some(Duration::from_secs(60)),
         progress: Some(tx),
-        related: None,
+        ..Default::default()
     };
     let task =
         tokio::spawn(async move { (peer.request("slow", None, opts).await, start.elapsed()) });

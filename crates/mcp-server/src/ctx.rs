@@ -200,7 +200,7 @@ impl Ctx {
                 RpcError::Remote(e) if e.code == USER_REJECTED => SampleError::Rejected(e.message),
                 RpcError::Remote(e) => SampleError::Remote(e),
                 RpcError::Timeout(d) => SampleError::Timeout(d),
-                RpcError::Closed => SampleError::Closed,
+                RpcError::Closed | RpcError::Transport(_) => SampleError::Closed,
                 RpcError::Codec(m) => SampleError::BadReply(m),
             })
     }
@@ -226,7 +226,7 @@ impl Ctx {
                     .map_err(|e| match e {
                         RpcError::Remote(e) => ElicitError::Remote(e),
                         RpcError::Timeout(d) => ElicitError::Timeout(d),
-                        RpcError::Closed => ElicitError::Closed,
+                        RpcError::Closed | RpcError::Transport(_) => ElicitError::Closed,
                         RpcError::Codec(m) => ElicitError::InvalidReply(m),
                     })?
             }
@@ -324,8 +324,8 @@ impl Ctx {
     {
         let opts = RequestOptions {
             timeout,
-            progress: None,
             related: Some(self.inner.request_id.clone()),
+            ..Default::default()
         };
         self.inner.peer.request_typed(method, params, opts).await
     }

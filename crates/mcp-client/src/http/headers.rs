@@ -2,10 +2,19 @@
 //! `Mcp-Param-{Name}` headers that mirror tool arguments marked `x-mcp-header` in the tool's
 //! `inputSchema`, with the `=?base64?…?=` sentinel encoding for values that are not plain
 //! header-safe ASCII.
+//!
+//! The transport writes `Mcp-Method` and `Mcp-Name` from the outgoing message itself.
+//! [`ToolHeaders`] belongs to the [`crate::Client`]: it learns the annotations from its own
+//! `tools/list` calls and gives the transport a call's `Mcp-Param-*` headers as request
+//! hints ([`mcp_rpc::Hints`]).
 
 use base64::Engine;
 use serde_json::Value;
 use std::collections::HashMap;
+
+/// The `MCP-Protocol-Version` header (legacy: the version `initialize` negotiated, which the
+/// client hands the transport as a connection hint; modern: the request's own).
+pub const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 
 /// The header value for `v`: as is when it is visible ASCII (and inner spaces or tabs) without
 /// leading or trailing whitespace and not itself shaped like the sentinel; otherwise
@@ -24,13 +33,10 @@ pub fn encode_value(v: &str) -> String {
     }
 }
 
-/// The name a request carries in `Mcp-Name`, if its method has one.
+/// The name a request carries in `Mcp-Name`, if its method has one (the params field named
+/// by [`mcp_proto::methods::named_param`]).
 pub fn name_of(method: &str, params: Option<&Value>) -> Option<String> {
-    let key = match method {
-        "tools/call" | "prompts/get" => "name",
-        "resources/read" => "uri",
-        _ => return None,
-    };
+    let key = mcp_proto::methods::named_param(method)?;
     params?.get(key)?.as_str().map(str::to_owned)
 }
 
@@ -86,7 +92,8 @@ impl ToolHeaders {
         self.tools.contains_key(tool)
     }
 
-    /// The `Mcp-Param-*` headers of a `tools/call` (name, encoded value).
+    /// The `Mcp-Param-*` headers of a `tools/call` (name, encoded value): none for a tool not
+    /// seen yet.
     pub fn headers_for(&self, tool: &str, arguments: Option<&Value>) -> Vec<(String, String)> {
         let (Some(params), Some(args)) = (self.tools.get(tool), arguments) else {
             return Vec::new();

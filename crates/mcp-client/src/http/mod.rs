@@ -1,40 +1,46 @@
-//! The Streamable HTTP client transport, both eras.
+//! The Streamable HTTP client transport, both eras. It carries messages and does not read or
+//! rewrite application traffic: what it knows of a message is its envelope (id, method) and,
+//! for modern requests, the `_meta` protocol version and the params field that
+//! `mcp_proto::methods::named_param` names.
 //!
 //! Every message our side sends is one POST (`MessageSink::send` queues it; one task takes the
-//! queue in order). Requests are POSTed concurrently, each by its own task; notifications are
-//! POSTed one at a time and waited for, so `notifications/initialized` reaches the server
-//! before any request that follows it. Answers come back as `application/json` (one message)
-//! or `text/event-stream` (parsed by [`sse`]), and each message goes to the engine's
-//! [`Inbound`].
+//! queue in order). Requests are POSTed concurrently, each by its own task (`exchange`);
+//! notifications are POSTed one at a time and waited for, so `notifications/initialized`
+//! reaches the server before any request that follows it. Answers come back as
+//! `application/json` (one message) or `text/event-stream` (parsed by [`sse`]), and each
+//! message goes to the engine's [`Inbound`] as it came (`stream`).
 //!
-//! - Legacy (`2025-11-25` and earlier): the `Mcp-Session-Id` of the `initialize` answer and
-//!   the negotiated version (read from its result) go on every later request; after
-//!   `notifications/initialized` the standalone GET stream is opened and kept (405: none). A
-//!   POST stream that ends before its answer is resumed with GET + `Last-Event-ID` after the
-//!   `retry` delay (bounded attempts); events already seen (by id) are dropped. A 404 to a
-//!   request that carried a session id starts a new session (the remembered `initialize` and
+//! - Legacy (`2025-11-25` and earlier; `session`): the `Mcp-Session-Id` of the `initialize`
+//!   answer goes on every later request, and so do the connection's hints
+//!   ([`mcp_rpc::Peer::set_transport_hints`]: the client gives the negotiated
+//!   `MCP-Protocol-Version` once `initialize` is answered). After `notifications/initialized`
+//!   the standalone GET stream is opened and kept (405: none). A POST stream that ends before
+//!   its answer is resumed with GET + `Last-Event-ID` after the `retry` delay (bounded
+//!   attempts); events already seen (by id) are dropped. A 404 to a request that carried a
+//!   session id starts a new session (the remembered `initialize` and
 //!   `notifications/initialized` are replayed) and the message is sent again. Closing sends
 //!   DELETE.
 //! - Modern (a request whose `_meta` carries a protocol version): `MCP-Protocol-Version` from
-//!   that `_meta`, `Mcp-Method`, `Mcp-Name`, and `Mcp-Param-*` for tool arguments marked
-//!   `x-mcp-header` (learnt from `tools/list` answers, which also lose the tools whose
-//!   annotations are invalid). `notifications/cancelled` for a modern request is not sent:
-//!   its POST is dropped, which is the cancellation. A `-32020` answer to a `tools/call` of
-//!   an unknown tool fetches `tools/list` and retries once.
+//!   that `_meta`, `Mcp-Method`, `Mcp-Name`, and the request's hints as headers (the client
+//!   computes the `Mcp-Param-*` headers of a `tools/call`, and retries one refused with
+//!   `-32020`). `notifications/cancelled` for a modern request is not sent: its POST is
+//!   dropped, which is the cancellation.
 //!
-//! An HTTP error becomes the JSON-RPC error the body carries (given our request's id), or one
-//! written here naming the status and an excerpt of the body (401: the `WWW-Authenticate`
-//! challenge); a network failure likewise. The waiting request fails instead of hanging.
+//! An HTTP error answer that carries a JSON-RPC error for the request is the server's answer.
+//! Any other failure (network, an HTTP error status, a stream cut beyond resumption) fails the
+//! waiting request out of band with [`Inbound::fail`] (naming the status and an excerpt of the
+//! body; 401: the `WWW-Authenticate` challenge), so it never hangs and no server message can
+//! pass for it.
 
 mod exchange;
 pub mod headers;
 mod session;
 pub mod sse;
+mod stream;
 
-use headers::ToolHeaders;
-use mcp_proto::methods::{Initialize, Initialized, Notification as _, Request as _};
-use mcp_proto::{ErrorObject, RequestId};
-use mcp_rpc::{Closed, Config, Connection, Handler, Inbound, MessageSink, Route};
+use mcp_proto::methods::{Cancelled, Initialize, Initialized, Notification as _, Request as _};
+use mcp_proto::RequestId;
+use mcp_rpc::{Closed, Config, Connection, Handler, Hints, Inbound, MessageSink, Route};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -157,7 +163,8 @@ impl HttpTransport {
         })
     }
 
-    /// Starts the engine connection over this endpoint (for [`crate::Client::connect_with`]).
+    /// Starts the engine connection over this endpoint (for [`crate::Client::connect_with`];
+    /// [`crate::Client::connect_http`] does both).
     pub fn start(self, handler: Arc<dyn Handler>, config: Config) -> Connection {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -170,8 +177,8 @@ impl HttpTransport {
             queue: Mutex::new(Some(tx)),
             closed: AtomicBool::new(false),
             session: Mutex::new(Session::default()),
+            hints: Mutex::new(Hints::new()),
             renewing: tokio::sync::Mutex::new(()),
-            tools: Mutex::new(ToolHeaders::default()),
             inflight: Mutex::new(HashMap::new()),
             tasks: Mutex::new(HashMap::new()),
             next_task: AtomicU64::new(0),
@@ -185,34 +192,6 @@ impl HttpTransport {
     }
 }
 
-impl crate::Client {
-    /// Connects to a Streamable HTTP endpoint and agrees on an era and version.
-    pub async fn connect_http(
-        url: &str,
-        http: HttpOptions,
-        handler: Arc<dyn crate::SamplingHandler>,
-        opts: crate::ClientOptions,
-    ) -> Result<crate::Client, crate::ClientError> {
-        let transport = HttpTransport::new(url, http)?;
-        Self::connect_with(|h, c| transport.start(h, c), handler, opts).await
-    }
-}
-
-/// An error the transport itself gives a request (the server was not reached, answered with
-/// an HTTP error, or broke the stream): marked so the client can tell it from the server's own
-/// JSON-RPC errors.
-pub(crate) fn local_error(message: impl Into<String>) -> ErrorObject {
-    ErrorObject::internal(message).with_data(serde_json::json!({"transport": "http"}))
-}
-
-/// Whether a request's error was made by the HTTP transport rather than sent by the server.
-pub(crate) fn is_local_error(e: &ErrorObject) -> bool {
-    e.data
-        .as_ref()
-        .and_then(|d| d.get("transport"))
-        .is_some_and(|t| t == "http")
-}
-
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -222,8 +201,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub(crate) struct Session {
     /// `Mcp-Session-Id`, if the server gave one.
     pub id: Option<String>,
-    /// The negotiated version, once the `initialize` answer was read.
-    pub version: Option<String>,
     /// Bumped by every new session (a 404 retried by several requests renews once).
     pub generation: u64,
     /// The `initialize` request and `notifications/initialized`, replayed for a new session.
@@ -264,6 +241,9 @@ impl Seen {
     }
 }
 
+/// An outgoing message and its request's hints, in the send queue.
+type Queued = (Vec<u8>, Hints);
+
 /// One of our requests being POSTed.
 struct Flight {
     task: u64,
@@ -277,12 +257,13 @@ pub(crate) struct Shared {
     pub opts: HttpOptions,
     pub max_event: usize,
     inbound: Mutex<Option<Inbound>>,
-    queue: Mutex<Option<mpsc::UnboundedSender<Vec<u8>>>>,
+    queue: Mutex<Option<mpsc::UnboundedSender<Queued>>>,
     closed: AtomicBool,
     pub session: Mutex<Session>,
+    /// The connection's hints, sent as headers with every legacy message.
+    pub hints: Mutex<Hints>,
     /// Held while a new session is being opened.
     pub renewing: tokio::sync::Mutex<()>,
-    pub tools: Mutex<ToolHeaders>,
     inflight: Mutex<HashMap<RequestId, Flight>>,
     tasks: Mutex<HashMap<u64, AbortHandle>>,
     next_task: AtomicU64,
@@ -296,6 +277,14 @@ impl Shared {
         match inbound {
             Some(i) => i.receive(message),
             None => tracing::debug!("dropped a message that arrived after the close"),
+        }
+    }
+
+    /// Fails our request `id` out of band: no answer will come for it.
+    pub fn fail(&self, id: &RequestId, why: String) {
+        let inbound = lock(&self.inbound).clone();
+        if let Some(i) = inbound {
+            i.fail(id, why);
         }
     }
 
@@ -329,11 +318,20 @@ impl Shared {
 struct Sink(Arc<Shared>);
 
 impl MessageSink for Sink {
-    fn send(&self, message: Vec<u8>, _route: Route) -> Result<(), Closed> {
+    fn send(
+        &self,
+        message: Vec<u8>,
+        _route: Route,
+        hints: &[(String, String)],
+    ) -> Result<(), Closed> {
         match lock(&self.0.queue).as_ref() {
-            Some(q) => q.send(message).map_err(|_| Closed),
+            Some(q) => q.send((message, hints.to_vec())).map_err(|_| Closed),
             None => Err(Closed),
         }
+    }
+
+    fn set_hints(&self, hints: Hints) {
+        *lock(&self.0.hints) = hints;
     }
 
     fn close(&self) {
@@ -368,6 +366,23 @@ pub(crate) struct OutRequest {
     /// The modern protocol version from `_meta`, if the request is modern.
     pub modern: Option<String>,
     pub body: Vec<u8>,
+    /// Sent as headers with the request's POST.
+    pub hints: Hints,
+}
+
+/// Adds hints to a request's headers (a hint that is no valid header is left out).
+pub(crate) fn put_hints(h: &mut HeaderMap, hints: &[(String, String)]) {
+    for (name, value) in hints {
+        match (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                h.insert(n, v);
+            }
+            _ => tracing::warn!(header = name, "cannot send a header value; left out"),
+        }
+    }
 }
 
 /// The modern protocol version a request's `_meta` names, if any.
@@ -379,8 +394,8 @@ fn modern_version(params: Option<&Value>) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn run_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<u8>>) {
-    while let Some(message) = rx.recv().await {
+async fn run_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Queued>) {
+    while let Some((message, hints)) = rx.recv().await {
         let env: Envelope<'_> = match serde_json::from_slice(&message) {
             Ok(e) => e,
             Err(e) => {
@@ -401,6 +416,7 @@ async fn run_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<u8>>
                     params,
                     modern,
                     body: message,
+                    hints,
                 };
                 start_request(&shared, req);
             }
@@ -408,7 +424,7 @@ async fn run_queue(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<u8>>
             (Some(_), None) => {
                 let s = shared.clone();
                 shared.spawn(async move {
-                    exchange::post_other(&s, message, "response").await;
+                    session::post_other(&s, message, "response").await;
                 });
             }
             (None, None) => tracing::warn!("not sending a message that has neither id nor method"),
@@ -437,7 +453,7 @@ async fn send_notification(
     params: Option<Value>,
     body: Vec<u8>,
 ) {
-    if method == "notifications/cancelled" {
+    if method == Cancelled::METHOD {
         let target = params
             .as_ref()
             .and_then(|p| p.get("requestId"))
@@ -450,7 +466,7 @@ async fn send_notification(
                 f.modern
             }
             // Already answered: only a legacy session has any use for the notification.
-            None => lock(&shared.session).version.is_none(),
+            None => lock(&shared.session).init_request.is_none(),
         };
         if modern {
             // Modern: dropping the response stream is the cancellation; nothing is POSTed.
@@ -461,7 +477,7 @@ async fn send_notification(
     if initialized {
         lock(&shared.session).initialized = Some(body.clone());
     }
-    let ok = exchange::post_other(shared, body, method).await;
+    let ok = session::post_other(shared, body, method).await;
     if initialized && ok {
         let opened = session::listen(shared);
         // Later messages wait (briefly) for the stream's answer: a server may deliver what

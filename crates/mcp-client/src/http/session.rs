@@ -1,33 +1,28 @@
-//! The legacy session: its headers, the standalone GET stream, resuming a broken stream with
-//! `Last-Event-ID`, a new session after a 404, and DELETE at the end.
+//! The legacy session: its headers, the standalone GET stream, reading a POST's answer and
+//! resuming a broken stream with `Last-Event-ID`, a new session after a 404, and DELETE at
+//! the end.
 
-use super::exchange::{self, is_event_stream, read_answer, read_stream, Ctx};
-use super::{lock, OutRequest, Shared};
-use mcp_proto::methods::{Initialize, Request as _};
-use mcp_proto::{ErrorObject, RequestId};
+use super::stream::{self, handle_json_body, is_event_stream, read_stream, Ctx};
+use super::{lock, put_hints, Shared};
+use mcp_proto::methods::{Initialize, Initialized, Notification as _, Request as _};
+use mcp_proto::RequestId;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
 use reqwest::{Response, StatusCode};
 use std::sync::Arc;
 use std::time::Duration;
 
 const SESSION_ID: &str = "mcp-session-id";
-const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 const LAST_EVENT_ID: &str = "last-event-id";
 
-/// The base headers plus the session id and negotiated version, when known; and the session
-/// generation if a session id is among them.
+/// The base headers plus the session id, when known, and the connection's hints (the
+/// negotiated version, which the client tells once `initialize` is answered); and the
+/// session generation if a session id is among them.
 pub(crate) fn headers(shared: &Shared) -> (HeaderMap, Option<u64>) {
     let mut h = shared.base.clone();
+    put_hints(&mut h, &lock(&shared.hints));
     let s = lock(&shared.session);
     if let Some(v) = s.id.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
         h.insert(SESSION_ID, v);
-    }
-    if let Some(v) = s
-        .version
-        .as_deref()
-        .and_then(|v| HeaderValue::from_str(v).ok())
-    {
-        h.insert(PROTOCOL_VERSION, v);
     }
     (h, s.id.as_ref().map(|_| s.generation))
 }
@@ -75,7 +70,7 @@ pub(crate) async fn resume(
     ctx: &mut Ctx,
     mut last: String,
     mut retry: Option<u64>,
-) -> Result<(), ErrorObject> {
+) -> Result<(), String> {
     let max = shared.opts.max_reconnects;
     let mut attempt = 0;
     let mut why = String::from("no attempt was made");
@@ -85,7 +80,7 @@ pub(crate) async fn resume(
         let resp = match get(shared, Some(&last)).await {
             Ok(r) => r,
             Err(e) => {
-                why = exchange::network_error(shared, &e).message;
+                why = stream::network_error(shared, &e);
                 continue;
             }
         };
@@ -111,11 +106,59 @@ pub(crate) async fn resume(
         }
         why = "the resumed stream ended too".into();
     }
-    Err(super::local_error(format!(
+    Err(format!(
         "the event stream of {} ended before its answer and could not be resumed after \
          {attempt} attempt(s): {why}",
         ctx.method
-    )))
+    ))
+}
+
+/// Reads the answer of a successful POST of a request into `ctx`, resuming a legacy event
+/// stream that ends before it. `Err`: why no answer came.
+pub(crate) async fn read_answer(
+    shared: &Arc<Shared>,
+    resp: Response,
+    ctx: &mut Ctx,
+) -> Result<(), String> {
+    let status = resp.status();
+    let ct = stream::content_type(&resp);
+    if ct.starts_with("text/event-stream") {
+        let end = read_stream(shared, resp, ctx, !ctx.modern).await;
+        if ctx.answered {
+            return Ok(());
+        }
+        return match end.last_id {
+            Some(last) if !ctx.modern => resume(shared, ctx, last, end.retry).await,
+            _ => Err(format!(
+                "the server closed the event stream of {} before answering (and it cannot be \
+                 resumed)",
+                ctx.method
+            )),
+        };
+    }
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| stream::network_error(shared, &e))?;
+    if ct.starts_with("application/json") {
+        handle_json_body(shared, &body, ctx);
+        if ctx.answered {
+            return Ok(());
+        }
+        return Err(format!(
+            "the server answered {} with HTTP {status} but without a response to it",
+            ctx.method
+        ));
+    }
+    Err(format!(
+        "the server answered {} with HTTP {status} and {} instead of a JSON-RPC response",
+        ctx.method,
+        if body.is_empty() {
+            "no body".to_owned()
+        } else {
+            format!("content type {ct:?}")
+        }
+    ))
 }
 
 /// Opens the standalone GET stream (replacing any earlier one) and keeps it open. The
@@ -185,7 +228,6 @@ pub(crate) async fn renew(shared: &Arc<Shared>, stale: u64) -> Result<(), String
             return Ok(());
         }
         s.id = None;
-        s.version = None;
         (
             s.init_request.clone(),
             s.initialized.clone(),
@@ -200,42 +242,60 @@ pub(crate) async fn renew(shared: &Arc<Shared>, stale: u64) -> Result<(), String
         .ok()
         .and_then(|v| serde_json::from_value::<RequestId>(v.get("id")?.clone()).ok())
         .ok_or("the remembered initialize request has no id")?;
-    let req = OutRequest {
-        id,
-        method: Initialize::METHOD.into(),
-        params: None,
-        modern: None,
-        body: init,
-    };
-    let (mut h, _) = headers(shared);
-    exchange::post_headers(&mut h);
+    // As the first time: without a session id or the connection's hints.
+    let mut h = shared.base.clone();
+    stream::post_headers(&mut h);
     let resp = shared
         .http
         .post(shared.url.clone())
         .headers(h)
-        .body(req.body.clone())
+        .body(init)
         .send()
         .await
-        .map_err(|e| exchange::network_error(shared, &e).message)?;
+        .map_err(|e| stream::network_error(shared, &e))?;
     if !resp.status().is_success() {
-        return Err(format!("initialize got HTTP {}", resp.status()));
+        return Err(format!("{} got HTTP {}", Initialize::METHOD, resp.status()));
     }
     capture(shared, &resp);
-    let mut ctx = Ctx::for_request(&req, false);
-    read_answer(shared, resp, &mut ctx)
-        .await
-        .map_err(|e| e.message)?;
+    let mut ctx = Ctx::for_request(&id, Initialize::METHOD, false, false);
+    read_answer(shared, resp, &mut ctx).await?;
     if let Some(err) = ctx.captured.as_ref().and_then(|m| m.get("error")) {
-        return Err(format!("initialize was refused: {err}"));
+        return Err(format!("{} was refused: {err}", Initialize::METHOD));
     }
     if let Some(note) = note {
-        if !exchange::post_other(shared, note, "notifications/initialized").await {
-            return Err("notifications/initialized was refused".into());
+        if !post_other(shared, note, Initialized::METHOD).await {
+            return Err(format!("{} was refused", Initialized::METHOD));
         }
         let opened = listen(shared);
         let _ = tokio::time::timeout(super::LISTEN_WAIT, opened).await;
     }
     Ok(())
+}
+
+/// POSTs a notification or a response; true if the server accepted it.
+pub(crate) async fn post_other(shared: &Arc<Shared>, body: Vec<u8>, what: &str) -> bool {
+    let (mut h, _) = headers(shared);
+    stream::post_headers(&mut h);
+    let sent = shared
+        .http
+        .post(shared.url.clone())
+        .headers(h)
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(resp) if resp.status().is_success() => true,
+        Ok(resp) => {
+            let status = resp.status();
+            let body = stream::excerpt(&stream::read_capped(resp, 4096).await);
+            tracing::warn!(%status, what, "the server refused a message: {body}");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(what, "cannot send a message: {}", stream::error_chain(&e));
+            false
+        }
+    }
 }
 
 /// Ends the session at the server (DELETE; a 405 means the server does not allow it).

@@ -1,0 +1,76 @@
+//! [`ClientOptions`] and [`EraChoice`]: how a [`crate::Client`] connects.
+
+use crate::elicitation::ElicitationHandler;
+use crate::roots::Roots;
+use mcp_proto::{ClientCapabilities, Implementation};
+use mcp_rpc::Config;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which era to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EraChoice {
+    /// Probe with `server/discover` and fall back to `initialize` (the stdio spec's rule).
+    #[default]
+    Auto,
+    /// `initialize` handshake.
+    Legacy,
+    /// Per-request `_meta`; no probe.
+    Modern,
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Era choice (default `Auto`).
+    pub era: EraChoice,
+    /// Our identity.
+    pub info: Implementation,
+    /// Our capabilities (default: sampling with tools).
+    pub capabilities: ClientCapabilities,
+    /// How long the `server/discover` probe waits before assuming a legacy server (5 s).
+    pub probe_timeout: Duration,
+    /// Modern: most `input_required` rounds per call (default 10).
+    pub max_rounds: u32,
+    /// How long a tool call may take (default 10 minutes: sampling may wait for a person).
+    pub call_timeout: Duration,
+    /// The engine's limits.
+    pub rpc: Config,
+    /// Answers form-mode elicitation; `elicitation` is declared only when set.
+    pub elicitation: Option<Arc<dyn ElicitationHandler>>,
+    /// The roots offered to servers; `roots` (with `listChanged`) is declared only when set.
+    pub roots: Option<Roots>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            era: EraChoice::Auto,
+            info: Implementation::new("mcp-sampling", env!("CARGO_PKG_VERSION")),
+            capabilities: ClientCapabilities::sampling(true),
+            probe_timeout: Duration::from_secs(5),
+            max_rounds: 10,
+            call_timeout: Duration::from_secs(600),
+            rpc: Config::default(),
+            elicitation: None,
+            roots: None,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The capabilities we declare: the configured ones, with `elicitation` and `roots`
+    /// present exactly when a handler for them is set.
+    pub(crate) fn advertised(&self) -> ClientCapabilities {
+        let mut caps = self.capabilities.clone();
+        caps.elicitation = None;
+        caps.roots = None;
+        if self.elicitation.is_some() {
+            caps = caps.with_elicitation();
+        }
+        if self.roots.is_some() {
+            caps = caps.with_roots(true);
+        }
+        caps
+    }
+}
