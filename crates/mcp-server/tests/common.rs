@@ -1,5 +1,5 @@
 //! Shared by the server's integration tests: a small server and a raw client.
-#![allow(dead_code)]
+#![allow(dead_code, missing_docs)]
 
 use mcp_rpc::testing::RawPeer;
 use mcp_server::{Args, Ctx, Sampling, Server, ServerConfig, ToolError};
