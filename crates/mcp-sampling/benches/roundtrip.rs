@@ -2,8 +2,8 @@
 //! over an in-memory pipe and answers every sampling request at once. Prints one JSON line
 //! per case. Run: `cargo bench -p mcp-sampling --bench roundtrip [-- N]`.
 //!
-//! Over stdio (a real process and pipes), use ../shared/peers/run-all.sh with
-//! `--server ours -- target/release/mcp-sampling serve bench`.
+//! Over stdio (a real process and pipes), use the side-by-side peers benchmark (kept outside
+//! this repository) with `target/release/mcp-sampling serve bench` as our server.
 
 use mcp_host::providers::Fixed;
 use mcp_host::{Client, ClientOptions, EraChoice};
