@@ -6,10 +6,12 @@
 //! - `frame`: newline-delimited frames with a size limit.
 //! - `outbox`: the single writer of a connection.
 //! - [`transport`]: stdio, child process, in-memory pair.
+//! - [`clock`]: the [`Clock`] that time-dependent code of the SDKs reads (a fake one in tests).
 //!
 //! The engine knows nothing of MCP's eras or features: the server and host SDKs give it a
 //! [`Handler`].
 
+pub mod clock;
 mod engine;
 mod error;
 pub mod frame;
@@ -17,6 +19,7 @@ mod outbox;
 pub mod testing;
 pub mod transport;
 
+pub use clock::{Clock, SystemClock};
 pub use engine::{BoxFuture, Config, Connection, Handler, Inbound, Peer, Request, RequestOptions};
 pub use error::RpcError;
 pub use outbox::{Closed, MessageSink, Route};

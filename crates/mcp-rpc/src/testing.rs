@@ -1,9 +1,12 @@
-//! A scripted peer for tests: write raw lines, read parsed JSON back, over a [`Transport`].
+//! Helpers for tests: a scripted peer (write raw lines, read parsed JSON back, over a
+//! [`Transport`]), and a [`Clock`] moved by hand.
 
+use crate::clock::Clock;
 use crate::frame::{Frame, FrameReader};
 use crate::transport::{BoxRead, BoxWrite, Transport};
 use serde_json::Value;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 use tokio::io::AsyncWriteExt;
 
 /// One end of a connection driven by hand.
@@ -57,5 +60,38 @@ impl RawPeer {
     /// Closes our output (the peer sees end of stream).
     pub async fn close(&mut self) {
         let _ = self.write.shutdown().await;
+    }
+}
+
+/// A [`Clock`] that moves only when told to; clones share the same time.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    /// The wall-clock time, and the monotonic reading.
+    at: Arc<Mutex<(SystemTime, Duration)>>,
+}
+
+impl ManualClock {
+    /// A clock showing `start`.
+    pub fn new(start: SystemTime) -> ManualClock {
+        ManualClock {
+            at: Arc::new(Mutex::new((start, Duration::ZERO))),
+        }
+    }
+
+    /// Moves both readings forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut at = self.at.lock().unwrap_or_else(|p| p.into_inner());
+        at.0 += by;
+        at.1 += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        self.at.lock().unwrap_or_else(|p| p.into_inner()).0
+    }
+
+    fn monotonic(&self) -> Duration {
+        self.at.lock().unwrap_or_else(|p| p.into_inner()).1
     }
 }

@@ -17,7 +17,9 @@ use mcp_proto::prompts::GetPromptParams;
 use mcp_proto::tools::{CallToolParams, ListToolsResult};
 use mcp_proto::version::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
 use mcp_proto::{ClientCapabilities, ErrorObject, Implementation};
-use mcp_rpc::{BoxFuture, Config, Connection, Handler, Peer, Request, Transport};
+use mcp_rpc::{
+    BoxFuture, Clock, Config, Connection, Handler, Peer, Request, SystemClock, Transport,
+};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -41,6 +43,9 @@ pub struct ServerConfig {
     pub max_rounds: u32,
     /// The engine's limits (frame size, timeouts).
     pub rpc: Config,
+    /// Where the time comes from for `requestState` expiry (default: the system clock; tests
+    /// pass a [`mcp_rpc::testing::ManualClock`]).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +57,7 @@ impl Default for ServerConfig {
             max_samples_per_call: 64,
             max_rounds: 32,
             rpc: Config::default(),
+            clock: Arc::new(SystemClock),
         }
     }
 }
