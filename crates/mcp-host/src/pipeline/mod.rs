@@ -21,7 +21,7 @@ use audit::{AuditLog, Entry};
 use mcp_llm::{Completion, Provider};
 use mcp_proto::sampling::{self as sp, CreateMessageParams, CreateMessageResult};
 use mcp_proto::{Content, OneOrMany};
-use mcp_rpc::BoxFuture;
+use mcp_rpc::{BoxFuture, Clock, SystemClock};
 use policy::{MemoryBudgets, Policy, ServerPolicy};
 use routing::{ModelEntry, Route, Router};
 use std::collections::HashMap;
@@ -80,6 +80,7 @@ struct Inner {
     providers: HashMap<String, Arc<dyn Provider>>,
     audit: Option<Arc<AuditLog>>,
     observer: Option<Observer>,
+    clock: Arc<dyn Clock>,
 }
 
 /// The composed pipeline. Cheap to clone; implements [`SamplingHandler`].
@@ -97,6 +98,7 @@ pub struct HostBuilder {
     providers: HashMap<String, Arc<dyn Provider>>,
     audit: Option<Arc<AuditLog>>,
     observer: Option<Observer>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Host {
@@ -110,6 +112,7 @@ impl Host {
             providers: HashMap::new(),
             audit: None,
             observer: None,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -151,6 +154,12 @@ impl HostBuilder {
         self.observer = Some(Arc::new(f));
         self
     }
+    /// Where the time comes from: the budgets' day, the rate limits, the audit log's
+    /// timestamps (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
     /// Finishes the host.
     pub fn build(self) -> Host {
         let budgets: Arc<dyn policy::BudgetStore> = match &self.audit {
@@ -164,7 +173,8 @@ impl HostBuilder {
             .collect();
         Host {
             inner: Arc::new(Inner {
-                policy: Policy::new(self.default_policy, self.server_policies, budgets),
+                policy: Policy::new(self.default_policy, self.server_policies, budgets)
+                    .with_clock(self.clock.clone()),
                 approval: self
                     .approval
                     .unwrap_or_else(|| Approval::new(Mode::Deny, vec![], None)),
@@ -172,6 +182,7 @@ impl HostBuilder {
                 providers: self.providers,
                 audit: self.audit,
                 observer: self.observer,
+                clock: self.clock,
             }),
         }
     }
@@ -240,7 +251,9 @@ impl Inner {
             None => (String::new(), prompt.len() as i64, None),
         };
         Entry {
-            at_ms: std::time::SystemTime::now()
+            at_ms: self
+                .clock
+                .now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0),
