@@ -5,7 +5,7 @@ use super::*;
 pub(crate) const LEGACY: &str = "2025-11-25";
 pub(crate) const MODERN: &str = "2026-07-28";
 pub(crate) const FIXED_REPLY: &str = "Paris is the capital of France.";
-/// The test model takes 5 s to answer this prompt.
+/// The test model never answers this prompt.
 pub(crate) const SLOW_PROMPT: &str = "Take your time.";
 
 // =======================================================================================
