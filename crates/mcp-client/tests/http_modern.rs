@@ -200,7 +200,12 @@ async fn cancelling_a_modern_request_closes_its_stream_and_posts_nothing() {
         .await
         .expect("the response stream was not closed")
         .expect("closed");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The transport sends in order: a cancellation POST would have been answered before the
+    // request that follows.
+    client
+        .list_tools()
+        .await
+        .expect("tools/list after the cancellation");
     assert!(
         server.calls("notifications/cancelled").is_empty(),
         "modern cancellation must not be POSTed"

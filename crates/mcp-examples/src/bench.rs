@@ -1,4 +1,5 @@
-//! `bench`: the sampling round-trip benchmark server (the side-by-side peers benchmark drives it over stdio).
+//! `bench`: the sampling round-trip benchmark server (driven by the side-by-side peers
+//! benchmark, kept outside this repository).
 
 use futures_util::future::join_all;
 use mcp_server::{Args, Ctx, Sampling, Server, ToolError};

@@ -15,6 +15,7 @@ use crate::audit::{AuditLog, Decision, Entry};
 use crate::policy::{BudgetStore, MemoryBudgets, Policy, ServerPolicy};
 use crate::routing::{ModelEntry, Route, Router};
 use mcp_llm::{Completion, Provider};
+use mcp_proto::clock::{Clock, SystemClock};
 use mcp_proto::handler::{SamplingError, SamplingHandler, SamplingRequest};
 use mcp_proto::sampling::{self as sp, CreateMessageParams, CreateMessageResult};
 use mcp_proto::BoxFuture;
@@ -75,6 +76,7 @@ struct Inner {
     providers: HashMap<String, Arc<dyn Provider>>,
     audit: Option<Arc<AuditLog>>,
     observer: Option<Observer>,
+    clock: Arc<dyn Clock>,
 }
 
 /// The composed pipeline. Cheap to clone; implements [`SamplingHandler`].
@@ -92,6 +94,7 @@ pub struct HostBuilder {
     providers: HashMap<String, Arc<dyn Provider>>,
     audit: Option<Arc<AuditLog>>,
     observer: Option<Observer>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Host {
@@ -105,6 +108,7 @@ impl Host {
             providers: HashMap::new(),
             audit: None,
             observer: None,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -154,6 +158,12 @@ impl HostBuilder {
         self.observer = Some(Arc::new(f));
         self
     }
+    /// Where the time comes from: the budgets' day, the rate limits, the audit log's
+    /// timestamps (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
     /// Finishes the host. A model whose provider was not given is an error (it could never
     /// be used).
     pub fn build(self) -> Result<Host, BuildError> {
@@ -175,7 +185,8 @@ impl HostBuilder {
         let catalog = self.catalog;
         Ok(Host {
             inner: Arc::new(Inner {
-                policy: Policy::new(self.default_policy, self.server_policies, budgets),
+                policy: Policy::new(self.default_policy, self.server_policies, budgets)
+                    .with_clock(self.clock.clone()),
                 approval: self
                     .approval
                     .unwrap_or_else(|| Approval::new(Mode::Deny, vec![], None)),
@@ -183,6 +194,7 @@ impl HostBuilder {
                 providers: self.providers,
                 audit: self.audit,
                 observer: self.observer,
+                clock: self.clock,
             }),
         })
     }
@@ -271,7 +283,9 @@ impl Inner {
             None => (String::new(), prompt.len() as i64, None),
         };
         Entry {
-            at_ms: std::time::SystemTime::now()
+            at_ms: self
+                .clock
+                .now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0),

@@ -2,11 +2,13 @@
 //!
 //! Every refusal names the rule it applies, and reaches the server as a clear error.
 
+use mcp_proto::clock::{Clock, SystemClock};
 use mcp_proto::sampling::{CreateMessageParams, IncludeContext};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// What `includeContext` a server may ask for.
@@ -104,7 +106,24 @@ pub struct Refusal {
     pub rule: String,
 }
 
-type Limiter = governor::DefaultDirectRateLimiter;
+/// The policy's [`Clock`] as governor's: its monotonic reading.
+#[derive(Debug, Clone)]
+struct LimiterClock(Arc<dyn Clock>);
+
+impl governor::clock::Clock for LimiterClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        self.0.monotonic()
+    }
+}
+
+type Limiter = governor::RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    LimiterClock,
+    governor::middleware::NoOpMiddleware<Duration>,
+>;
 
 struct ServerState {
     limiter: Option<Limiter>,
@@ -117,6 +136,7 @@ pub struct Policy {
     servers: HashMap<String, ServerPolicy>,
     state: Mutex<HashMap<String, Arc<ServerState>>>,
     budgets: Arc<dyn BudgetStore>,
+    clock: Arc<dyn Clock>,
 }
 
 /// Holds a concurrency slot while a request is answered.
@@ -128,7 +148,8 @@ pub struct Admitted {
 }
 
 impl Policy {
-    /// A policy with a default for all servers, overrides by server name, and a budget store.
+    /// A policy with a default for all servers, overrides by server name, and a budget store;
+    /// on the system clock.
     pub fn new(
         default: ServerPolicy,
         servers: HashMap<String, ServerPolicy>,
@@ -139,7 +160,21 @@ impl Policy {
             servers,
             state: Mutex::new(HashMap::new()),
             budgets,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The same policy on another clock: the budgets' UTC day is read from its wall clock,
+    /// the rate limits from its monotonic reading. Set it before the first request.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Policy {
+        self.clock = clock;
+        self.state = Mutex::new(HashMap::new());
+        self
+    }
+
+    /// The UTC day (`YYYY-MM-DD`) of the policy's clock: the budgets' day.
+    pub fn today(&self) -> String {
+        day_of(self.clock.now())
     }
 
     /// The rules that apply to a server.
@@ -154,8 +189,9 @@ impl Policy {
             .or_insert_with(|| {
                 let limiter = NonZeroU32::new(rules.requests_per_minute).map(|rate| {
                     let burst = NonZeroU32::new(rules.burst.max(1)).unwrap_or(NonZeroU32::MIN);
-                    governor::RateLimiter::direct(
+                    governor::RateLimiter::direct_with_clock(
                         governor::Quota::per_minute(rate).allow_burst(burst),
+                        LimiterClock(self.clock.clone()),
                     )
                 });
                 Arc::new(ServerState {
@@ -204,7 +240,7 @@ impl Policy {
                 r.max_depth
             )));
         }
-        let (tokens, cost) = self.budgets.used(server, &today());
+        let (tokens, cost) = self.budgets.used(server, &self.today());
         if r.daily_token_budget > 0 && tokens >= r.daily_token_budget {
             return Err(refuse(format!(
                 "daily token budget of {} is used up ({tokens} used today)",
@@ -242,14 +278,19 @@ impl Policy {
 
     /// Records what an answered request used.
     pub fn record(&self, server: &str, tokens: u64, cost: f64) {
-        self.budgets.add(server, &today(), tokens, cost);
+        self.budgets.add(server, &self.today(), tokens, cost);
     }
 }
 
-/// Today's UTC date as `YYYY-MM-DD`.
+/// Today's UTC date as `YYYY-MM-DD` (by the system clock).
 pub fn today() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+    day_of(SystemTime::now())
+}
+
+/// The UTC date of `t` as `YYYY-MM-DD` (1970-01-01 for earlier times).
+pub fn day_of(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     civil_date(secs / 86_400)
@@ -272,7 +313,10 @@ pub fn civil_date(days: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mcp_proto::clock::ManualClock;
     use mcp_proto::SamplingMessage;
+    use std::future::Future;
+    use std::task::Poll;
 
     fn req(max_tokens: u64) -> CreateMessageParams {
         CreateMessageParams::new(vec![SamplingMessage::user("hi")], max_tokens)
@@ -287,6 +331,15 @@ mod tests {
         assert_eq!(civil_date(0), "1970-01-01");
         assert_eq!(civil_date(20_778), "2026-11-21");
         assert_eq!(civil_date(11_016), "2000-02-29");
+        let t = UNIX_EPOCH + Duration::from_secs(20_778 * 86_400);
+        assert_eq!(day_of(t - Duration::from_secs(1)), "2026-11-20");
+        assert_eq!(day_of(t), "2026-11-21");
+        assert_eq!(day_of(UNIX_EPOCH - Duration::from_secs(1)), "1970-01-01");
+    }
+
+    /// A clock one minute before midnight UTC, 2026-11-21.
+    fn before_midnight() -> ManualClock {
+        ManualClock::new(UNIX_EPOCH + Duration::from_secs(20_779 * 86_400 - 60))
     }
 
     #[tokio::test]
@@ -346,6 +399,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_rate_limit_lets_one_more_through_each_interval() {
+        let clock = before_midnight();
+        let p = policy(ServerPolicy {
+            requests_per_minute: 60,
+            burst: 2,
+            ..Default::default()
+        })
+        .with_clock(Arc::new(clock.clone()));
+        for _ in 0..2 {
+            p.admit("s", &mut req(5), 0).await.unwrap();
+        }
+        assert!(p.admit("s", &mut req(5), 0).await.is_err());
+        // 60 a minute: one more each second, not before.
+        clock.advance(Duration::from_millis(999));
+        assert!(p.admit("s", &mut req(5), 0).await.is_err());
+        clock.advance(Duration::from_millis(1));
+        p.admit("s", &mut req(5), 0).await.unwrap();
+        assert!(p.admit("s", &mut req(5), 0).await.is_err());
+        // A quiet minute refills the burst, and no more.
+        clock.advance(Duration::from_secs(60));
+        for _ in 0..2 {
+            p.admit("s", &mut req(5), 0).await.unwrap();
+        }
+        assert!(p.admit("s", &mut req(5), 0).await.is_err());
+    }
+
+    #[tokio::test]
     async fn budgets_refuse_once_used_up() {
         let p = policy(ServerPolicy {
             daily_token_budget: 100,
@@ -372,20 +452,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn budgets_start_again_at_midnight_utc() {
+        let clock = before_midnight();
+        let p = policy(ServerPolicy {
+            daily_token_budget: 100,
+            ..Default::default()
+        })
+        .with_clock(Arc::new(clock.clone()));
+        assert_eq!(p.today(), "2026-11-21");
+        p.admit("s", &mut req(5), 0).await.unwrap();
+        p.record("s", 100, 0.0);
+        let e = p.admit("s", &mut req(5), 0).await.unwrap_err();
+        assert!(e.rule.contains("(100 used today)"), "{e}");
+        // Still the same day one second before midnight.
+        clock.advance(Duration::from_secs(59));
+        assert!(p.admit("s", &mut req(5), 0).await.is_err());
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(p.today(), "2026-11-22");
+        p.admit("s", &mut req(5), 0).await.unwrap();
+        p.record("s", 40, 0.0);
+        let budgets = &p.budgets;
+        assert_eq!(budgets.used("s", "2026-11-21"), (100, 0.0));
+        assert_eq!(budgets.used("s", "2026-11-22"), (40, 0.0));
+    }
+
+    #[tokio::test]
     async fn concurrency_waits_for_a_slot() {
         let p = Arc::new(policy(ServerPolicy {
             max_concurrent: 1,
             ..Default::default()
         }));
         let first = p.admit("s", &mut req(5), 0).await.unwrap();
-        let p2 = p.clone();
-        let second = tokio::spawn(async move { p2.admit("s", &mut req(5), 0).await.map(|_| ()) });
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let mut r = req(5);
+        let mut second = std::pin::pin!(p.admit("s", &mut r, 0));
+        let polled = std::future::poll_fn(|cx| Poll::Ready(second.as_mut().poll(cx))).await;
         assert!(
-            !second.is_finished(),
+            polled.is_pending(),
             "the second waits while the first holds the slot"
         );
         drop(first);
-        second.await.unwrap().unwrap();
+        second.await.unwrap();
     }
 }

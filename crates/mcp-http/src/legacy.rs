@@ -21,8 +21,8 @@ use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 const STANDALONE: u64 = 0;
 /// Finished streams kept for resumption, per session.
@@ -667,13 +667,19 @@ mod tests {
         st.detach(sid, 1);
         st.push(Route::Response(RequestId::Number(7)), data("answer"));
         let (tx2, mut rx2) = listener(8);
-        assert!(st.attach(sid, Some(1), tx2).is_ok());
+        assert!(
+            matches!(st.attach(sid, Some(1), tx2), Ok(2)),
+            "a second attachment"
+        );
         let ev = rx2.try_recv().ok().unwrap();
         assert!(ev.last && &*ev.data == b"answer");
         assert!(rx2.try_recv().is_err());
         // The standalone stream kept the unrelated message for the next GET.
         let (tx3, mut rx3) = listener(8);
-        assert!(st.attach(STANDALONE, None, tx3).is_ok());
+        assert!(
+            matches!(st.attach(STANDALONE, None, tx3), Ok(1)),
+            "the first GET"
+        );
         assert_eq!(&*rx3.try_recv().ok().unwrap().data, b"other");
         let (tx4, _rx4) = listener(8);
         assert!(matches!(

@@ -85,16 +85,8 @@ async fn a_cut_stream_is_resumed_and_each_message_arrives_once() {
         s.post(Some(&sid), &reply).send().await.unwrap().status(),
         202
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let get = s
-        .http
-        .get(&s.url)
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &sid)
-        .header("last-event-id", sampling_id.clone().unwrap())
-        .send()
-        .await
-        .unwrap();
+    // Resumed once the server has noticed that the cut stream's client left.
+    let get = get_when_free(&s, &sid, sampling_id.as_deref()).await;
     assert_eq!(get.status(), 200);
     let mut resumed = Events::new(get);
     let (_, done) = resumed.next_message().await.unwrap();
@@ -142,9 +134,8 @@ async fn messages_for_nobody_wait_for_the_standalone_stream() {
     let prime = ev.next().await.unwrap();
     assert!(prime.id.is_some() && prime.data.is_empty());
     drop(ev);
-    tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
-        get(&s).await.unwrap().status(),
+        get_when_free(&s, &sid, None).await.status(),
         200,
         "free again once the client left"
     );
@@ -152,8 +143,9 @@ async fn messages_for_nobody_wait_for_the_standalone_stream() {
 
 #[tokio::test]
 async fn delete_ends_the_session_and_idle_sessions_expire() {
+    // Long enough that the real time the requests below take never ends a session.
     let cfg = HttpConfig {
-        session_idle: Duration::from_millis(200),
+        session_idle: Duration::from_secs(30),
         ..Default::default()
     };
     let s = start(cfg).await;
@@ -176,7 +168,18 @@ async fn delete_ends_the_session_and_idle_sessions_expire() {
     assert_eq!(d.status(), 200);
     assert_eq!(s.post(Some(&a), &list).send().await.unwrap().status(), 404);
     let b = s.open_session().await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(s.server.sessions(), 1);
+    // Idle time passes, on tokio's clock: the sweep ends the session.
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(31)).await;
+    for _ in 0..100 {
+        if s.server.sessions() == 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(s.server.sessions(), 0, "the idle session was not ended");
+    tokio::time::resume();
     let r = s.post(Some(&b), &list).send().await.unwrap();
     assert_eq!(r.status(), 404, "expired");
     let body: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
@@ -191,17 +194,18 @@ async fn delete_ends_the_session_and_idle_sessions_expire() {
 async fn shutdown_answers_requests_in_flight() {
     let s = start(HttpConfig::default()).await;
     let sid = s.open_session().await;
-    let req = tokio::spawn(
-        s.post(Some(&sid), &call(3, "slow", json!({"ms": 400})))
-            .send(),
-    );
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    let r = s.post(Some(&sid), &slow_call(3, 400)).send().await.unwrap();
+    let mut ev = started(r).await;
     let url = s.url.clone();
     let http = s.http.clone();
     // Shutdown starts while the call runs: it still gets its answer.
     let stopping = tokio::spawn(s.stop());
-    let text = req.await.unwrap().unwrap().text().await.unwrap();
-    assert!(text.contains("slept 400 ms"), "{text}");
+    let (_, done) = ev.next_message().await.expect("the answer");
+    assert_eq!(done["id"], 3, "{done}");
+    assert_eq!(
+        done["result"]["content"][0]["text"], "slept 400 ms",
+        "{done}"
+    );
     stopping.await.unwrap();
     assert!(
         http.post(&url).body("{}").send().await.is_err(),

@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use mcp_http::HttpConfig;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 fn meta(progress: Option<&str>) -> Value {
     let mut m = json!({
@@ -126,7 +125,12 @@ async fn statuses_and_header_mismatches() {
         (400, Some(-32022)),
         "{body}"
     );
-    assert!(body["error"]["data"]["supported"].as_array().is_some());
+    let data = &body["error"]["data"];
+    assert_eq!(data["requested"], "2099-01-01", "{body}");
+    let supported = data["supported"].as_array().expect("the versions we speak");
+    for v in ["2026-07-28", "2025-11-25"] {
+        assert!(supported.contains(&json!(v)), "{v} not in {body}");
+    }
     // Mcp-Name must mirror params.name.
     let call = modern_call(3, "ask", json!({"q": "x"}), json!({}));
     let r = s
@@ -168,13 +172,11 @@ async fn progress_streams_and_closing_the_stream_cancels() {
     assert_eq!(progress["method"], "notifications/progress");
     assert_eq!(progress["params"]["progressToken"], "p1");
     drop(ev);
-    for _ in 0..50 {
-        if stopped(5000) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the tool call went on after its stream closed");
+    assert_eq!(
+        hang_ended(5000).await,
+        Hang::Stopped,
+        "the tool call went on after its stream closed"
+    );
 }
 
 #[tokio::test]
@@ -224,7 +226,7 @@ async fn leaving_before_any_answer_cancels_and_the_in_flight_limit_holds() {
         .unwrap()
         .remove("progressToken");
     let pending = tokio::spawn(post(&s, &quiet).send());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    hang_started(5001).await;
     let (st, body) = json_of(post(&s, &quiet).send().await.unwrap()).await;
     assert_eq!(st, 503, "{body}");
     assert!(body["error"]["message"]
@@ -232,16 +234,15 @@ async fn leaving_before_any_answer_cancels_and_the_in_flight_limit_holds() {
         .unwrap()
         .contains("limit 1"));
     pending.abort();
-    for _ in 0..100 {
-        if stopped(5001) {
-            // And the slot is free again.
-            let list = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {"_meta": meta(None)}});
-            assert_eq!(post(&s, &list).send().await.unwrap().status(), 200);
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the call went on after its client left");
+    assert_eq!(
+        hang_ended(5001).await,
+        Hang::Stopped,
+        "the call went on after its client left"
+    );
+    // And the slot is free again.
+    let list =
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {"_meta": meta(None)}});
+    assert_eq!(post(&s, &list).send().await.unwrap().status(), 200);
 }
 
 #[tokio::test]
@@ -256,10 +257,13 @@ async fn a_burst_of_notifications_never_costs_the_answer() {
         .await
         .unwrap();
     let mut ev = Events::new(r);
-    let (mut progress, mut answer) = (0, None);
+    let (mut progress, mut answer) = (Vec::new(), None);
     while let Some((_, m)) = ev.next_message().await {
+        assert!(answer.is_none(), "a message after the answer: {m}");
         if m["method"] == "notifications/progress" {
-            progress += 1;
+            assert_eq!(m["params"]["progressToken"], "p1", "{m}");
+            assert_eq!(m["params"]["total"], 500.0, "{m}");
+            progress.push(m["params"]["progress"].as_f64().expect("a progress value"));
         } else {
             answer = Some(m);
         }
@@ -269,8 +273,19 @@ async fn a_burst_of_notifications_never_costs_the_answer() {
         answer["result"]["content"][0]["text"], "flooded 500",
         "{answer}"
     );
+    // Delivered: the first ones, while the stream had room, in order; the rest dropped.
+    assert_eq!(
+        progress.first(),
+        Some(&0.0),
+        "the first notification is delivered: {progress:?}"
+    );
     assert!(
-        progress < 500,
-        "notifications beyond the channel are dropped, not buffered: {progress}"
+        progress.windows(2).all(|w| w[0] < w[1]),
+        "in the order sent: {progress:?}"
+    );
+    assert!(
+        progress.len() < 500,
+        "notifications beyond the channel are dropped, not buffered: {}",
+        progress.len()
     );
 }

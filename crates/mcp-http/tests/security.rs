@@ -200,14 +200,17 @@ async fn session_and_version_headers_are_checked() {
         .unwrap();
     assert_eq!(r.status(), 200);
     // A request id already in flight in the session.
-    let slow = call(7, "slow", json!({"ms": 300}));
-    let first = tokio::spawn(s.post(Some(&sid), &slow).send());
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let slow = slow_call(7, 300);
+    let mut first = started(s.post(Some(&sid), &slow).send().await.unwrap()).await;
     assert_eq!(
         s.post(Some(&sid), &slow).send().await.unwrap().status(),
         409
     );
-    assert_eq!(first.await.unwrap().unwrap().status(), 200);
+    let (_, done) = first.next_message().await.expect("the first call's answer");
+    assert_eq!(
+        done["result"]["content"][0]["text"], "slept 300 ms",
+        "{done}"
+    );
 }
 
 #[tokio::test]
@@ -240,16 +243,16 @@ async fn sessions_and_streams_are_limited() {
         .as_str()
         .unwrap()
         .contains("too many sessions"));
-    let first = tokio::spawn(
-        s.post(Some(&sid), &call(1, "slow", json!({"ms": 300})))
-            .send(),
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut first = started(s.post(Some(&sid), &slow_call(1, 300)).send().await.unwrap()).await;
     let r = s
         .post(Some(&sid), &call(2, "slow", json!({"ms": 1})))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 429);
-    assert_eq!(first.await.unwrap().unwrap().status(), 200);
+    let (_, done) = first.next_message().await.expect("the first call's answer");
+    assert_eq!(
+        done["result"]["content"][0]["text"], "slept 300 ms",
+        "{done}"
+    );
 }

@@ -19,8 +19,9 @@ use std::hash::BuildHasher;
 use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// The system prompt of SmolLM2's chat template, used when a request has none.
 pub const DEFAULT_SYSTEM_PROMPT: &str =
@@ -56,6 +57,8 @@ pub struct LocalModel {
 
 struct Inner {
     weights: Mutex<ModelWeights>,
+    /// Whether a generation holds the weights; see [`LocalModel::watch_busy`].
+    busy: watch::Sender<bool>,
     tokenizer: Tokenizer,
     /// Prompt plus generated tokens: the GGUF's context length, capped by candle's rotary
     /// table.
@@ -198,6 +201,7 @@ impl LocalModel {
         Ok(LocalModel {
             inner: Arc::new(Inner {
                 weights: Mutex::new(weights),
+                busy: watch::Sender::new(false),
                 tokenizer,
                 context_length,
                 end_tokens,
@@ -240,6 +244,13 @@ impl LocalModel {
             self.inner.weights.try_lock(),
             Err(std::sync::TryLockError::WouldBlock)
         )
+    }
+
+    /// Follows whether a generation holds the model: the receiver sees `true` when one takes
+    /// it and `false` as it leaves (just before the next can take it), so that a caller can
+    /// wait for either instead of polling [`LocalModel::busy`].
+    pub fn watch_busy(&self) -> watch::Receiver<bool> {
+        self.inner.busy.subscribe()
     }
 
     /// The tokenizer.
@@ -358,7 +369,7 @@ impl LocalModel {
         }
         // The context window caps the reply too.
         let budget = opts.max_tokens.min(inner.context_length - prompt.len());
-        let mut weights = inner.weights.lock().unwrap_or_else(|p| p.into_inner());
+        let mut weights = Held::take(inner);
         if cancel.load(Ordering::Relaxed) {
             return Err(LocalError::Cancelled);
         }
@@ -520,6 +531,47 @@ impl Provider for LocalModel {
                 ))),
             }
         })
+    }
+}
+
+/// The weights, held by one generation; tells [`LocalModel::watch_busy`] when they are taken
+/// and, just before they are released, when they are left.
+struct Held<'a> {
+    weights: Option<MutexGuard<'a, ModelWeights>>,
+    busy: &'a watch::Sender<bool>,
+}
+
+impl<'a> Held<'a> {
+    /// Waits for the weights and takes them.
+    fn take(inner: &'a Inner) -> Held<'a> {
+        let weights = inner.weights.lock().unwrap_or_else(|p| p.into_inner());
+        inner.busy.send_replace(true);
+        Held {
+            weights: Some(weights),
+            busy: &inner.busy,
+        }
+    }
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = ModelWeights;
+
+    fn deref(&self) -> &ModelWeights {
+        self.weights.as_deref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut ModelWeights {
+        self.weights.as_deref_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        // Before the release: the next holder's `true` comes after this `false`.
+        self.busy.send_replace(false);
+        self.weights = None;
     }
 }
 

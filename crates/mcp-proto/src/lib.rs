@@ -3,6 +3,8 @@
 //! This crate has no async runtime and no I/O: it is the vocabulary that the engine
 //! (`mcp-rpc`), the server SDK and the host SDK share.
 //!
+//! - [`clock`]: the [`Clock`](clock::Clock) that the SDKs' time-dependent code reads (a
+//!   [`ManualClock`](clock::ManualClock) in tests).
 //! - [`methods`]: every method as a type ([`methods::Request`], [`methods::Notification`]:
 //!   name, params, result, eras) and the dispatch enums; no method name is spelled elsewhere.
 //! - [`jsonrpc`]: the JSON-RPC 2.0 envelope (request, notification, response), ids, error
@@ -21,6 +23,7 @@
 //!   its requested schema (with defaults); [`roots`]: `roots/list`.
 
 pub mod capabilities;
+pub mod clock;
 pub mod completion;
 pub mod content;
 pub mod elicitation;

@@ -1,9 +1,11 @@
-//! A scripted peer for tests: write raw lines, read parsed JSON back, over a [`Transport`].
+//! Helpers for tests: a scripted peer (write raw lines, read parsed JSON back, over a
+//! [`Transport`]).
 
 use crate::frame::{Frame, FrameReader};
 use crate::transport::{BoxRead, BoxWrite, Transport};
 use serde_json::Value;
 use std::time::Duration;
+
 use tokio::io::AsyncWriteExt;
 
 /// One end of a connection driven by hand.

@@ -131,10 +131,13 @@ async fn a_closed_connection_fails_waiting_requests() {
 #[tokio::test]
 async fn dropping_a_request_future_cancels_it() {
     let (peer, mut raw, _c) = pair(Config::default());
-    let fut = peer.request("x", None, RequestOptions::default());
-    let dropped = tokio::time::timeout(Duration::from_millis(50), fut).await;
-    assert!(dropped.is_err());
-    let req = raw.recv().await;
+    let mut fut = Box::pin(peer.request("x", None, RequestOptions::default()));
+    // Dropped once the peer has the request.
+    let req = tokio::select! {
+        r = &mut fut => panic!("the request was answered: {r:?}"),
+        req = raw.recv() => req,
+    };
+    drop(fut);
     let n = raw.recv().await;
     assert_eq!(n["method"], "notifications/cancelled");
     assert_eq!(n["params"]["requestId"], req["id"]);

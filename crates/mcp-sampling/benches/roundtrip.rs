@@ -2,8 +2,8 @@
 //! over an in-memory pipe and answers every sampling request at once. Prints one JSON line
 //! per case. Run: `cargo bench -p mcp-sampling --bench roundtrip [-- N]`.
 //!
-//! Over stdio (a real process and pipes), the side-by-side peers benchmark (kept outside
-//! this repository) runs `target/release/mcp-sampling serve bench`.
+//! Over stdio (a real process and pipes), use the side-by-side peers benchmark (kept outside
+//! this repository) with `target/release/mcp-sampling serve bench` as our server.
 
 use mcp_client::{Client, ClientOptions, EraChoice};
 use mcp_host::testing::Fixed;

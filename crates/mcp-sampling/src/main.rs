@@ -89,7 +89,8 @@ fn main() -> ExitCode {
 }
 
 /// The async runtime. A server on stdio has one connection, and one thread serves it with
-/// the least overhead (measured with the side-by-side peers benchmark); the host commands use all cores.
+/// the least overhead (measured with the side-by-side peers benchmark, kept outside this
+/// repository); the host commands use all cores.
 /// `MCP_SAMPLING_THREADS=N` overrides: 1 for one thread, more for that many workers.
 fn runtime(single_connection: bool) -> std::io::Result<tokio::runtime::Runtime> {
     let threads = std::env::var("MCP_SAMPLING_THREADS")

@@ -13,11 +13,12 @@ use mcp_client::{Client, ClientOptions, EraChoice, HttpOptions};
 use mcp_host::testing::Fixed;
 use mcp_proto::Era;
 use serde_json::{json, Map, Value};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn peer(rel: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -46,29 +47,38 @@ struct Peer {
 }
 
 impl Peer {
+    /// Starts the peer and waits until it says on stderr that it listens (each of them prints
+    /// a line with `listening on` once its port is open); the rest of its stderr is passed on.
     fn start(mut cmd: Command, port: u16) -> Peer {
-        let child = cmd
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn the peer");
-        let mut peer = Peer {
+        let stderr = child.stderr.take().expect("the peer's stderr");
+        let peer = Peer {
             child,
             url: format!("http://127.0.0.1:{port}/mcp"),
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = peer.child.try_wait() {
-                panic!("the peer exited before listening: {status}");
+        let (ready_tx, ready) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[peer] {line}");
+                if line.contains("listening on") {
+                    let _ = ready_tx.send(());
+                }
             }
-            assert!(
-                Instant::now() < deadline,
-                "the peer did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        });
+        match ready.recv_timeout(Duration::from_secs(30)) {
+            Ok(()) => peer,
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("the peer closed its stderr (exited?) before listening on {port}")
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("the peer did not listen on {port} within 30 s")
+            }
         }
-        peer
     }
 
     fn server_everything() -> Peer {

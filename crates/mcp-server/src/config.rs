@@ -2,6 +2,7 @@
 //! need besides its registries (identity, limits, the state key, the server's own model).
 
 use crate::state::StateKey;
+use mcp_proto::clock::{Clock, SystemClock};
 use mcp_proto::{Implementation, SamplingHandler};
 use mcp_rpc::Config;
 use std::sync::Arc;
@@ -24,6 +25,9 @@ pub struct ServerConfig {
     pub max_rounds: u32,
     /// The engine's limits (frame size, timeouts).
     pub rpc: Config,
+    /// Where the time comes from for `requestState` expiry (default: the system clock; tests
+    /// pass a [`ManualClock`](mcp_proto::clock::ManualClock)).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for ServerConfig {
@@ -35,6 +39,7 @@ impl Default for ServerConfig {
             max_samples_per_call: 64,
             max_rounds: 32,
             rpc: Config::default(),
+            clock: Arc::new(SystemClock),
         }
     }
 }

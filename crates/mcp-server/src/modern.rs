@@ -59,18 +59,26 @@ where
     Fut: Future<Output = Result<T, ToolError>>,
 {
     let args_digest = digest(&Value::Object(retry.args.clone()));
+    let now = env.config.clock.now();
     let mut offered = BTreeMap::new();
     let mut payload = match retry.request_state {
         Some(sealed) => {
-            let mut state = Payload::open(sealed, &env.key, retry.method, retry.name, &args_digest)
-                .map_err(|e| ErrorObject::invalid_params(e.to_string()))?;
+            let mut state = Payload::open(
+                sealed,
+                &env.key,
+                retry.method,
+                retry.name,
+                &args_digest,
+                now,
+            )
+            .map_err(|e| ErrorObject::invalid_params(e.to_string()))?;
             absorb(&mut state, retry.input_responses.as_ref())?;
             state
         }
         None => {
             offered = retry.input_responses.unwrap_or_default();
             let ttl = env.config.state_ttl;
-            Payload::new(retry.method, retry.name, args_digest, ttl)
+            Payload::new(retry.method, retry.name, args_digest, now, ttl)
         }
     };
     let known: HashMap<_, _> = payload

@@ -94,21 +94,29 @@ pub enum StateError {
     WrongCall(String),
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+/// Unix milliseconds (0 before 1970).
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
 
 impl Payload {
-    pub(crate) fn new(method: &str, tool: &str, args_digest: String, ttl: Duration) -> Payload {
+    /// A new state for this call, issued at `now` (by the server's clock), valid for `ttl`.
+    pub(crate) fn new(
+        method: &str,
+        tool: &str,
+        args_digest: String,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Payload {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         Payload {
             v: 2,
             m: method.into(),
             t: tool.into(),
             a: args_digest,
-            exp: now_ms() + ttl.as_millis() as u64,
+            exp: unix_ms(now).saturating_add(ttl_ms),
             r: 0,
             k: BTreeMap::new(),
             q: BTreeMap::new(),
@@ -124,13 +132,14 @@ impl Payload {
         format!("{}.{}", B64.encode(&json), B64.encode(tag))
     }
 
-    /// Opens a sealed state and checks it belongs to this call and has not expired.
+    /// Opens a sealed state and checks it belongs to this call and has not expired at `now`.
     pub(crate) fn open(
         sealed: &str,
         key: &StateKey,
         method: &str,
         tool: &str,
         args_digest: &str,
+        now: SystemTime,
     ) -> Result<Payload, StateError> {
         let (body, tag) = sealed.split_once('.').ok_or(StateError::Tampered)?;
         let json = B64.decode(body).map_err(|_| StateError::Tampered)?;
@@ -142,7 +151,7 @@ impl Payload {
         if p.v != 2 {
             return Err(StateError::Tampered);
         }
-        let now = now_ms();
+        let now = unix_ms(now);
         if now > p.exp {
             return Err(StateError::Expired((now - p.exp) / 1000));
         }
@@ -165,8 +174,19 @@ impl Payload {
 mod tests {
     use super::*;
 
+    /// 2026-08-22T00:00:00Z.
+    fn t0() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_787_356_800)
+    }
+
     fn payload() -> Payload {
-        let mut p = Payload::new("tools/call", "t", "abc".into(), Duration::from_secs(60));
+        let mut p = Payload::new(
+            "tools/call",
+            "t",
+            "abc".into(),
+            t0(),
+            Duration::from_secs(60),
+        );
         p.k.insert(
             "s0".into(),
             (
@@ -183,7 +203,7 @@ mod tests {
         let p = payload();
         let sealed = p.seal(&key);
         assert_eq!(
-            Payload::open(&sealed, &key, "tools/call", "t", "abc"),
+            Payload::open(&sealed, &key, "tools/call", "t", "abc", t0()),
             Ok(p.clone())
         );
         // Change one character of the body.
@@ -191,35 +211,49 @@ mod tests {
         bytes[5] = if bytes[5] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(bytes).unwrap();
         assert_eq!(
-            Payload::open(&tampered, &key, "tools/call", "t", "abc"),
+            Payload::open(&tampered, &key, "tools/call", "t", "abc", t0()),
             Err(StateError::Tampered)
         );
         assert_eq!(
-            Payload::open(&sealed, &StateKey::random(), "tools/call", "t", "abc"),
+            Payload::open(&sealed, &StateKey::random(), "tools/call", "t", "abc", t0()),
             Err(StateError::Tampered)
         );
         assert_eq!(
-            Payload::open("garbage", &key, "tools/call", "t", "abc"),
+            Payload::open("garbage", &key, "tools/call", "t", "abc", t0()),
             Err(StateError::Tampered)
         );
         assert!(matches!(
-            Payload::open(&sealed, &key, "tools/call", "other", "abc"),
+            Payload::open(&sealed, &key, "tools/call", "other", "abc", t0()),
             Err(StateError::WrongCall(_))
         ));
         assert!(matches!(
-            Payload::open(&sealed, &key, "tools/call", "t", "xyz"),
+            Payload::open(&sealed, &key, "tools/call", "t", "xyz", t0()),
             Err(StateError::WrongCall(_))
         ));
     }
 
     #[test]
-    fn refuses_expired_state() {
+    fn expires_after_its_ttl_by_the_given_time() {
         let key = StateKey::from_secret(b"shared");
-        let mut p = payload();
-        p.exp = now_ms() - 5_000;
-        let sealed = p.seal(&key);
+        let sealed = payload().seal(&key);
+        let open_at = |t: SystemTime| Payload::open(&sealed, &key, "tools/call", "t", "abc", t);
         assert!(
-            matches!(Payload::open(&sealed, &key, "tools/call", "t", "abc"), Err(StateError::Expired(s)) if s >= 4)
+            open_at(t0() + Duration::from_secs(60)).is_ok(),
+            "valid to the last ms"
         );
+        assert_eq!(
+            open_at(t0() + Duration::from_millis(60_001)),
+            Err(StateError::Expired(0))
+        );
+        assert_eq!(
+            open_at(t0() + Duration::from_secs(65)),
+            Err(StateError::Expired(5))
+        );
+    }
+
+    #[test]
+    fn a_huge_ttl_saturates() {
+        let p = Payload::new("tools/call", "t", "abc".into(), t0(), Duration::MAX);
+        assert_eq!(p.exp, u64::MAX);
     }
 }

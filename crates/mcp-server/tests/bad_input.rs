@@ -3,10 +3,12 @@
 mod common;
 
 use common::*;
+use mcp_proto::clock::ManualClock;
 use mcp_rpc::Config;
 use mcp_server::ServerConfig;
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 async fn still_serves(p: &mut mcp_rpc::testing::RawPeer) {
     p.send(call(
@@ -235,8 +237,11 @@ fn retry(id: &str, q: &str, key: &str, state: &str) -> Value {
 
 #[tokio::test]
 async fn tampered_foreign_and_expired_request_state() {
+    // The server's clock moves only when the test moves it.
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_787_356_800));
     let mut p = start(ServerConfig {
-        state_ttl: Duration::from_millis(300),
+        state_ttl: Duration::from_secs(300),
+        clock: Arc::new(clock.clone()),
         ..Default::default()
     });
     let (key, state) = first_round(&mut p, "hi").await;
@@ -275,18 +280,17 @@ async fn tampered_foreign_and_expired_request_state() {
     p.send(c).await;
     let r = p.recv().await;
     expect_error(&r, -32602, "not a valid sampling result");
-    // The genuine retry works...
+    // The genuine retry works, up to the last moment of its 300 s...
     p.send(retry("g", "hi", &key, &state)).await;
     assert_eq!(p.recv().await["result"]["content"][0]["text"], "answer: ok");
-    // ...until the state expires.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(Duration::from_secs(300));
+    p.send(retry("l", "hi", &key, &state)).await;
+    assert_eq!(p.recv().await["result"]["content"][0]["text"], "answer: ok");
+    // ...and not after: the state has expired.
+    clock.advance(Duration::from_secs(7));
     p.send(retry("e", "hi", &key, &state)).await;
     let r = p.recv().await;
-    assert_eq!(code(&r), -32602, "{r}");
-    assert!(
-        r["error"]["message"].as_str().unwrap().contains("expired"),
-        "{r}"
-    );
+    expect_error(&r, -32602, "requestState expired 7 s ago");
     still_serves(&mut p).await;
 }
 

@@ -127,6 +127,18 @@ if __name__ == "__main__":
     import sys
 
     if len(sys.argv) == 3 and sys.argv[1] == "--http":
-        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+        # What server.run("streamable-http") does, with the socket bound first so that the
+        # server can say when it listens: tests wait for that line on stderr.
+        import socket
+
+        import anyio
+        import uvicorn
+
+        port = int(sys.argv[2])
+        sock = socket.create_server(("127.0.0.1", port))
+        app = server.streamable_http_app(host="127.0.0.1")
+        print(f"listening on http://127.0.0.1:{port}/mcp", file=sys.stderr, flush=True)
+        config = uvicorn.Config(app, log_level="warning")
+        anyio.run(uvicorn.Server(config).serve, [sock])
     else:
         server.run()

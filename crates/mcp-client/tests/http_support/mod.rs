@@ -9,9 +9,10 @@ use mcp_rpc::BoxFuture;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// One request as the server read it.
 #[derive(Debug, Clone)]
@@ -120,6 +121,8 @@ pub type Script = Arc<dyn Fn(Req) -> BoxFuture<Reply> + Send + Sync>;
 pub struct Scripted {
     pub url: String,
     pub log: Arc<Mutex<Vec<Req>>>,
+    /// How many requests were logged so far (changes with each).
+    arrived: watch::Receiver<usize>,
 }
 
 impl Scripted {
@@ -128,14 +131,33 @@ impl Scripted {
         let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
         let log = Arc::new(Mutex::new(Vec::new()));
         let log2 = log.clone();
+        let (arrived_tx, arrived) = watch::channel(0);
+        let arrived_tx = Arc::new(arrived_tx);
         tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
                 let script = script.clone();
                 let log = log2.clone();
-                tokio::spawn(async move { serve(conn, script, log).await });
+                let arrived = arrived_tx.clone();
+                tokio::spawn(async move { serve(conn, script, log, arrived).await });
             }
         });
-        Scripted { url, log }
+        Scripted { url, log, arrived }
+    }
+
+    /// Waits for the first request whose JSON-RPC method is `method` (panics after 10 s).
+    pub async fn wait_for(&self, method: &str) -> Req {
+        let mut arrived = self.arrived.clone();
+        let found = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Some(r) = self.calls(method).into_iter().next() {
+                    return r;
+                }
+                arrived.changed().await.expect("the server is gone");
+            }
+        });
+        found
+            .await
+            .unwrap_or_else(|_| panic!("no {method} request within 10 s"))
     }
 
     pub fn requests(&self) -> Vec<Req> {
@@ -190,11 +212,17 @@ async fn read_request(conn: &mut TcpStream) -> Option<Req> {
     })
 }
 
-async fn serve(mut conn: TcpStream, script: Script, log: Arc<Mutex<Vec<Req>>>) {
+async fn serve(
+    mut conn: TcpStream,
+    script: Script,
+    log: Arc<Mutex<Vec<Req>>>,
+    arrived: Arc<watch::Sender<usize>>,
+) {
     let Some(req) = read_request(&mut conn).await else {
         return;
     };
     log.lock().unwrap().push(req.clone());
+    arrived.send_modify(|n| *n += 1);
     let reply = script(req).await;
     let mut head = format!(
         "HTTP/1.1 {} Scripted\r\nConnection: close\r\n",

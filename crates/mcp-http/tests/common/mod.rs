@@ -4,7 +4,9 @@
 use mcp_http::{HttpConfig, HttpServer};
 use mcp_server::{Args, Ctx, Sampling, Server, ToolError};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
 pub struct Ask {
@@ -38,30 +40,69 @@ async fn locate(Args(a): Args<Where>, _ctx: Ctx) -> Result<String, ToolError> {
     Ok(format!("in {}", a.region))
 }
 
-/// Tool calls of `hang` stopped before they finished.
-/// (`ms` of each call stopped early, so that parallel tests can tell theirs apart.)
-pub static STOPPED: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
-
-/// Whether a `hang` call with this `ms` was stopped before it finished.
-pub fn stopped(ms: u64) -> bool {
-    STOPPED.lock().unwrap().contains(&ms)
+/// What became of a `hang` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hang {
+    /// It is waiting.
+    Running,
+    /// It was stopped before it finished.
+    Stopped,
+    /// It waited its `ms` to the end.
+    Finished,
 }
 
-struct CountIfStopped(bool, u64);
+/// The `hang` calls, by their `ms` (each test uses its own, so that parallel tests can tell
+/// theirs apart), and a notification for each change.
+static HANGS: std::sync::Mutex<BTreeMap<u64, Hang>> = std::sync::Mutex::new(BTreeMap::new());
+static HANGS_CHANGED: Notify = Notify::const_new();
 
-impl Drop for CountIfStopped {
+fn set_hang(ms: u64, state: Hang) {
+    HANGS.lock().unwrap().insert(ms, state);
+    HANGS_CHANGED.notify_waiters();
+}
+
+/// Waits until the `hang` call with this `ms` is in a state that `pred` accepts; returns it.
+async fn hang_until(ms: u64, pred: impl Fn(Hang) -> bool) -> Hang {
+    loop {
+        let changed = HANGS_CHANGED.notified();
+        if let Some(&state) = HANGS.lock().unwrap().get(&ms).filter(|s| pred(**s)) {
+            return state;
+        }
+        changed.await;
+    }
+}
+
+/// Waits until the `hang` call with this `ms` runs.
+pub async fn hang_started(ms: u64) {
+    hang_until(ms, |_| true).await;
+}
+
+/// Waits until the `hang` call with this `ms` is over: [`Hang::Stopped`] or
+/// [`Hang::Finished`] (at the latest after its `ms`).
+pub async fn hang_ended(ms: u64) -> Hang {
+    hang_until(ms, |s| s != Hang::Running).await
+}
+
+struct MarkIfStopped(u64);
+
+impl Drop for MarkIfStopped {
     fn drop(&mut self) {
-        if !self.0 {
-            STOPPED.lock().unwrap().push(self.1);
+        let mut hangs = HANGS.lock().unwrap();
+        if hangs.get(&self.0) == Some(&Hang::Running) {
+            hangs.insert(self.0, Hang::Stopped);
+            drop(hangs);
+            HANGS_CHANGED.notify_waiters();
         }
     }
 }
 
+/// Waits `ms` (the slow work under test), unless the call is stopped first.
 async fn hang(Args(a): Args<Wait>, ctx: Ctx) -> Result<String, ToolError> {
-    let mut guard = CountIfStopped(false, a.ms);
+    set_hang(a.ms, Hang::Running);
+    let _guard = MarkIfStopped(a.ms);
     ctx.progress(0.0, None, Some("started"));
     tokio::time::sleep(Duration::from_millis(a.ms)).await;
-    guard.0 = true;
+    set_hang(a.ms, Hang::Finished);
     Ok("finished".into())
 }
 
@@ -169,6 +210,50 @@ impl Running {
 
 pub fn call(id: i64, tool: &str, args: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}})
+}
+
+/// A legacy call of `slow` that asks for progress: `slow` reports progress as it starts.
+pub fn slow_call(id: i64, ms: u64) -> Value {
+    let mut c = call(id, "slow", json!({"ms": ms}));
+    c["params"]["_meta"] = json!({"progressToken": format!("slow-{id}")});
+    c
+}
+
+/// Waits until the `slow` call of this response runs: its stream's first message is its
+/// progress. Returns the stream, for the answer.
+pub async fn started(r: reqwest::Response) -> Events {
+    assert_eq!(r.status(), 200);
+    let mut ev = Events::new(r);
+    let (_, first) = ev.next_message().await.expect("the progress of the call");
+    assert_eq!(first["method"], "notifications/progress", "{first}");
+    assert_eq!(first["params"]["message"], "started", "{first}");
+    ev
+}
+
+/// GET with this `Last-Event-ID` (or the standalone stream without one), again while the
+/// server answers 409: until it has seen that the client left the stream's previous
+/// listener (one round trip or two; at most 100 tries).
+pub async fn get_when_free(
+    s: &Running,
+    sid: &str,
+    last_event_id: Option<&str>,
+) -> reqwest::Response {
+    for _ in 0..100 {
+        let mut get = s
+            .http
+            .get(&s.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", sid);
+        if let Some(id) = last_event_id {
+            get = get.header("last-event-id", id);
+        }
+        let r = get.send().await.unwrap();
+        if r.status() != 409 {
+            return r;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("the stream stayed busy after its listener left");
 }
 
 /// Reads SSE events from a response, one at a time.

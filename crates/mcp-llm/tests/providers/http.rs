@@ -14,6 +14,13 @@ fn rate_limited() -> Value {
     json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}})
 }
 
+/// Moves tokio's paused clock `n` times by 10 ms, letting every task run in between.
+async fn step(n: u32) {
+    for _ in 0..n {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn provider(server: &Server) -> OpenAi {
     OpenAi::new(HttpConfig::new(&server.base))
 }
@@ -206,10 +213,14 @@ async fn dropping_the_future_aborts_the_request() {
         r = &mut fut => panic!("the held request completed: {r:?}"),
         _ = server.wait_requests(1) => {}
     }
+    // 200 ms pass on tokio's paused clock, and the connection stays open.
+    tokio::time::pause();
+    step(20).await;
     assert!(
-        !server.wait_closed(Duration::from_millis(200)).await,
+        !server.wait_closed(Duration::ZERO).await,
         "the connection closed before the future was dropped"
     );
+    tokio::time::resume();
     drop(fut);
     assert!(
         server.wait_closed(Duration::from_secs(2)).await,
@@ -228,14 +239,21 @@ async fn dropping_the_future_aborts_the_backoff() {
     let p = provider(&server);
     let mut fut = p.complete("m", &hello());
     tokio::select! {
-        r = &mut fut => panic!("completed during the backoff: {r:?}"),
-        _ = async {
-            server.wait_requests(1).await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        } => {}
+        r = &mut fut => panic!("completed before the first answer: {r:?}"),
+        _ = server.wait_requests(1) => {}
     }
+    // From here on tokio's clock is paused: the client reads the 429 and sleeps its
+    // Retry-After second, which passes only as the test lets it: half of it, in small steps
+    // (every step lets the client and the server do all they can).
+    tokio::time::pause();
+    for _ in 0..50 {
+        if let Ok(r) = tokio::time::timeout(Duration::from_millis(10), &mut fut).await {
+            panic!("completed during the backoff: {r:?}");
+        }
+    }
+    assert_eq!(server.requests().len(), 1, "retried before Retry-After");
     drop(fut);
     // Past the Retry-After second: no retry was sent by anything left behind.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    step(300).await;
     assert_eq!(server.requests().len(), 1);
 }

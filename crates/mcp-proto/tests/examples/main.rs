@@ -1,5 +1,5 @@
-//! The official example messages of MCP `2026-07-28` (`shared/spec/2026-07-28/examples/`),
-//! read with our types.
+//! The official example messages of MCP `2026-07-28` (`tests/spec/2026-07-28/examples/` at the
+//! workspace root, see `tests/spec/README.md`), read with our types.
 //!
 //! - Every example folder is either *modeled* (a checker below reads it with our types and
 //!   writes it back) or listed in [`SKIPPED`]; a new folder fails [`every_folder_is_modeled_or_skipped`].
@@ -44,15 +44,16 @@ const REVISION: &str = "2026-07-28";
 // Reading the reference data
 // ---------------------------------------------------------------------------------------
 
-/// `shared/spec`, next to the workspace. Fails with a clear message when it is missing.
+/// `tests/spec` at the workspace root (two levels above this crate). Fails with a clear
+/// message when it is missing.
 fn spec_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/spec");
     let examples = dir.join(REVISION).join("examples");
     assert!(
         examples.is_dir(),
         "the MCP specification reference data is missing: expected the folder {} \
-         (crates/mcp-proto/../../../shared/spec/{REVISION}/examples, holding one folder of \
-         JSON example messages per schema type). These tests cannot run without it.",
+         (tests/spec/{REVISION}/examples at the workspace root, holding one folder of JSON \
+         example messages per schema type, see tests/spec/README.md).",
         examples.display()
     );
     dir

@@ -5,7 +5,7 @@ use super::*;
 pub(crate) const LEGACY: &str = "2025-11-25";
 pub(crate) const MODERN: &str = "2026-07-28";
 pub(crate) const FIXED_REPLY: &str = "Paris is the capital of France.";
-/// The test model takes 5 s to answer this prompt.
+/// The test model never answers this prompt.
 pub(crate) const SLOW_PROMPT: &str = "Take your time.";
 
 // =======================================================================================
@@ -19,12 +19,13 @@ pub(crate) struct Schema {
     pub(crate) validators: Mutex<HashMap<String, Arc<Validator>>>,
 }
 
+/// `tests/spec` at the workspace root (two levels above this crate, see `tests/spec/README.md`).
 pub(crate) fn spec_dir() -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/spec");
     assert!(
         dir.join(LEGACY).join("schema.json").is_file() && dir.join(MODERN).join("schema.json").is_file(),
         "the MCP schemas are missing: expected {0}/{LEGACY}/schema.json and {0}/{MODERN}/schema.json \
-         (crates/mcp-sampling/../../../shared/spec). These tests cannot run without them.",
+         (tests/spec at the workspace root, see tests/spec/README.md).",
         dir.display()
     );
     dir

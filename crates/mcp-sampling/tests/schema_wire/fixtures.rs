@@ -154,9 +154,9 @@ pub(crate) async fn progress(Args(_): Args<NoArgs>, ctx: Ctx) -> Result<String, 
     Ok("done".into())
 }
 
-/// Takes longer than the client waits.
+/// Never answers: the client gives up (its timeout) and cancels the call.
 pub(crate) async fn slow(Args(_): Args<NoArgs>, _ctx: Ctx) -> Result<String, ToolError> {
-    tokio::time::sleep(Duration::from_secs(30)).await;
+    std::future::pending::<()>().await;
     Ok("too late".into())
 }
 
@@ -257,11 +257,8 @@ pub(crate) fn weather_model() -> Arc<dyn SamplingHandler> {
                     .any(|c| c.as_text() == Some(SLOW_PROMPT))
             });
             if slow {
-                let fixed = fixed.clone();
-                return Box::pin(async move {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    fixed.create_message(req).await
-                });
+                // Never answers: the server gives up (its timeout) and cancels the request.
+                return Box::pin(std::future::pending());
             }
             if offered && !answered {
                 let mut input = Map::new();
