@@ -9,6 +9,7 @@
 
 use futures_util::future::join_all;
 use mcp_http::{HttpConfig, HttpServer};
+use mcp_rpc::sse::{Item, Parser};
 use mcp_server::{Args, Ctx, Sampling, Server, ToolError};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -99,17 +100,14 @@ impl Http {
         let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": {"name": "bench_sampling", "arguments": {"n": n, "concurrency": c}}});
         let mut resp = self.post(Some(sid), &call, false).await;
-        let mut buf = Vec::new();
+        let mut parser = Parser::new(0);
         let mut replies = Vec::new();
         while let Ok(Some(chunk)) = resp.chunk().await {
-            buf.extend_from_slice(&chunk);
-            while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-                let block: Vec<u8> = buf.drain(..end + 2).collect();
-                let text = String::from_utf8_lossy(&block);
-                let Some(data) = text.lines().find_map(|l| l.strip_prefix("data: ")) else {
+            for item in parser.feed(&chunk) {
+                let Item::Event(event) = item else {
                     continue;
                 };
-                let Ok(msg) = serde_json::from_str::<Value>(data) else {
+                let Ok(msg) = serde_json::from_str::<Value>(&event.data) else {
                     continue;
                 };
                 if msg.get("method").is_some() {

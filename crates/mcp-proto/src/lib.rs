@@ -19,8 +19,9 @@
 //! - [`mrtr`]: multi round-trip requests (`input_required`, `inputResponses`, `requestState`).
 //! - [`handler`]: [`SamplingHandler`], the one trait that answers a sampling request (a
 //!   host's client, a server's own model, a provider behind an adapter), and [`BoxFuture`].
-//! - [`elicitation`], [`form`]: form-mode `elicitation/create`, and a reply checked against
-//!   its requested schema (with defaults); [`roots`]: `roots/list`.
+//! - [`form`]: the form of a form-mode elicitation (its schema, the subset check, a reply
+//!   checked against it, defaults); [`elicitation`]: `elicitation/create` params and result,
+//!   on top of it; [`roots`]: `roots/list`.
 
 pub mod capabilities;
 pub mod clock;

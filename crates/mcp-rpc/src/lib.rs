@@ -5,6 +5,8 @@
 //!   by a hard maximum) and are cancelled at the peer when their future is dropped.
 //! - `frame`: newline-delimited frames with a size limit.
 //! - `outbox`: the single writer of a connection.
+//! - [`sse`]: an incremental Server-Sent Events parser with a size limit per event (the
+//!   Streamable HTTP transports' streams).
 //! - [`transport`]: stdio, child process, in-memory pair.
 //!
 //! The engine knows nothing of MCP's eras or features: the server and host SDKs give it a
@@ -14,6 +16,7 @@ mod engine;
 mod error;
 pub mod frame;
 mod outbox;
+pub mod sse;
 pub mod testing;
 pub mod transport;
 

@@ -2,9 +2,11 @@
 #![allow(dead_code)]
 
 use mcp_http::{HttpConfig, HttpServer};
+use mcp_rpc::sse::{Item, Parser};
 use mcp_server::{Args, Ctx, Sampling, Server, ToolError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -256,13 +258,15 @@ pub async fn get_when_free(
     panic!("the stream stayed busy after its listener left");
 }
 
-/// Reads SSE events from a response, one at a time.
+/// Reads SSE events from a response, one at a time (with the workspace's SSE parser).
 pub struct Events {
     resp: reqwest::Response,
-    buf: Vec<u8>,
+    parser: Parser,
+    items: VecDeque<Item>,
+    retry: Option<u64>,
 }
 
-/// One event: its id (if any) and data.
+/// One event: its id (if any), the `retry` that came with it, and its data.
 #[derive(Debug, Clone)]
 pub struct Event {
     pub id: Option<String>,
@@ -282,44 +286,30 @@ impl Events {
         assert_eq!(ct, "text/event-stream");
         Events {
             resp,
-            buf: Vec::new(),
+            parser: Parser::new(0),
+            items: VecDeque::new(),
+            retry: None,
         }
     }
 
-    /// The next event (comments skipped); `None` at the end of the stream.
+    /// The next event (comments skipped; one with an id and no data too); `None` at the
+    /// end of the stream.
     pub async fn next(&mut self) -> Option<Event> {
         loop {
-            if let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
-                let block: Vec<u8> = self.buf.drain(..end + 2).collect();
-                let text = String::from_utf8(block).unwrap();
-                let mut ev = Event {
-                    id: None,
-                    retry: None,
-                    data: String::new(),
-                };
-                let mut any = false;
-                for line in text.lines() {
-                    if let Some(v) = line.strip_prefix("id: ") {
-                        ev.id = Some(v.into());
-                        any = true;
-                    } else if let Some(v) = line.strip_prefix("retry: ") {
-                        ev.retry = v.parse().ok();
-                        any = true;
-                    } else if let Some(v) = line.strip_prefix("data: ") {
-                        if !ev.data.is_empty() {
-                            ev.data.push('\n');
-                        }
-                        ev.data.push_str(v);
-                        any = true;
+            while let Some(item) = self.items.pop_front() {
+                let (id, data) = match item {
+                    Item::Retry(ms) => {
+                        self.retry = Some(ms);
+                        continue;
                     }
-                }
-                if any {
-                    return Some(ev);
-                }
-                continue;
+                    Item::Id(id) => (Some(id), String::new()),
+                    Item::Event(e) => (e.id, e.data),
+                };
+                let retry = self.retry.take();
+                return Some(Event { id, retry, data });
             }
             match self.resp.chunk().await {
-                Ok(Some(c)) => self.buf.extend_from_slice(&c),
+                Ok(Some(c)) => self.items.extend(self.parser.feed(&c)),
                 _ => return None,
             }
         }
