@@ -126,14 +126,16 @@ impl ServerBuilder {
         self
     }
 
-    /// Adds a family of resources named by a URI template with simple `{name}` variables
-    /// (each one non-empty piece of a path segment), such as `db://{table}/{row}`. Reading a
-    /// URI that matches calls `read` with the variables. Fixed resources are tried first,
-    /// then templates in the order they were added.
+    /// Adds a family of resources named by an RFC 6570 URI template, such as
+    /// `db://{table}/{row}`, `file:///{+path}` or `search://items{?q,limit}` (see
+    /// ARCHITECTURE.md, "URI templates", for the operators matched). Reading a URI that
+    /// matches calls `read` with the variables. Fixed resources are tried first, then
+    /// templates in the order they were added.
     ///
     /// # Panics
-    /// If `uri_template` uses what this matcher does not support (operators such as
-    /// `{+path}`, adjacent variables, unbalanced braces): a programming error.
+    /// If `uri_template` cannot be matched exactly (adjacent variables such as `{a}{b}`,
+    /// several variables in `{+...}`, a name used twice, unbalanced braces): a programming
+    /// error.
     pub fn resource_template<F, Fut, R>(
         mut self,
         uri_template: &str,
@@ -148,7 +150,7 @@ impl ServerBuilder {
     {
         let entry = TemplateEntry::new(uri_template, name, mime, erase_read(read));
         let Some(entry) = entry else {
-            panic!("unsupported URI template {uri_template:?}: only literal text and {{name}} variables");
+            panic!("unsupported URI template {uri_template:?}: it cannot be matched exactly (see ServerBuilder::resource_template)");
         };
         self.resources.templates.push(entry);
         self
