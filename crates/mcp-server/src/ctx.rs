@@ -57,7 +57,7 @@ pub(crate) struct CtxInner {
     pub progress_token: Option<Value>,
     pub env: Arc<Env>,
     /// The tool call (or prompt) being served: its name and arguments.
-    pub call: Option<(String, Map<String, Value>)>,
+    pub call: Option<(String, Arc<Map<String, Value>>)>,
     pub era: Era,
 }
 
@@ -184,7 +184,7 @@ impl Ctx {
             protocol_version: self.inner.protocol_version.clone(),
             tool_call: self.inner.call.as_ref().map(|(name, args)| ToolCall {
                 name: name.clone(),
-                arguments: args.clone(),
+                arguments: (**args).clone(),
                 depth: 0,
             }),
         }

@@ -270,7 +270,7 @@ impl Call {
         self.era.is_err()
     }
 
-    fn ctx(&self, name: &str, args: &Map<String, Value>, era: Era) -> Ctx {
+    fn ctx(&self, name: &str, args: &Arc<Map<String, Value>>, era: Era) -> Ctx {
         Ctx::new(CtxInner {
             peer: self.peer.clone(),
             request_id: self.id.clone(),
@@ -289,7 +289,7 @@ impl Call {
         &self,
         method: &'static str,
         name: &str,
-        args: &Map<String, Value>,
+        args: &Arc<Map<String, Value>>,
         retry: (Option<&str>, Option<mcp_proto::mrtr::InputResponses>),
         handler: F,
     ) -> Result<Outcome<T>, ErrorObject>
@@ -308,7 +308,7 @@ impl Call {
         let retry = Retry {
             method,
             name,
-            args,
+            args: args.as_ref(),
             request_state,
             input_responses,
         };
@@ -324,10 +324,12 @@ async fn call_tool(call: Call, p: CallToolParams) -> Result<Value, ErrorObject> 
         .get(&p.name)
         .ok_or_else(|| ErrorObject::invalid_params(format!("unknown tool: {:?}", p.name)))?
         .clone();
-    let args = p.arguments.unwrap_or_default();
+    // Shared with the context (read only if a direct sampler needs the tool call); the
+    // handler gets its own copy once per pass.
+    let args = Arc::new(p.arguments.unwrap_or_default());
     let states = call.server.states.clone();
     let retry = (p.request_state.as_deref(), p.input_responses);
-    let handler = |ctx| (entry.call)(CallParts::new(ctx, args.clone(), states));
+    let handler = |ctx| (entry.call)(CallParts::new(ctx, (*args).clone(), states));
     match call
         .run(CallTool::METHOD, &p.name, &args, retry, handler)
         .await?
@@ -343,10 +345,10 @@ async fn get_prompt(call: Call, p: GetPromptParams) -> Result<Value, ErrorObject
         .prompts
         .get(&p.name)
         .ok_or_else(|| ErrorObject::invalid_params(format!("unknown prompt: {:?}", p.name)))?;
-    let args = p.arguments.unwrap_or_default();
+    let args = Arc::new(p.arguments.unwrap_or_default());
     entry.check_args(&args)?;
     let retry = (p.request_state.as_deref(), p.input_responses);
-    let handler = |ctx| entry.run(args.clone(), ctx);
+    let handler = |ctx| entry.run((*args).clone(), ctx);
     let outcome = match call
         .run(GetPrompt::METHOD, &p.name, &args, retry, handler)
         .await?
