@@ -172,6 +172,17 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_capability_is_an_error_that_names_it() {
+        let e = serde_json::from_value::<ClientCapabilities>(json!({"sampling": true}))
+            .expect_err("sampling must be an object");
+        assert!(e.to_string().contains("invalid type: boolean"), "{e}");
+        let e =
+            serde_json::from_value::<ServerCapabilities>(json!({"tools": {"listChanged": "yes"}}))
+                .expect_err("listChanged must be a boolean");
+        assert!(e.to_string().contains("invalid type"), "{e}");
+    }
+
+    #[test]
     fn elicitation_modes() {
         let caps = |v: Value| ClientCapabilities {
             elicitation: Some(serde_json::from_value(v).unwrap()),
