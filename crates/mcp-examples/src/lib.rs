@@ -17,6 +17,24 @@ pub mod smart_search;
 pub mod summarize;
 
 use mcp_server::Server;
+use std::path::PathBuf;
+
+/// What a user may choose for a built-in server on the command line (`serve NAME --docs DIR`).
+/// A server ignores the options it does not use.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// A folder of Markdown or text files to index instead of the shipped corpus (`kb`).
+    pub docs: Option<PathBuf>,
+    /// A SQLite database file to use instead of the shipped sample (`sql`: opened read-only;
+    /// `triage`: the ticket store, created if missing).
+    pub db: Option<PathBuf>,
+}
+
+/// Why a built-in server could not be made (a folder that cannot be read, a database that
+/// cannot be opened): one sentence naming the problem.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct BuildError(pub String);
 
 /// One built-in server: its name, what it does in a line, and how to make it.
 #[derive(Clone, Copy)]
@@ -26,7 +44,17 @@ pub struct Example {
     /// One line for `--help`.
     pub about: &'static str,
     /// Builds a fresh server.
-    pub build: fn() -> Server,
+    pub build: fn(&Options) -> Result<Server, BuildError>,
+}
+
+/// A constructor with no options, as a registry entry's `build`.
+macro_rules! plain {
+    ($path:path) => {{
+        fn build(_: &Options) -> Result<Server, BuildError> {
+            Ok($path())
+        }
+        build
+    }};
 }
 
 /// Every built-in server, in the order `--help` lists them.
@@ -34,22 +62,22 @@ pub const REGISTRY: &[Example] = &[
     Example {
         name: "summarize",
         about: "summarize {text, sentences?}: summarises long text by sampling; short text is returned as is",
-        build: summarize::server,
+        build: plain!(summarize::server),
     },
     Example {
         name: "smart-search",
         about: "intelligent_search {query}: rules or the model classify the query, then an embedded database is searched",
-        build: smart_search::server,
+        build: plain!(smart_search::server),
     },
     Example {
         name: "elicit-demo",
         about: "book_table {restaurant} asks the user for a booking (elicitation); list_roots reads the client's roots",
-        build: elicit_demo::server,
+        build: plain!(elicit_demo::server),
     },
     Example {
         name: "bench",
         about: "bench_sampling {n, concurrency}: n sampling round trips, at most `concurrency` in flight",
-        build: bench::server,
+        build: plain!(bench::server),
     },
 ];
 

@@ -21,7 +21,7 @@ fn replying(text: &'static str) -> Arc<dyn mcp_client::SamplingHandler> {
 async fn connect(name: &str, era: Era, reply: &'static str, opts: ClientOptions) -> Client {
     let example = mcp_examples::find(name).expect("registered");
     let (a, b) = mcp_rpc::memory();
-    let server = (example.build)();
+    let server = (example.build)(&mcp_examples::Options::default()).expect("builds");
     tokio::spawn(async move { server.serve(a, std::future::pending()).await });
     let opts = ClientOptions {
         era: match era {
@@ -49,7 +49,8 @@ fn the_registry_names_each_server_once() {
     assert_eq!(names, ["summarize", "smart-search", "elicit-demo", "bench"]);
     for e in mcp_examples::REGISTRY {
         assert!(!e.about.is_empty(), "{} has a description", e.name);
-        assert_eq!((e.build)().info().name, e.name);
+        let server = (e.build)(&mcp_examples::Options::default()).expect("builds");
+        assert_eq!(server.info().name, e.name);
     }
     assert!(mcp_examples::find("nope").is_none());
 }

@@ -19,6 +19,8 @@
 //! - [`mrtr`]: multi round-trip requests (`input_required`, `inputResponses`, `requestState`).
 //! - [`handler`]: [`SamplingHandler`], the one trait that answers a sampling request (a
 //!   host's client, a server's own model, a provider behind an adapter), and [`BoxFuture`].
+//! - [`ext`]: this project's own `_meta` extensions: the expected output of a sampling
+//!   request (typed output) and the nesting depth of a tool call.
 //! - [`form`]: the form of a form-mode elicitation (its schema, the subset check, a reply
 //!   checked against it, defaults); [`elicitation`]: `elicitation/create` params and result,
 //!   on top of it; [`roots`]: `roots/list`.
@@ -28,6 +30,7 @@ pub mod clock;
 pub mod completion;
 pub mod content;
 pub mod elicitation;
+pub mod ext;
 pub mod form;
 pub mod handler;
 pub mod jsonrpc;

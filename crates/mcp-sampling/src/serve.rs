@@ -15,6 +15,13 @@ pub struct ServeArgs {
     /// `listening on http://ADDR/mcp` is printed on stderr once it accepts connections.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
     http: Option<std::net::SocketAddr>,
+    /// `kb`: index this folder of Markdown/text files instead of the shipped corpus.
+    #[arg(long, value_name = "DIR")]
+    docs: Option<std::path::PathBuf>,
+    /// `sql`: query this SQLite file (opened read-only) instead of the shipped sample;
+    /// `triage`: keep tickets in this SQLite file (created if missing).
+    #[arg(long, value_name = "FILE")]
+    db: Option<std::path::PathBuf>,
     /// Require `Authorization: Bearer TOKEN` on HTTP (also MCP_BEARER_TOKEN).
     #[arg(long, env = "MCP_BEARER_TOKEN", hide_env_values = true)]
     bearer: Option<String>,
@@ -44,7 +51,11 @@ fn names() -> PossibleValuesParser {
 pub async fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let example = mcp_examples::find(&a.name)
         .ok_or_else(|| anyhow::anyhow!("no built-in server {:?}", a.name))?;
-    let server = (example.build)();
+    let opts = mcp_examples::Options {
+        docs: a.docs.clone(),
+        db: a.db.clone(),
+    };
+    let server = (example.build)(&opts).map_err(|e| anyhow::anyhow!("{}: {e}", a.name))?;
     match a.http {
         None => server.serve(mcp_rpc::stdio(), stop_signal()).await?,
         Some(addr) => serve_http(server, addr, &a).await?,

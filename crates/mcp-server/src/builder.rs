@@ -1,6 +1,7 @@
 //! [`ServerBuilder`]: tools, resources, resource templates, prompts, completers, shared
 //! state, settings.
 
+use crate::cache::SamplingCache;
 use crate::completion::{Completers, CompletionRequest};
 use crate::config::{Env, ServerConfig};
 use crate::ctx::Ctx;
@@ -36,6 +37,7 @@ pub struct ServerBuilder {
     key: Option<StateKey>,
     config: ServerConfig,
     direct: Option<Arc<dyn mcp_proto::SamplingHandler>>,
+    cache: Option<Arc<SamplingCache>>,
 }
 
 impl Server {
@@ -53,6 +55,7 @@ impl Server {
             key: None,
             config: ServerConfig::default(),
             direct: None,
+            cache: None,
         }
     }
 }
@@ -243,6 +246,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Keeps sampling replies in `cache`: an identical request (same messages, system
+    /// prompt, parameters) within its time to live gets the kept reply without asking the
+    /// client again. Off by default: a host may want every request reviewed.
+    pub fn sampling_cache(mut self, cache: SamplingCache) -> Self {
+        self.cache = Some(Arc::new(cache));
+        self
+    }
+
     /// Sets the key that seals modern `requestState` (replicas must share it; default: a
     /// random key per process).
     pub fn state_key(mut self, key: StateKey) -> Self {
@@ -304,11 +315,15 @@ impl ServerBuilder {
             }
         }
         let (capabilities, modern_capabilities) = self.capabilities();
+        if let Some(cache) = &self.cache {
+            cache.set_clock(self.config.clock.clone());
+        }
         let env = Env {
             info: self.info,
             config: self.config,
             key: self.key.unwrap_or_else(StateKey::random),
             direct: self.direct,
+            cache: self.cache,
         };
         Server::from_registry(Arc::new(Registry {
             env: Arc::new(env),

@@ -1,6 +1,7 @@
 //! [`ServerConfig`] (limits and defaults), and [`Env`]: what every request of a server may
 //! need besides its registries (identity, limits, the state key, the server's own model).
 
+use crate::cache::SamplingCache;
 use crate::state::StateKey;
 use mcp_proto::clock::{Clock, SystemClock};
 use mcp_proto::{Implementation, SamplingHandler};
@@ -18,9 +19,15 @@ pub struct ServerConfig {
     pub state_ttl: Duration,
     /// Legacy: how long `ctx.elicit` waits for the user (default 10 minutes).
     pub elicitation_timeout: Duration,
-    /// Most input requests (sampling, elicitation, roots) one tool call may make
-    /// (default 64).
+    /// Most input requests (sampling, elicitation, roots) one tool call may make, on both
+    /// eras (default 64). Past it, `ctx.sample` fails with [`SampleError::Limit`](crate::SampleError::Limit).
     pub max_samples_per_call: u32,
+    /// The deepest nested call this server serves (default 3). A call's depth travels in
+    /// its `_meta` ([`mcp_proto::ext::DEPTH_KEY`]): 0 for a call a person started, n + 1
+    /// for a call a model made while answering a sampling request of depth n. Deeper calls
+    /// get the tool error "max reasoning depth exceeded", which stops sampling loops across
+    /// hops.
+    pub max_depth: u32,
     /// Modern: most `input_required` rounds for one tool call (default 32).
     pub max_rounds: u32,
     /// The engine's limits (frame size, timeouts).
@@ -38,6 +45,7 @@ impl Default for ServerConfig {
             elicitation_timeout: Duration::from_secs(600),
             max_samples_per_call: 64,
             max_rounds: 32,
+            max_depth: 3,
             rpc: Config::default(),
             clock: Arc::new(SystemClock),
         }
@@ -52,4 +60,6 @@ pub(crate) struct Env {
     pub key: StateKey,
     /// The server's own model, used when the client cannot sample.
     pub direct: Option<Arc<dyn SamplingHandler>>,
+    /// Sampling replies kept for identical requests, if the server opted in.
+    pub cache: Option<Arc<SamplingCache>>,
 }

@@ -27,6 +27,7 @@ use mcp_rpc::{Peer, RequestOptions, RpcError};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +59,10 @@ pub(crate) struct CtxInner {
     pub env: Arc<Env>,
     /// The tool call (or prompt) being served: its name and arguments.
     pub call: Option<(String, Arc<Map<String, Value>>)>,
+    /// How deep in nested sampling the call is (see [`ServerConfig::max_depth`](crate::ServerConfig::max_depth)).
+    pub depth: u32,
+    /// Legacy: the input requests made so far (the modern round counts its own).
+    pub inputs: AtomicU32,
     pub era: Era,
 }
 
@@ -91,6 +96,13 @@ impl Ctx {
         &self.inner.request_id
     }
 
+    /// How deep in nested sampling the request being handled is: 0 when a person (or a
+    /// host's chat) made it, n + 1 when a model made it while answering a sampling request
+    /// of depth n. Sampling requests carry it on in their `_meta`.
+    pub fn depth(&self) -> u32 {
+        self.inner.depth
+    }
+
     /// Whether [`Ctx::sample`] can work for this request.
     pub fn can_sample(&self) -> bool {
         self.inner.caps.can_sample()
@@ -116,7 +128,26 @@ impl Ctx {
     ///
     /// A server with its own model (`ServerBuilder::direct_sampler`) uses it when the
     /// client cannot sample this request.
-    pub async fn sample(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
+    ///
+    /// Each request carries the call's depth in its `_meta`; a server with a
+    /// [`SamplingCache`](crate::SamplingCache) answers a repeated request from it.
+    pub async fn sample(&self, mut req: Sampling) -> Result<CreateMessageResult, SampleError> {
+        mcp_proto::ext::write_depth(&mut req.params.meta, self.inner.depth);
+        let Some(cache) = self.inner.env.cache.clone() else {
+            return self.sample_uncached(req).await;
+        };
+        let key = crate::cache::SamplingCache::key(&req.params);
+        if let Some(hit) = key.as_ref().and_then(|k| cache.get(k)) {
+            return Ok(hit);
+        }
+        let reply = self.sample_uncached(req).await?;
+        if let Some(k) = key {
+            cache.put(k, reply.clone());
+        }
+        Ok(reply)
+    }
+
+    async fn sample_uncached(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
         let caps = &self.inner.caps;
         let wants_tools = req.params.tools.is_some() || req.params.tool_choice.is_some();
         if !caps.can_sample() || (wants_tools && !caps.can_sample_with_tools()) {
@@ -151,6 +182,7 @@ impl Ctx {
         req: Sampling,
     ) -> Result<CreateMessageResult, SampleError> {
         let Era::Modern { round, .. } = &self.inner.era else {
+            self.count_input().map_err(SampleError::Limit)?;
             return direct
                 .create_message(self.direct_request(req.params))
                 .await
@@ -185,12 +217,13 @@ impl Ctx {
             tool_call: self.inner.call.as_ref().map(|(name, args)| ToolCall {
                 name: name.clone(),
                 arguments: (**args).clone(),
-                depth: 0,
+                depth: self.inner.depth,
             }),
         }
     }
 
     async fn sample_legacy(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
+        self.count_input().map_err(SampleError::Limit)?;
         let timeout = req
             .timeout
             .unwrap_or(self.inner.env.config.sampling_timeout);
@@ -218,6 +251,7 @@ impl Ctx {
         schema.check()?;
         let mut reply: ElicitResult = match &self.inner.era {
             Era::Legacy(_) => {
+                self.count_input().map_err(ElicitError::Limit)?;
                 let timeout = req
                     .timeout
                     .unwrap_or(self.inner.env.config.elicitation_timeout);
@@ -289,7 +323,9 @@ impl Ctx {
         }
         let result: ListRootsResult = match &self.inner.era {
             Era::Legacy(_) => self
-                .legacy_request(ListRoots::METHOD, &Map::new(), None)
+                .count_input()
+                .map_err(RootsError::Limit)
+                .map(|()| self.legacy_request(ListRoots::METHOD, &Map::new(), None))?
                 .await
                 .map_err(|e| match e {
                     RpcError::Remote(e) => RootsError::Remote(e),
@@ -309,6 +345,18 @@ impl Ctx {
                 .map_err(|e| RootsError::InvalidReply(e.to_string()))?;
         }
         Ok(result.roots)
+    }
+
+    /// Legacy: counts one more input request of this call, or says it is one too many.
+    fn count_input(&self) -> Result<(), String> {
+        let limit = self.inner.env.config.max_samples_per_call;
+        let n = self.inner.inputs.fetch_add(1, Ordering::Relaxed);
+        if n >= limit {
+            return Err(format!(
+                "this call has made {limit} input requests (sampling, elicitation, roots), the most this server allows per call"
+            ));
+        }
+        Ok(())
     }
 
     /// A legacy request to the client, tied to the request being handled.

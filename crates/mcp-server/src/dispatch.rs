@@ -21,6 +21,7 @@ use mcp_proto::methods::{
 };
 use mcp_proto::prompts::GetPromptParams;
 use mcp_proto::resources::{ReadResourceParams, SubscribeParams};
+use mcp_proto::tools::CallToolResult;
 use mcp_proto::tools::{CallToolParams, ListToolsResult};
 use mcp_proto::version::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
 use mcp_proto::{ErrorObject, RequestId, ServerCapabilities};
@@ -239,6 +240,8 @@ struct Call {
     caps: mcp_proto::ClientCapabilities,
     version: String,
     progress_token: Option<Value>,
+    /// How deep in nested sampling the call is (from its `_meta`; 0 if absent).
+    depth: u32,
     /// Legacy: the session; modern: the log level of its `_meta`.
     era: Result<Arc<SessionState>, Option<LoggingLevel>>,
 }
@@ -262,6 +265,7 @@ impl Call {
             caps,
             version,
             progress_token: meta.and_then(|m| m.get("progressToken")).cloned(),
+            depth: mcp_proto::ext::depth_from_meta(meta).unwrap_or(0),
             era,
         }
     }
@@ -279,6 +283,8 @@ impl Call {
             progress_token: self.progress_token.clone(),
             env: self.server.env.clone(),
             call: Some((name.to_owned(), args.clone())),
+            depth: self.depth,
+            inputs: Default::default(),
             era,
         })
     }
@@ -324,6 +330,13 @@ async fn call_tool(call: Call, p: CallToolParams) -> Result<Value, ErrorObject> 
         .get(&p.name)
         .ok_or_else(|| ErrorObject::invalid_params(format!("unknown tool: {:?}", p.name)))?
         .clone();
+    let max = call.server.env.config.max_depth;
+    if call.depth > max {
+        return to_value(CallToolResult::error(format!(
+            "max reasoning depth exceeded: this call is at depth {} of nested sampling, and {:?} serves at most depth {max}",
+            call.depth, call.server.env.info.name
+        )));
+    }
     // Shared with the context (read only if a direct sampler needs the tool call); the
     // handler gets its own copy once per pass.
     let args = Arc::new(p.arguments.unwrap_or_default());

@@ -59,12 +59,15 @@
 //! `server` ([`Server`]); `builder` ([`ServerBuilder`]).
 
 mod builder;
+mod cache;
+mod classify;
 mod completion;
 mod config;
 mod ctx;
 mod dispatch;
 mod elicit;
 mod error;
+mod extract;
 mod modern;
 mod prompts;
 mod resources;
@@ -78,11 +81,14 @@ mod uri_template;
 mod wire;
 
 pub use builder::ServerBuilder;
+pub use cache::SamplingCache;
+pub use classify::{Classified, Classifier, DecidedBy};
 pub use completion::CompletionRequest;
 pub use config::ServerConfig;
 pub use ctx::Ctx;
 pub use elicit::{schema_for, Elicitation, Elicited};
 pub use error::{ElicitError, RootsError, SampleError, ToolError};
+pub use extract::{output_schema, parse_reply, ExtractError, Extracted};
 pub use mcp_proto::logging::LoggingLevel;
 pub use prompts::IntoPromptResult;
 pub use resources::ResourceBody;

@@ -1,5 +1,6 @@
 //! [`Sampling`]: a sampling request under construction (what a handler asks the model).
 
+use mcp_proto::ext::ExpectedOutput;
 use mcp_proto::sampling::{
     CreateMessageParams, ModelHint, ModelPreferences, SamplingMessage, SamplingTool, ToolChoice,
     ToolChoiceMode,
@@ -108,6 +109,19 @@ impl Sampling {
         self.params.tools = Some(tools);
         self.params.tool_choice = mode.map(|m| ToolChoice { mode: Some(m) });
         self
+    }
+
+    /// Says what the answer must be (a list of choices, or JSON matching a schema), in the
+    /// request's `_meta` under [`mcp_proto::ext::OUTPUT_KEY`]: hosts that know the extension
+    /// constrain the model to it; others ignore it, so the reply must still be checked.
+    pub fn expect(mut self, output: ExpectedOutput) -> Self {
+        output.write_to(&mut self.params.meta);
+        self
+    }
+
+    /// What [`Sampling::expect`] set, if anything.
+    pub fn expected(&self) -> Option<ExpectedOutput> {
+        ExpectedOutput::from_meta(self.params.meta.as_ref())
     }
 
     /// Appends a message.
