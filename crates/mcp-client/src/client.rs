@@ -390,7 +390,8 @@ impl Client {
     }
 
     /// Calls a tool on behalf of a model that is answering sampling at `depth - 1` (the
-    /// policy's nesting limit counts from here).
+    /// policy's nesting limit counts from here). The depth travels in the call's `_meta`
+    /// ([`mcp_proto::ext::DEPTH_KEY`]), so that servers can refuse calls nested too deep.
     pub async fn call_tool_at_depth(
         &self,
         name: &str,
@@ -413,7 +414,7 @@ impl Client {
             .next_call
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.state.start_call(n, call.clone());
-        let params = json!({"name": call.name, "arguments": call.arguments});
+        let params = call_params(&call);
         let outcome = self
             .request(CallTool::METHOD, Some(params), Some(self.opts.call_timeout))
             .await;
@@ -422,7 +423,7 @@ impl Client {
     }
 
     async fn call_modern(&self, call: ToolCall) -> Result<CallToolResult, ClientError> {
-        let params = json!({"name": call.name, "arguments": call.arguments});
+        let params = call_params(&call);
         parse_result(self.rounds(CallTool::METHOD, params, &call).await?)
     }
 
@@ -550,4 +551,11 @@ fn parse_result(v: Value) -> Result<CallToolResult, ClientError> {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The params of a `tools/call`: name, arguments, and the call's depth in `_meta`.
+fn call_params(call: &ToolCall) -> Value {
+    let mut meta = None;
+    mcp_proto::ext::write_depth(&mut meta, call.depth);
+    json!({"name": call.name, "arguments": call.arguments, "_meta": meta})
 }

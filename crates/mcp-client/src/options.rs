@@ -30,7 +30,8 @@ pub struct ClientOptions {
     pub capabilities: ClientCapabilities,
     /// How long the `server/discover` probe waits before assuming a legacy server (5 s).
     pub probe_timeout: Duration,
-    /// Modern: most `input_required` rounds per call (default 10).
+    /// Modern: most `input_required` rounds per call (default 100: a tool call that samples
+    /// one request at a time needs a round per request).
     pub max_rounds: u32,
     /// How long a tool call may take (default 10 minutes: sampling may wait for a person).
     pub call_timeout: Duration,
@@ -49,7 +50,7 @@ impl Default for ClientOptions {
             info: Implementation::new("mcp-sampling", env!("CARGO_PKG_VERSION")),
             capabilities: ClientCapabilities::sampling(true),
             probe_timeout: Duration::from_secs(5),
-            max_rounds: 10,
+            max_rounds: 100,
             call_timeout: Duration::from_secs(600),
             rpc: Config::default(),
             elicitation: None,

@@ -312,7 +312,10 @@ impl Inner {
     ) -> Result<CreateMessageResult, SamplingError> {
         let server = &*req.server;
         let mut params = req.params.clone();
-        let depth = req.tool_call.as_ref().map_or(0, |t| t.depth);
+        // The deeper of what this host knows of the call and what the server reports.
+        let known = req.tool_call.as_ref().map_or(0, |t| t.depth);
+        let reported = mcp_proto::ext::depth_from_meta(params.meta.as_ref()).unwrap_or(0);
+        let depth = known.max(reported);
         let _admitted = match self.policy.admit(server, &mut params, depth).await {
             Ok(a) => a,
             Err(refusal) => {

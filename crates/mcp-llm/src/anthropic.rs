@@ -24,6 +24,7 @@ use crate::http::{
     env_var, estimate_input_tokens, http_builder_methods, tool_result_text, usage_or_estimate,
     Http, HttpConfig,
 };
+use crate::typed::{Typed, ANSWER};
 use crate::{BoxFuture, Completion, Provider, ProviderError};
 use mcp_proto::content::{Content, OneOrMany};
 use mcp_proto::sampling::{
@@ -114,10 +115,15 @@ impl Provider for Anthropic {
         let url = self.http.config().url("/v1/messages");
         let model = model.to_string();
         let input_estimate = estimate_input_tokens(params);
+        let typed = Typed::of(params);
         Box::pin(async move {
             let (headers, body) = prepared?;
             let reply = http.post_json(&url, headers, body).await?;
-            parse_reply(reply, &model, input_estimate)
+            let mut completion = parse_reply(reply, &model, input_estimate)?;
+            if let Some(t) = typed {
+                answer_as_text(&mut completion.result, &t);
+            }
+            Ok(completion)
         })
     }
 }
@@ -225,8 +231,29 @@ fn request_body(model: &str, params: &CreateMessageParams) -> Result<Value, Prov
             };
             body.insert("tool_choice".into(), json!({"type": kind}));
         }
+    } else if let Some(t) = Typed::of(params) {
+        let tool = json!({"name": ANSWER, "description": "Give the answer in the required shape.", "input_schema": t.schema});
+        body.insert("tools".into(), json!([tool]));
+        body.insert(
+            "tool_choice".into(),
+            json!({"type": "tool", "name": ANSWER}),
+        );
     }
     Ok(Value::Object(body))
+}
+
+/// A forced `answer` tool use becomes the reply's text, and the reply an ended turn.
+fn answer_as_text(result: &mut CreateMessageResult, typed: &Typed) {
+    let answer = result.content.as_slice().iter().find_map(|b| match b {
+        Content::ToolUse { name, input, .. } if name == ANSWER => {
+            Some(typed.text_of(&Value::Object(input.clone())))
+        }
+        _ => None,
+    });
+    if let Some(text) = answer {
+        result.content = OneOrMany::One(Content::text(text));
+        result.stop_reason = Some(StopReason::EndTurn);
+    }
 }
 
 /// A tool result's content blocks: text and images as they are, anything else as text.

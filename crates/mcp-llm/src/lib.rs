@@ -5,6 +5,10 @@
 //! (system prompt, messages with images, `maxTokens`, temperature, stop sequences, tools and
 //! tool choice) to its API and maps the reply back with the right `stopReason`.
 //! Cancellation is dropping the future.
+//!
+//! Both HTTP providers honour the typed-output extension ([`typed`]): OpenAI-compatible
+//! endpoints get `response_format` with a JSON schema, Anthropic a forced tool whose input
+//! schema is the expected output.
 
 use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult};
 pub use mcp_proto::BoxFuture;
@@ -12,6 +16,7 @@ pub use mcp_proto::BoxFuture;
 pub mod anthropic;
 pub mod http;
 pub mod openai;
+pub mod typed;
 
 pub use anthropic::Anthropic;
 pub use http::HttpConfig;

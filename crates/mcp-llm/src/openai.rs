@@ -18,6 +18,8 @@
 //!   endpoint (what compatible servers understand); see [`MaxTokensField`];
 //! - `stop`, `temperature`, `tools` (`type: function`, `parameters` = `inputSchema`) and
 //!   `tool_choice` (`auto`, `required`, `none`; sent only with tools) as given;
+//! - a typed output (`_meta` `dev.mcp-sampling/output`, see [`crate::typed`]) is a
+//!   `response_format` of type `json_schema`, and the answer's JSON becomes the reply text;
 //! - audio cannot be sent (chat `input_audio` parts exist only for a few audio models).
 //!
 //! Reply mapping: `content` is a text block, `tool_calls` are `tool_use` blocks (their
@@ -32,6 +34,7 @@ use crate::http::{
     env_var, estimate_input_tokens, http_builder_methods, tool_result_text, usage_or_estimate,
     Http, HttpConfig,
 };
+use crate::typed::{Typed, ANSWER};
 use crate::{BoxFuture, Completion, Provider, ProviderError};
 use mcp_proto::content::{Content, OneOrMany};
 use mcp_proto::sampling::{
@@ -158,6 +161,7 @@ impl Provider for OpenAi {
         let expect = Expect {
             stop_sequences: params.stop_sequences.clone().unwrap_or_default(),
             input_estimate: estimate_input_tokens(params),
+            typed: Typed::of(params),
         };
         Box::pin(async move {
             let (headers, body) = prepared?;
@@ -223,6 +227,12 @@ fn request_body(
             };
             body.insert("tool_choice".into(), mode.into());
         }
+    }
+    if let Some(t) = Typed::of(params) {
+        body.insert(
+            "response_format".into(),
+            json!({"type": "json_schema", "json_schema": {"name": ANSWER, "schema": t.schema, "strict": t.strict}}),
+        );
     }
     Ok(Value::Object(body))
 }
@@ -408,6 +418,8 @@ struct ChatUsage {
 struct Expect {
     stop_sequences: Vec<String>,
     input_estimate: u64,
+    /// The typed output asked for: the answer's JSON becomes the reply text.
+    typed: Option<Typed>,
 }
 
 /// Maps a Chat Completions reply to a completion.
@@ -448,6 +460,8 @@ fn parse_reply(reply: Value, model: &str, expect: &Expect) -> Result<Completion,
     let refused = text.is_empty() && message.refusal.as_deref().is_some_and(|r| !r.is_empty());
     if refused {
         blocks.push(Content::text(message.refusal.clone().unwrap_or_default()));
+    } else if let Some(t) = expect.typed.as_ref().filter(|_| !text.is_empty()) {
+        blocks.push(Content::text(t.text_of_json(&text)));
     } else if !text.is_empty() {
         blocks.push(Content::text(text));
     }

@@ -22,7 +22,7 @@ pub use install::{
     WheelSource,
 };
 pub use model::{
-    load_tokenizer, GenerateOptions, Generation, LocalModel, Stop, WeightFormat,
+    load_tokenizer, Chosen, GenerateOptions, Generation, LocalModel, Stop, WeightFormat,
     DEFAULT_SYSTEM_PROMPT, TOP_P,
 };
 

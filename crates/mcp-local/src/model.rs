@@ -1,14 +1,18 @@
 //! The model: loading the GGUF with candle (CPU), the chat prompt, generation, and the
 //! [`Provider`] implementation.
 
+mod choose;
+
 use crate::tokenizer::Tokenizer;
 use crate::{LocalError, MODEL_ID, PROVIDER_NAME};
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 use candle_transformers::models::quantized_llama::{self, ModelWeights};
+pub use choose::Chosen;
 use mcp_llm::{BoxFuture, Completion, Provider, ProviderError, Usage};
 use mcp_proto::content::Content;
+use mcp_proto::ext::ExpectedOutput;
 use mcp_proto::sampling::{
     CreateMessageParams, CreateMessageResult, Role, StopReason, ToolChoiceMode,
 };
@@ -461,6 +465,9 @@ impl LocalModel {
             ));
         }
         let prompt = self.chat_prompt(params)?;
+        if let Some(choices) = choices_of(params) {
+            return self.complete_choice(&prompt, &choices, cancel);
+        }
         let opts = GenerateOptions {
             max_tokens: usize::try_from(params.max_tokens).unwrap_or(usize::MAX),
             temperature: params.temperature,
@@ -494,6 +501,52 @@ impl LocalModel {
             usage: Usage {
                 input_tokens: g.prompt_tokens as u64,
                 output_tokens: g.generated_tokens as u64,
+            },
+        })
+    }
+}
+
+/// The choices a request's typed output asks for (not with tools of its own).
+fn choices_of(params: &CreateMessageParams) -> Option<Vec<String>> {
+    if params.tools.as_ref().is_some_and(|t| !t.is_empty()) {
+        return None;
+    }
+    match ExpectedOutput::from_meta(params.meta.as_ref())? {
+        ExpectedOutput::Choices(c) => Some(c),
+        ExpectedOutput::Schema(_) => None,
+    }
+}
+
+impl LocalModel {
+    /// A reply that is exactly one of `choices` ([`LocalModel::choose`]).
+    fn complete_choice(
+        &self,
+        prompt: &[u32],
+        choices: &[String],
+        cancel: &AtomicBool,
+    ) -> Result<Completion, ProviderError> {
+        let c = self
+            .choose(prompt, choices, cancel)
+            .map_err(ProviderError::from)?;
+        let text = choices.get(c.index).cloned().unwrap_or_default();
+        tracing::debug!(
+            prompt_tokens = c.prompt_tokens,
+            decided_tokens = c.generated_tokens,
+            prompt_ms = c.prompt_time.as_millis() as u64,
+            choice = %text,
+            "local choice"
+        );
+        Ok(Completion {
+            result: CreateMessageResult {
+                role: Role::Assistant,
+                content: Content::text(text).into(),
+                model: MODEL_ID.to_string(),
+                stop_reason: Some(StopReason::EndTurn),
+                meta: None,
+            },
+            usage: Usage {
+                input_tokens: c.prompt_tokens as u64,
+                output_tokens: c.generated_tokens.max(1) as u64,
             },
         })
     }

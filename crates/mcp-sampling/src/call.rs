@@ -33,6 +33,11 @@ pub struct CallArgs {
     /// A bearer token sent with --url (`Authorization: Bearer TOKEN`).
     #[arg(long, env = "MCP_BEARER_TOKEN", hide_env_values = true)]
     bearer: Option<String>,
+    /// How deep in nested sampling this call is (sent in the call's `_meta`): 0 when a
+    /// person runs it; a model that runs this command while answering a sampling request of
+    /// depth n passes n + 1. Servers refuse calls past their maximum.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    depth: u32,
     /// The server command and its arguments.
     #[arg(last = true, num_args = 1..)]
     command: Vec<String>,
@@ -57,11 +62,11 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
             let client = Client::connect_http(url, http, handler, opts)
                 .await
                 .with_context(|| format!("cannot connect to {url}"))?;
-            call(client, &a.tool, args).await?
+            call(client, &a.tool, args, a.depth).await?
         }
         None => {
             let (client, child) = open(&a, handler, opts).await?;
-            let outcome = call(client, &a.tool, args).await;
+            let outcome = call(client, &a.tool, args, a.depth).await;
             if let Some(mut child) = child {
                 let status = child.shutdown().await;
                 tracing::debug!(?status, "server exited");
@@ -80,9 +85,10 @@ async fn call(
     client: Client,
     tool: &str,
     args: Map<String, Value>,
+    depth: u32,
 ) -> anyhow::Result<mcp_proto::tools::CallToolResult> {
     tracing::info!(era = %client.era(), version = client.protocol_version(), "connected");
-    let result = client.call_tool(tool, args).await;
+    let result = client.call_tool_at_depth(tool, args, depth).await;
     client.close().await;
     result.with_context(|| format!("the call to {tool:?} failed"))
 }

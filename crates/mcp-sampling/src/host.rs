@@ -45,6 +45,10 @@ pub struct HostArgs {
     /// A directory or file offered to servers as a root (repeatable).
     #[arg(long = "root", value_name = "PATH")]
     pub roots: Vec<PathBuf>,
+    /// Modern era: the most `input_required` rounds one call may take (each round answers
+    /// the input requests the server made since the last one).
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_rounds: u32,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -76,6 +80,7 @@ impl HostArgs {
             era: self.era(),
             elicitation: Some(crate::elicit::handler(self.elicit.as_deref())?),
             roots: crate::elicit::roots(&self.roots)?,
+            max_rounds: self.max_rounds,
             ..Default::default()
         })
     }

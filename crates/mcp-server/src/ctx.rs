@@ -322,16 +322,16 @@ impl Ctx {
             return Err(RootsError::NotSupported);
         }
         let result: ListRootsResult = match &self.inner.era {
-            Era::Legacy(_) => self
-                .count_input()
-                .map_err(RootsError::Limit)
-                .map(|()| self.legacy_request(ListRoots::METHOD, &Map::new(), None))?
-                .await
-                .map_err(|e| match e {
-                    RpcError::Remote(e) => RootsError::Remote(e),
-                    RpcError::Codec(m) => RootsError::InvalidReply(m),
-                    other => RootsError::Transport(other.to_string()),
-                })?,
+            Era::Legacy(_) => {
+                self.count_input().map_err(RootsError::Limit)?;
+                self.legacy_request(ListRoots::METHOD, &Map::new(), None)
+                    .await
+                    .map_err(|e| match e {
+                        RpcError::Remote(e) => RootsError::Remote(e),
+                        RpcError::Codec(m) => RootsError::InvalidReply(m),
+                        other => RootsError::Transport(other.to_string()),
+                    })?
+            }
             Era::Modern { round, .. } => {
                 let v = self
                     .ask(round, InputKind::Roots, Value::Object(Map::new()), key)
