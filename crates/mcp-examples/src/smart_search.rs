@@ -2,8 +2,7 @@
 //! table of an embedded SQLite database. Plain code decides what it can (an order number, an
 //! e-mail address); only the rest is sent to the client's model.
 
-use mcp_proto::SamplingMessage;
-use mcp_server::{Args, Ctx, Json, SampleError, Sampling, Server, State, ToolError};
+use mcp_server::{Args, Classifier, Ctx, DecidedBy, Json, Server, State, ToolError};
 use rusqlite::Connection;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -45,8 +44,8 @@ struct Search {
 pub struct Found {
     /// The table searched.
     pub category: String,
-    /// `rule`, `model:<name>`, or `keywords (...)`.
-    pub decided_by: String,
+    /// Who decided: `rule`, `model:<name>`, or `fallback (why)` (keywords decided).
+    pub decided_by: DecidedBy,
     /// Matching rows.
     pub rows: Vec<serde_json::Value>,
 }
@@ -68,16 +67,10 @@ pub fn by_rule(query: &str) -> Option<&'static str> {
 
 /// The category named in a model's reply, if any.
 pub fn parse_label(reply: &str) -> Option<&'static str> {
-    let r = reply.to_lowercase();
-    let mut found: Vec<(usize, &'static str)> = CATEGORIES
-        .iter()
-        .filter_map(|c| r.find(c.trim_end_matches('s')).map(|i| (i, *c)))
-        .collect();
-    found.sort();
-    found.first().map(|(_, c)| *c)
+    classifier().parse(reply)
 }
 
-/// A keyword guess, for clients that cannot sample.
+/// A keyword guess, for clients that cannot sample and replies with no label.
 fn by_keywords(query: &str) -> &'static str {
     let q = query.to_lowercase();
     let score = |words: &[&str]| words.iter().filter(|w| q.contains(*w)).count();
@@ -107,50 +100,32 @@ fn by_keywords(query: &str) -> &'static str {
         .unwrap_or("products")
 }
 
-async fn classify(ctx: &Ctx, query: &str) -> Result<(&'static str, String), ToolError> {
-    if let Some(c) = by_rule(query) {
-        return Ok((c, "rule".into()));
+/// The classifier: rules for what code can tell, the model for the rest, keywords when the
+/// model gives no label or the client cannot sample.
+fn classifier() -> Classifier<&'static str> {
+    let mut c = Classifier::new("You classify search queries for an outdoor shop.");
+    for (label, about) in [
+        ("products", "things the shop sells"),
+        ("users", "people: customers, their e-mail or city"),
+        ("orders", "an order, its shipping, status or refund"),
+        (
+            "docs",
+            "policies and guides: returns, shipping times, sizing, warranty",
+        ),
+    ] {
+        c = c.label(label, label, about);
     }
     // Worked examples as earlier turns: small models follow a pattern better than an
-    // instruction (the embedded 135M model answers with a label only this way).
-    let mut turns = Vec::new();
+    // instruction.
     for (q, label) in [
         ("waterproof hiking boots", "products"),
         ("has my package been shipped", "orders"),
         ("email address of Grace Hopper", "users"),
         ("how do I clean my tent", "docs"),
     ] {
-        turns.push(SamplingMessage::user(format!("Query: {q}")));
-        turns.push(SamplingMessage::assistant(label));
+        c = c.example(q, label);
     }
-    turns.push(SamplingMessage::user(format!("Query: {query}")));
-    let req = Sampling::messages(turns)
-        .system("You classify search queries for an outdoor shop. Answer with exactly one word: products, users, orders or docs.")
-        .max_tokens(5)
-        .temperature(0.0)
-        .stop("\n")
-        .hint("haiku")
-        .priorities(0.8, 0.9, 0.2);
-    match ctx.sample(req).await {
-        Ok(reply) => match parse_label(&reply.text()) {
-            Some(c) => Ok((c, format!("model:{}", reply.model))),
-            None => {
-                let c = by_keywords(query);
-                Ok((
-                    c,
-                    format!(
-                        "keywords (the model answered {:?}, not a category)",
-                        reply.text().trim()
-                    ),
-                ))
-            }
-        },
-        Err(SampleError::NotSupported) => Ok((
-            by_keywords(query),
-            "keywords (the client cannot sample)".into(),
-        )),
-        Err(e) => Err(e.into()),
-    }
+    c.rule(by_rule).fallback(by_keywords).hint("haiku")
 }
 
 fn search(
@@ -219,9 +194,13 @@ fn search(
     rows.collect()
 }
 
-/// The shop's database, shared by every call (SQLite in memory; opening it may fail).
+/// The shop's database, shared by every call (SQLite in memory; opening it may fail), and
+/// the classifier.
 #[derive(Clone)]
-struct Shop(Arc<Mutex<Result<Connection, String>>>);
+struct Shop(
+    Arc<Mutex<Result<Connection, String>>>,
+    Arc<Classifier<&'static str>>,
+);
 
 async fn intelligent_search(
     Args(a): Args<Search>,
@@ -232,7 +211,8 @@ async fn intelligent_search(
     if query.is_empty() {
         return Err(ToolError::failed("the query is empty"));
     }
-    let (category, decided_by) = classify(&ctx, &query).await?;
+    let classified = shop.1.classify(&ctx, &query).await?;
+    let (category, decided_by) = (classified.value, classified.decided_by);
     let limit = a.limit.unwrap_or(5).clamp(1, 50);
     let guard = shop.0.lock().unwrap_or_else(|p| p.into_inner());
     let conn = guard
@@ -250,7 +230,10 @@ async fn intelligent_search(
 /// The `smart-search` server.
 pub fn server() -> Server {
     let db = Connection::open_in_memory().and_then(|d| d.execute_batch(SEED).map(|_| d));
-    let shop = Shop(Arc::new(Mutex::new(db.map_err(|e| e.to_string()))));
+    let shop = Shop(
+        Arc::new(Mutex::new(db.map_err(|e| e.to_string()))),
+        Arc::new(classifier()),
+    );
     Server::builder("smart-search")
         .instructions("Searches an outdoor shop's products, users, orders and docs; classifies free-text queries with the client's LLM.")
         .state(shop)

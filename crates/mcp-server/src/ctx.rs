@@ -108,6 +108,17 @@ impl Ctx {
         self.inner.caps.can_sample()
     }
 
+    /// Whether the client declared sampling with tools (`sampling.tools`).
+    pub fn can_sample_with_tools(&self) -> bool {
+        self.inner.caps.can_sample_with_tools()
+    }
+
+    /// Whether the server has its own model for clients that cannot sample
+    /// ([`ServerBuilder::direct_sampler`](crate::ServerBuilder::direct_sampler)).
+    pub fn has_direct_sampler(&self) -> bool {
+        self.inner.env.direct.is_some()
+    }
+
     /// Whether [`Ctx::elicit`] can work for this request (form mode declared).
     pub fn can_elicit(&self) -> bool {
         self.inner.caps.can_elicit_form()

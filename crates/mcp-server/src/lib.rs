@@ -49,12 +49,22 @@
 //! [`State<S>`] (shared state given with [`ServerBuilder::state`]) and [`Ctx`]; a handler
 //! takes only those it needs.
 //!
+//! # Deciding in code, sampling for judgment
+//! [`Classifier`] classifies into a Rust type (a rule first, the model for the rest, a
+//! fallback when the model gives no label) and says who decided; [`Ctx::extract`] asks for
+//! a reply that parses as a Rust type, with one repair round; [`ToolLoop`] runs sampling
+//! with tools to an answer. Each puts the expected output in the request's `_meta`
+//! ([`mcp_proto::ext`]), which our host uses to constrain the model. [`SamplingCache`]
+//! answers repeated requests; [`ServerConfig`] caps the input requests per call and the
+//! nesting depth of calls ([`Ctx::depth`]).
+//!
 //! # Modules, bottom to top (each uses only those above it)
-//! `config` ([`ServerConfig`]), `state` (sealed request state), `uri_template`, `wire`
+//! `cache` ([`SamplingCache`]), `config` ([`ServerConfig`]), `state` (sealed request state), `uri_template`, `wire`
 //! (params in, results out), `session` (a legacy session), `error` ([`ToolError`] and the
 //! input errors), `round` (the requests and replies of one modern pass), `sampling`
 //! ([`Sampling`]), `elicit` ([`Elicitation`]); `ctx` ([`Ctx`], whose era is one enum);
-//! `tool` (extractors, [`ToolHandler`]), `modern` (the replay runner), `prompts`,
+//! `classify`, `extract`, `tool_loop` (the judgment helpers, on top of `Ctx`); `tool`
+//! (extractors, [`ToolHandler`]), `modern` (the replay runner), `prompts`,
 //! `resources`, `completion`; `dispatch` (the connection handler: era, method, registry);
 //! `server` ([`Server`]); `builder` ([`ServerBuilder`]).
 
@@ -77,6 +87,7 @@ mod server;
 mod session;
 mod state;
 mod tool;
+mod tool_loop;
 mod uri_template;
 mod wire;
 
@@ -96,4 +107,5 @@ pub use sampling::Sampling;
 pub use server::{ServeError, Server};
 pub use state::{StateError, StateKey};
 pub use tool::{input_schema, Args, CallParts, FromCall, IntoToolResult, Json, State, ToolHandler};
+pub use tool_loop::{LoopOutcome, ToolLoop, ToolUseRecord};
 pub use uri_template::UriVars;
