@@ -119,10 +119,11 @@ mod tests {
         clock.advance(Duration::from_secs(1));
         cache.put(b, reply("B"));
         assert_eq!(cache.get(&a).unwrap().text(), "A");
+        clock.advance(Duration::from_secs(10));
         cache.put(c, reply("C"));
         assert!(cache.get(&a).is_none(), "the oldest went first");
         assert_eq!(cache.get(&b).unwrap().text(), "B");
-        clock.advance(Duration::from_secs(60));
+        clock.advance(Duration::from_secs(55));
         assert!(cache.get(&b).is_none(), "expired");
         assert_eq!(cache.get(&c).unwrap().text(), "C");
     }

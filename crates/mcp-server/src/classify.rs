@@ -51,6 +51,20 @@ impl Serialize for DecidedBy {
     }
 }
 
+/// A string in the output schema of tools that return it (`rule`, `model:NAME`,
+/// `fallback (WHY)`).
+impl schemars::JsonSchema for DecidedBy {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DecidedBy".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "Who decided: `rule`, `model:NAME` or `fallback (WHY)`."
+        })
+    }
+}
+
 /// What [`Classifier::classify`] decided.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Classified<T> {

@@ -30,8 +30,12 @@ pub struct ToolUseRecord {
     pub name: String,
     /// Its input.
     pub input: Map<String, Value>,
-    /// Its output, or why it failed (an unknown tool, bad input).
-    pub output: Result<Value, String>,
+    /// Its output, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Why it failed (an unknown tool, bad input), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// How a [`ToolLoop`] ended.
@@ -140,11 +144,16 @@ impl ToolLoop {
             let mut blocks = Vec::new();
             for ((id, name, input), output) in uses.into_iter().zip(results) {
                 blocks.push(result_block(&id, &output));
+                let (output, error) = match output {
+                    Ok(v) => (Some(v), None),
+                    Err(e) => (None, Some(e)),
+                };
                 outcome.tool_uses.push(ToolUseRecord {
                     round,
                     name,
                     input,
                     output,
+                    error,
                 });
             }
             req = req

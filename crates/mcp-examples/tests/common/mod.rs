@@ -73,7 +73,9 @@ impl Script {
         self.log.lock().unwrap().push(req.clone());
         let text = request_text(req);
         let mut entries = self.entries.lock().unwrap();
-        let at = entries.iter().position(|(needle, _)| text.contains(needle.as_str()));
+        let at = entries
+            .iter()
+            .position(|(needle, _)| text.contains(needle.as_str()));
         match at {
             Some(i) => {
                 let (_, reply) = entries.remove(i);
