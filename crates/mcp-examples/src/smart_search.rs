@@ -40,7 +40,7 @@ struct Search {
 }
 
 /// What the tool returns.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, JsonSchema)]
 pub struct Found {
     /// The table searched.
     pub category: String,

@@ -152,3 +152,31 @@ async fn bench_makes_the_round_trips_it_is_asked_for() {
         c.close().await;
     }
 }
+
+/// Every tool of every built-in server refuses a call nested deeper than the servers serve
+/// (the seed's "max reasoning depth exceeded"), on both eras, before it samples anything.
+#[tokio::test]
+async fn every_tool_refuses_calls_past_the_maximum_depth() {
+    for era in ERAS {
+        for e in mcp_examples::REGISTRY {
+            let c = connect(e.name, era, "never used", ClientOptions::default()).await;
+            let tools = c.list_tools().await.expect("listed").tools;
+            assert!(!tools.is_empty(), "{} has tools", e.name);
+            for t in tools {
+                let r = c
+                    .call_tool_at_depth(&t.name, Map::new(), 10)
+                    .await
+                    .expect("answered");
+                assert_eq!(r.is_error, Some(true), "{} {}: {r:?}", e.name, t.name);
+                assert!(
+                    r.text_content().contains("max reasoning depth exceeded"),
+                    "{} {} on {era:?}: {}",
+                    e.name,
+                    t.name,
+                    r.text_content()
+                );
+            }
+            c.close().await;
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! The peers are pinned in `tests/peers/` and installed by `tests/peers/install.sh` (which
 //! `scripts/test.sh` runs first). A missing peer fails the test; nothing is skipped.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -378,4 +378,66 @@ fn short_text_is_not_sampled() {
     let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
     assert_eq!(out["samplingRequests"], 0, "{out}");
     assert_eq!(text(&out["result"]), "Short text.", "{out}");
+}
+
+/// The official clients know nothing of our typed-output extension: they get it in the
+/// sampling request's `_meta`, ignore it, answer in free text, and our server parses that.
+/// They also check the result against the tool's `outputSchema` (the TypeScript SDK after
+/// `tools/list`, the Python SDK on its own), so the schema must match what is sent.
+#[test]
+fn official_clients_ignore_the_typed_output_extension_and_accept_the_output_schema() {
+    let search = vec![bin(), "serve".into(), "smart-search".into()];
+    let args = r#"{"query": "merino wool"}"#.to_string();
+    let check = |who: &str, out: &Value| {
+        assert!(out.get("error").is_none(), "{who}: {out}");
+        assert_eq!(out["samplingRequests"], 1, "{who}: {out}");
+        let meta = &out["lastSamplingRequest"]["_meta"]["dev.mcp-sampling/output"];
+        assert_eq!(
+            meta["choices"],
+            json!(["products", "users", "orders", "docs"]),
+            "{who}: the request carries the extension: {out}"
+        );
+        let found = &out["result"]["structuredContent"];
+        assert_eq!(found["category"], "products", "{who}: {out}");
+        let decided = found["decided_by"].as_str().unwrap_or_default();
+        assert!(decided.starts_with("model:"), "{who}: {out}");
+    };
+    let mut ts = vec![
+        "node".into(),
+        peer("node/client.mjs"),
+        "--list-tools".into(),
+        "--tool".into(),
+        "intelligent_search".into(),
+        "--args".into(),
+        args.clone(),
+        "--reply".into(),
+        "Products.".into(),
+        "--".into(),
+    ];
+    ts.extend(search.clone());
+    let out: Value = serde_json::from_slice(&run(&ts).stdout).expect("json");
+    check("typescript", &out);
+    let tool = out["tools"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "intelligent_search"))
+        .expect("listed");
+    assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
+    for mode in ["legacy", "auto"] {
+        let mut py = vec![
+            python(),
+            peer("python/client.py"),
+            "--mode".into(),
+            mode.into(),
+            "--tool".into(),
+            "intelligent_search".into(),
+            "--args".into(),
+            args.clone(),
+            "--reply".into(),
+            "Products.".into(),
+            "--".into(),
+        ];
+        py.extend(search.clone());
+        let out: Value = serde_json::from_slice(&run(&py).stdout).expect("json");
+        check(&format!("python {mode}"), &out);
+    }
 }

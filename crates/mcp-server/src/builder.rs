@@ -74,7 +74,8 @@ impl ServerBuilder {
     }
 
     /// Adds a tool. `handler` is an async fn whose parameters are extractors (`Args<T>`,
-    /// `State<S>`, [`Ctx`]; any subset, in any order); its input schema comes from `T`.
+    /// `State<S>`, [`Ctx`]; any subset, in any order); its input schema comes from `T`,
+    /// its output schema from a [`Json<T>`](crate::Json) result.
     ///
     /// # Panics
     /// If a tool of this name was added already.
@@ -84,7 +85,7 @@ impl ServerBuilder {
             title: None,
             description: Some(description.into()),
             input_schema: H::input_schema(),
-            output_schema: None,
+            output_schema: H::output_schema(),
             annotations: None,
         };
         self.tool_def(def, handler)

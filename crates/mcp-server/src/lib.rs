@@ -106,6 +106,9 @@ pub use resources::ResourceBody;
 pub use sampling::Sampling;
 pub use server::{ServeError, Server};
 pub use state::{StateError, StateKey};
-pub use tool::{input_schema, Args, CallParts, FromCall, IntoToolResult, Json, State, ToolHandler};
+pub use tool::{
+    input_schema, output_schema_of, Args, CallParts, FromCall, IntoToolResult, Json, State,
+    ToolHandler,
+};
 pub use tool_loop::{LoopOutcome, ToolLoop, ToolUseRecord};
 pub use uri_template::UriVars;

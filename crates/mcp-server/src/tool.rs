@@ -42,6 +42,10 @@ pub struct Json<T>(pub T);
 pub trait IntoToolResult {
     /// The conversion.
     fn into_tool_result(self) -> CallToolResult;
+    /// The tool's `outputSchema`, when the result is typed (see [`Json`]).
+    fn output_schema() -> Option<Value> {
+        None
+    }
 }
 
 impl IntoToolResult for CallToolResult {
@@ -72,7 +76,39 @@ impl IntoToolResult for &'static str {
     }
 }
 
-impl<T: Serialize> IntoToolResult for Json<T> {
+/// The `outputSchema` of `T`'s results: `T`'s schema when it is an object's, else the
+/// `{"result": ...}` wrapper [`Json`] sends; none for a value of any shape
+/// (`serde_json::Value`).
+pub fn output_schema_of<T: JsonSchema>() -> Option<Value> {
+    let mut v = serde_json::to_value(schemars::schema_for!(T)).ok()?;
+    let obj = v.as_object_mut()?;
+    obj.remove("$schema");
+    if obj.get("type").and_then(Value::as_str) == Some("object") {
+        return Some(v);
+    }
+    let defs = obj.remove("$defs");
+    obj.remove("title");
+    if obj.is_empty() {
+        return None;
+    }
+    let mut wrapper = serde_json::json!({
+        "type": "object",
+        "properties": {"result": v},
+        "required": ["result"],
+    });
+    if let (Some(defs), Some(w)) = (defs, wrapper.as_object_mut()) {
+        w.insert("$defs".into(), defs);
+    }
+    Some(wrapper)
+}
+
+/// Sent as `structuredContent` (an object; anything else under `result`) and as its JSON
+/// text; the tool's `outputSchema` comes from `T` ([`output_schema_of`]).
+impl<T: Serialize + JsonSchema> IntoToolResult for Json<T> {
+    fn output_schema() -> Option<Value> {
+        output_schema_of::<T>()
+    }
+
     fn into_tool_result(self) -> CallToolResult {
         match serde_json::to_value(&self.0) {
             Ok(v) => {
@@ -197,6 +233,8 @@ pub trait ToolHandler<M>: Send + Sync + 'static {
     fn call(&self, parts: CallParts) -> BoxFuture<Result<CallToolResult, ToolError>>;
     /// The input schema (from its `Args<T>`; an open object without one).
     fn input_schema() -> Value;
+    /// The output schema (from a [`Json<T>`] result; none for other results).
+    fn output_schema() -> Option<Value>;
     /// The state types it needs.
     fn states() -> Vec<(TypeId, &'static str)>;
 }
@@ -225,6 +263,9 @@ macro_rules! tool_handler {
                 let schema: Option<Value> = None;
                 $(let schema = schema.or_else($a::input_schema);)*
                 schema.unwrap_or_else(|| serde_json::json!({"type": "object"}))
+            }
+            fn output_schema() -> Option<Value> {
+                R::output_schema()
             }
             fn states() -> Vec<(TypeId, &'static str)> {
                 let needs: Vec<Option<(TypeId, &'static str)>> = vec![$($a::needs_state(),)*];

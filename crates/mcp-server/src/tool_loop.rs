@@ -22,7 +22,7 @@ use std::sync::Arc;
 type ToolFn = Arc<dyn Fn(Map<String, Value>) -> BoxFuture<Result<Value, String>> + Send + Sync>;
 
 /// One tool use the loop ran.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ToolUseRecord {
     /// The round it came in (1-based).
     pub round: u32,
@@ -39,7 +39,7 @@ pub struct ToolUseRecord {
 }
 
 /// How a [`ToolLoop`] ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct LoopOutcome {
     /// The final answer's text.
     pub text: String,

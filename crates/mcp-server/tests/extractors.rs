@@ -94,6 +94,69 @@ async fn schemas_come_from_args_or_are_open_objects() {
     assert_eq!(schema("tag")["required"], json!(["q"]));
 }
 
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Point {
+    /// Across.
+    x: i32,
+    label: Option<String>,
+}
+
+async fn point() -> Result<mcp_server::Json<Point>, ToolError> {
+    Ok(mcp_server::Json(Point { x: 3, label: None }))
+}
+
+async fn points() -> Result<mcp_server::Json<Vec<Point>>, ToolError> {
+    Ok(mcp_server::Json(vec![Point { x: 1, label: None }]))
+}
+
+async fn anything() -> Result<mcp_server::Json<serde_json::Value>, ToolError> {
+    Ok(mcp_server::Json(json!(7)))
+}
+
+#[tokio::test]
+async fn typed_results_publish_an_output_schema_their_content_matches() {
+    let (a, b) = mcp_rpc::memory();
+    let s = Server::builder("x")
+        .tool("point", "a point", point)
+        .tool("points", "points", points)
+        .tool("anything", "any value", anything)
+        .tool("shout", "shouts", shout)
+        .build();
+    tokio::spawn(async move { s.serve(a, std::future::pending()).await });
+    let mut p = mcp_rpc::testing::RawPeer::new(b);
+    initialize(&mut p, json!({})).await;
+    p.send(json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}))
+        .await;
+    let r = p.recv().await;
+    let tools = r["result"]["tools"].as_array().expect("tools").clone();
+    let out = |name: &str| {
+        tools
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t.get("outputSchema").cloned())
+            .expect("listed")
+    };
+    let one = out("point").expect("a typed result has an output schema");
+    assert_eq!(one["type"], "object");
+    assert_eq!(one["properties"]["x"]["description"], "Across.");
+    assert!(one.get("$schema").is_none());
+    let many = out("points").expect("a list is wrapped");
+    assert_eq!(many["type"], "object");
+    assert_eq!(many["required"], json!(["result"]));
+    assert_eq!(many["properties"]["result"]["type"], "array");
+    let reference = many["properties"]["result"]["items"]["$ref"]
+        .as_str()
+        .expect("items refer to a definition");
+    let def = reference.trim_start_matches("#/$defs/");
+    assert!(many["$defs"][def].is_object(), "{reference} resolves at the root");
+    assert_eq!(out("anything"), None, "a value of any shape has none");
+    assert_eq!(out("shout"), None, "text results have none");
+    p.send(json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"points"}}))
+        .await;
+    let r = p.recv().await;
+    assert_eq!(r["result"]["structuredContent"], json!({"result": [{"x": 1, "label": null}]}));
+}
+
 #[test]
 #[should_panic(expected = "the tool \"count\" is added twice to the server \"x\"")]
 fn a_duplicate_tool_name_is_refused() {

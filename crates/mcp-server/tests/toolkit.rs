@@ -22,11 +22,13 @@ use std::time::Duration;
 
 const ERAS: [Era; 2] = [Era::Legacy, Era::Modern];
 
+/// How a [`Scripted`] model answers the n-th request.
+type ReplyFn =
+    dyn Fn(&SamplingRequest, usize) -> Result<CreateMessageResult, SamplingError> + Send + Sync;
+
 /// Answers with `reply(request, n)`, where n counts the requests; keeps every request.
 struct Scripted {
-    reply: Box<
-        dyn Fn(&SamplingRequest, usize) -> Result<CreateMessageResult, SamplingError> + Send + Sync,
-    >,
+    reply: Box<ReplyFn>,
     seen: Mutex<Vec<SamplingRequest>>,
 }
 
@@ -80,7 +82,7 @@ struct Q {
     q: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Decision {
     label: String,
     decided_by: String,

@@ -3,6 +3,7 @@
 //   or:  node client.mjs --tool NAME --args JSON [...] --url http://127.0.0.1:3001/mcp   (Streamable HTTP)
 // Example: node client.mjs --tool trigger-sampling-request --args '{"prompt":"hi"}' \
 //            -- node node_modules/@modelcontextprotocol/server-everything/dist/index.js stdio
+// --list-tools lists the tools first, so that the SDK checks structuredContent against their outputSchema.
 // Prints ONE JSON line on stdout: {"result","protocolVersion","samplingRequests","lastSamplingRequest"} (exit 0)
 // or {"error": "..."} (exit 1). The server's stderr is passed through to ours.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -11,10 +12,11 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 function parseArgs(argv) {
-  const opts = { tool: null, args: "{}", reply: "ts-client-reply", timeoutMs: 60000, server: [], url: null };
+  const opts = { tool: null, args: "{}", reply: "ts-client-reply", timeoutMs: 60000, server: [], url: null, listTools: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--") { opts.server = argv.slice(i + 1); break; }
+    if (a === "--list-tools") { opts.listTools = true; continue; }
     const v = argv[++i];
     if (v === undefined) throw new Error(`missing value for ${a}`);
     if (a === "--tool") opts.tool = v;
@@ -66,9 +68,10 @@ async function main() {
 
   try {
     await client.connect(transport, { timeout: opts.timeoutMs });
+    const tools = opts.listTools ? (await client.listTools(undefined, { timeout: opts.timeoutMs })).tools : undefined;
     const result = await client.callTool({ name: opts.tool, arguments: opts.args }, undefined, { timeout: opts.timeoutMs });
     await client.close().catch(() => {});
-    finish({ result, protocolVersion, samplingRequests, lastSamplingRequest }, 0);
+    finish({ result, protocolVersion, samplingRequests, lastSamplingRequest, tools }, 0);
   } catch (err) {
     await client.close().catch(() => {});
     finish({ error: String(err?.message ?? err), code: err?.code ?? null, samplingRequests }, 1);

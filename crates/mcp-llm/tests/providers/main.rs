@@ -8,6 +8,7 @@ mod env;
 mod http;
 mod openai;
 mod server;
+mod typed;
 
 use mcp_proto::sampling::CreateMessageParams;
 use serde_json::{json, Value};

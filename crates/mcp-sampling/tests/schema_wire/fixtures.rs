@@ -27,7 +27,7 @@ pub(crate) struct Echo {
 #[derive(Deserialize, JsonSchema)]
 pub(crate) struct NoArgs {}
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub(crate) struct Weather {
     pub(crate) city: String,
     pub(crate) celsius: f64,

@@ -1,0 +1,62 @@
+//! Every built-in server end to end as a user runs it: `mcp-sampling call` starts
+//! `mcp-sampling serve NAME` as a child, and the embedded model (installed by
+//! `mcp-sampling model install`, which the test script runs first) answers every sampling
+//! request through the host pipeline. The tiny model is often wrong; each case asserts what
+//! must hold whatever it says (the server's fallbacks, its checks, its shape).
+
+use serde_json::Value;
+use std::process::Command;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mcp-sampling")
+}
+
+/// Runs one tool of a built-in server with the embedded model; the tool result.
+fn call(server: &[&str], tool: &str, args: &str) -> Value {
+    let home = std::env::temp_dir().join(format!("mcp-sampling-e2e-{}", std::process::id()));
+    let out = Command::new(bin())
+        .env("XDG_DATA_HOME", &home)
+        .args(["call", "--approve", "auto", "--provider", "local"])
+        .args(["--tool", tool, "--args", args, "--", bin(), "serve"])
+        .args(server)
+        .output()
+        .expect("run mcp-sampling");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{server:?} {tool}: exit {}\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"))
+}
+
+/// The structured result, after checking the call did not fail.
+fn structured(result: &Value) -> &Value {
+    assert_ne!(result["isError"], true, "{result}");
+    &result["structuredContent"]
+}
+
+#[test]
+fn smart_search_classifies_with_the_embedded_model() {
+    let r = call(&["smart-search"], "intelligent_search", r#"{"query": "merino wool"}"#);
+    let s = structured(&r);
+    let category = s["category"].as_str().unwrap_or_default();
+    assert!(
+        ["products", "users", "orders", "docs"].contains(&category),
+        "{r}"
+    );
+    assert!(s["decided_by"].as_str().is_some_and(|d| d.starts_with("model:")), "{r}");
+    let r = call(&["smart-search"], "intelligent_search", r#"{"query": "order 10422"}"#);
+    assert_eq!(structured(&r)["decided_by"], "rule", "{r}");
+}
+
+#[test]
+fn summarize_summarises_with_the_embedded_model() {
+    let text = "The river rose through the night after three days of rain. ".repeat(8);
+    let args = serde_json::json!({"text": text, "sentences": 1}).to_string();
+    let r = call(&["summarize"], "summarize", &args);
+    assert_ne!(r["isError"], true, "{r}");
+    let summary = r["content"][0]["text"].as_str().unwrap_or_default();
+    assert!(!summary.trim().is_empty(), "{r}");
+}
