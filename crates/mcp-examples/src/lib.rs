@@ -9,8 +9,11 @@
 //! - [`smart_search`]: classifies a search query (rules first, the model for the rest), then
 //!   searches that table of an embedded SQLite database.
 //! - [`elicit_demo`]: asks the user for a booking (elicitation) and reads the client's roots.
+//! - [`agent`]: answers questions about the shop with sampling with tools, running the
+//!   tools itself ([`mcp_server::ToolLoop`]).
 //! - [`bench`](mod@bench): n sampling round trips with a bounded number in flight, for benchmarks.
 
+pub mod agent;
 pub mod bench;
 pub mod elicit_demo;
 pub mod smart_search;
@@ -73,6 +76,11 @@ pub const REGISTRY: &[Example] = &[
         name: "elicit-demo",
         about: "book_table {restaurant} asks the user for a booking (elicitation); list_roots reads the client's roots",
         build: plain!(elicit_demo::server),
+    },
+    Example {
+        name: "agent",
+        about: "research {question, max_rounds?}: the client's model answers with lookup tools the server runs (sampling with tools, capped rounds)",
+        build: plain!(agent::server),
     },
     Example {
         name: "bench",

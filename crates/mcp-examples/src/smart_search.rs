@@ -227,9 +227,16 @@ async fn intelligent_search(
     }))
 }
 
+/// The shop's database: SQLite in memory, filled from the seed (shared with `agent`).
+pub(crate) fn open_shop() -> rusqlite::Result<Connection> {
+    let db = Connection::open_in_memory()?;
+    db.execute_batch(SEED)?;
+    Ok(db)
+}
+
 /// The `smart-search` server.
 pub fn server() -> Server {
-    let db = Connection::open_in_memory().and_then(|d| d.execute_batch(SEED).map(|_| d));
+    let db = open_shop();
     let shop = Shop(
         Arc::new(Mutex::new(db.map_err(|e| e.to_string()))),
         Arc::new(classifier()),

@@ -48,11 +48,12 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
     let Value::Object(args) = args else {
         bail!("--args must be a JSON object, like '{{\"text\": \"...\"}}'")
     };
-    let handler: Arc<dyn SamplingHandler> = Arc::new(host::build(&a.host, None)?);
+    let host = host::build(&a.host, None)?;
     let opts = ClientOptions {
         call_timeout: Duration::from_secs(a.timeout),
-        ..a.host.client_options()?
+        ..a.host.client_options(&host)?
     };
+    let handler: Arc<dyn SamplingHandler> = Arc::new(host);
     let result = match &a.url {
         Some(url) => {
             let http = HttpOptions {

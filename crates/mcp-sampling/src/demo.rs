@@ -77,8 +77,9 @@ pub async fn run(mut a: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("   {}", path.display());
     }
     let started = Instant::now();
-    let handler: Arc<dyn SamplingHandler> =
-        Arc::new(host::build(&a.host, Some(Box::new(print_event)))?);
+    let host = host::build(&a.host, Some(Box::new(print_event)))?;
+    let opts = a.host.client_options(&host)?;
+    let handler: Arc<dyn SamplingHandler> = Arc::new(host);
     if provider == "local" {
         println!("   loaded in {} ms", started.elapsed().as_millis());
     }
@@ -92,7 +93,6 @@ pub async fn run(mut a: DemoArgs) -> anyhow::Result<ExitCode> {
         .transport
         .take()
         .context("the child has no transport")?;
-    let opts = a.host.client_options()?;
     let client = Client::connect(transport, handler, opts)
         .await
         .context("cannot connect to smart-search")?;

@@ -74,10 +74,14 @@ impl HostArgs {
         }
     }
 
-    /// The client options of these flags: era, elicitation handler, roots.
-    pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
+    /// The client options of these flags for `host`: era, elicitation handler, roots, and
+    /// sampling with tools declared only when one of the host's models can call tools (the
+    /// embedded model cannot: servers then sample without tools).
+    pub fn client_options(&self, host: &Host) -> anyhow::Result<ClientOptions> {
+        let tools = host.router().catalog().iter().any(|m| m.tools);
         Ok(ClientOptions {
             era: self.era(),
+            capabilities: mcp_proto::ClientCapabilities::sampling(tools),
             elicitation: Some(crate::elicit::handler(self.elicit.as_deref())?),
             roots: crate::elicit::roots(&self.roots)?,
             max_rounds: self.max_rounds,

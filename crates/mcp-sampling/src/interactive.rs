@@ -75,7 +75,9 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .context("`host` needs --config FILE (the servers to start; see examples/host.toml)")?;
     let cfg = Config::load(&path)?;
-    let handler: Arc<dyn SamplingHandler> = Arc::new(host::build(&a.host, None)?);
+    let host = host::build(&a.host, None)?;
+    let host_opts = a.host.client_options(&host)?;
+    let handler: Arc<dyn SamplingHandler> = Arc::new(host);
     let spec = a
         .chat_provider
         .clone()
@@ -87,7 +89,7 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
     let model = models.first().map(|m| m.id.clone()).unwrap_or_default();
     let opts = ClientOptions {
         call_timeout: Duration::from_secs(a.timeout),
-        ..a.host.client_options()?
+        ..host_opts
     };
     let mut servers = Vec::new();
     for (name, entry) in &cfg.servers {

@@ -39,15 +39,28 @@ fn structured(result: &Value) -> &Value {
 
 #[test]
 fn smart_search_classifies_with_the_embedded_model() {
-    let r = call(&["smart-search"], "intelligent_search", r#"{"query": "merino wool"}"#);
+    let r = call(
+        &["smart-search"],
+        "intelligent_search",
+        r#"{"query": "merino wool"}"#,
+    );
     let s = structured(&r);
     let category = s["category"].as_str().unwrap_or_default();
     assert!(
         ["products", "users", "orders", "docs"].contains(&category),
         "{r}"
     );
-    assert!(s["decided_by"].as_str().is_some_and(|d| d.starts_with("model:")), "{r}");
-    let r = call(&["smart-search"], "intelligent_search", r#"{"query": "order 10422"}"#);
+    assert!(
+        s["decided_by"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("model:")),
+        "{r}"
+    );
+    let r = call(
+        &["smart-search"],
+        "intelligent_search",
+        r#"{"query": "order 10422"}"#,
+    );
     assert_eq!(structured(&r)["decided_by"], "rule", "{r}");
 }
 
@@ -59,4 +72,29 @@ fn summarize_summarises_with_the_embedded_model() {
     assert_ne!(r["isError"], true, "{r}");
     let summary = r["content"][0]["text"].as_str().unwrap_or_default();
     assert!(!summary.trim().is_empty(), "{r}");
+}
+
+#[test]
+fn agent_answers_from_facts_gathered_in_code_for_the_embedded_model() {
+    // The embedded model cannot call tools, so the host does not declare sampling with
+    // tools, and the server looks the facts up itself before it asks once.
+    let r = call(
+        &["agent"],
+        "research",
+        r#"{"question": "Has order 10421 shipped?"}"#,
+    );
+    let s = structured(&r);
+    assert_eq!(s["rounds"], 1, "{r}");
+    assert_eq!(s["tool_uses"], serde_json::json!([]), "{r}");
+    let gathered = s["gathered"].as_array().expect("facts");
+    assert!(
+        gathered
+            .iter()
+            .any(|f| f["tool"] == "order_status" && f["output"]["status"] == "shipped"),
+        "{r}"
+    );
+    assert!(
+        !s["answer"].as_str().unwrap_or_default().trim().is_empty(),
+        "{r}"
+    );
 }

@@ -148,13 +148,19 @@ async fn typed_results_publish_an_output_schema_their_content_matches() {
         .as_str()
         .expect("items refer to a definition");
     let def = reference.trim_start_matches("#/$defs/");
-    assert!(many["$defs"][def].is_object(), "{reference} resolves at the root");
+    assert!(
+        many["$defs"][def].is_object(),
+        "{reference} resolves at the root"
+    );
     assert_eq!(out("anything"), None, "a value of any shape has none");
     assert_eq!(out("shout"), None, "text results have none");
     p.send(json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"points"}}))
         .await;
     let r = p.recv().await;
-    assert_eq!(r["result"]["structuredContent"], json!({"result": [{"x": 1, "label": null}]}));
+    assert_eq!(
+        r["result"]["structuredContent"],
+        json!({"result": [{"x": 1, "label": null}]})
+    );
 }
 
 #[test]

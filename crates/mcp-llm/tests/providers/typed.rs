@@ -43,7 +43,11 @@ fn anthropic_reply(input: Value) -> Value {
 
 #[tokio::test]
 async fn openai_gets_a_strict_enum_for_choices_and_answers_the_bare_choice() {
-    let server = Server::start(vec![Reply::json(200, openai_reply(r#"{"answer":"orders"}"#))]).await;
+    let server = Server::start(vec![Reply::json(
+        200,
+        openai_reply(r#"{"answer":"orders"}"#),
+    )])
+    .await;
     let p = OpenAi::new(HttpConfig::new(format!("{}/v1", server.base)));
     let out = ExpectedOutput::Choices(vec!["products".into(), "orders".into()]);
     let c = p.complete("gpt-4o-mini", &expecting(out)).await.unwrap();
@@ -69,11 +73,17 @@ async fn openai_gets_an_object_schema_as_it_is() {
     let server = Server::start(vec![Reply::json(200, openai_reply(body))]).await;
     let p = OpenAi::new(HttpConfig::new(format!("{}/v1", server.base)));
     let c = p
-        .complete("gpt-4o-mini", &expecting(ExpectedOutput::Schema(verdict_schema())))
+        .complete(
+            "gpt-4o-mini",
+            &expecting(ExpectedOutput::Schema(verdict_schema())),
+        )
         .await
         .unwrap();
     let sent = server.only_request().json();
-    assert_eq!(sent["response_format"]["json_schema"]["schema"], verdict_schema());
+    assert_eq!(
+        sent["response_format"]["json_schema"]["schema"],
+        verdict_schema()
+    );
     assert_eq!(sent["response_format"]["json_schema"]["strict"], false);
     let reply: Value = serde_json::from_str(&c.result.text()).unwrap();
     assert_eq!(reply, json!({"plausible": false, "fields": ["date"]}));
@@ -88,11 +98,17 @@ async fn anthropic_is_forced_to_an_answer_tool_whose_use_becomes_the_text() {
     .await;
     let p = Anthropic::new(HttpConfig::new(&server.base)).with_api_key("k");
     let c = p
-        .complete("claude-haiku-4-5", &expecting(ExpectedOutput::Schema(verdict_schema())))
+        .complete(
+            "claude-haiku-4-5",
+            &expecting(ExpectedOutput::Schema(verdict_schema())),
+        )
         .await
         .unwrap();
     let sent = server.only_request().json();
-    assert_eq!(sent["tool_choice"], json!({"type": "tool", "name": "answer"}));
+    assert_eq!(
+        sent["tool_choice"],
+        json!({"type": "tool", "name": "answer"})
+    );
     assert_eq!(sent["tools"][0]["name"], "answer");
     assert_eq!(sent["tools"][0]["input_schema"], verdict_schema());
     assert_eq!(sent["tools"].as_array().map(Vec::len), Some(1));
@@ -103,10 +119,17 @@ async fn anthropic_is_forced_to_an_answer_tool_whose_use_becomes_the_text() {
 
 #[tokio::test]
 async fn anthropic_choices_come_back_as_the_bare_label() {
-    let server = Server::start(vec![Reply::json(200, anthropic_reply(json!({"answer": "docs"})))]).await;
+    let server = Server::start(vec![Reply::json(
+        200,
+        anthropic_reply(json!({"answer": "docs"})),
+    )])
+    .await;
     let p = Anthropic::new(HttpConfig::new(&server.base)).with_api_key("k");
     let out = ExpectedOutput::Choices(vec!["docs".into(), "users".into()]);
-    let c = p.complete("claude-haiku-4-5", &expecting(out)).await.unwrap();
+    let c = p
+        .complete("claude-haiku-4-5", &expecting(out))
+        .await
+        .unwrap();
     let sent = server.only_request().json();
     assert_eq!(
         sent["tools"][0]["input_schema"]["properties"]["answer"]["enum"],
@@ -120,5 +143,9 @@ async fn a_request_without_the_extension_asks_for_no_format() {
     let server = Server::start(vec![Reply::json(200, openai_reply("hi"))]).await;
     let p = OpenAi::new(HttpConfig::new(format!("{}/v1", server.base)));
     p.complete("gpt-4o-mini", &hello()).await.unwrap();
-    assert!(server.only_request().json().get("response_format").is_none());
+    assert!(server
+        .only_request()
+        .json()
+        .get("response_format")
+        .is_none());
 }
