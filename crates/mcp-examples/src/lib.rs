@@ -11,13 +11,19 @@
 //! - [`elicit_demo`]: asks the user for a booking (elicitation) and reads the client's roots.
 //! - [`agent`]: answers questions about the shop with sampling with tools, running the
 //!   tools itself ([`mcp_server::ToolLoop`]).
+//! - [`sql`]: answers questions about a SQLite database (a shipped bookshop or `--db FILE`,
+//!   read-only): the model translates, code checks the one SELECT it may run.
+//! - [`triage`]: triages support tickets (priority, category, rationale, first reply), rules
+//!   first, and keeps them in SQLite.
 //! - [`bench`](mod@bench): n sampling round trips with a bounded number in flight, for benchmarks.
 
 pub mod agent;
 pub mod bench;
 pub mod elicit_demo;
 pub mod smart_search;
+pub mod sql;
 pub mod summarize;
+pub mod triage;
 
 use mcp_server::Server;
 use std::path::PathBuf;
@@ -60,6 +66,14 @@ macro_rules! plain {
     }};
 }
 
+fn build_sql(o: &Options) -> Result<Server, BuildError> {
+    sql::server(o.db.as_deref())
+}
+
+fn build_triage(o: &Options) -> Result<Server, BuildError> {
+    triage::server(o.db.as_deref())
+}
+
 /// Every built-in server, in the order `--help` lists them.
 pub const REGISTRY: &[Example] = &[
     Example {
@@ -81,6 +95,16 @@ pub const REGISTRY: &[Example] = &[
         name: "agent",
         about: "research {question, max_rounds?}: the client's model answers with lookup tools the server runs (sampling with tools, capped rounds)",
         build: plain!(agent::server),
+    },
+    Example {
+        name: "sql",
+        about: "ask_database {question}: the model translates a question into one read-only SELECT, checked before it runs over a sample database or --db FILE",
+        build: build_sql,
+    },
+    Example {
+        name: "triage",
+        about: "triage_ticket {subject, body, customer?}, list_tickets, ticket_stats: priority, category and first reply for a support ticket (rules first), stored in SQLite (--db FILE)",
+        build: build_triage,
     },
     Example {
         name: "bench",

@@ -48,7 +48,14 @@ fn the_registry_names_each_server_once() {
     let names: Vec<&str> = mcp_examples::REGISTRY.iter().map(|e| e.name).collect();
     assert_eq!(
         names,
-        ["summarize", "smart-search", "elicit-demo", "agent", "bench"]
+        [
+            "summarize",
+            "smart-search",
+            "elicit-demo",
+            "sql",
+            "triage",
+            "bench"
+        ]
     );
     for e in mcp_examples::REGISTRY {
         assert!(!e.about.is_empty(), "{} has a description", e.name);
