@@ -154,8 +154,8 @@ fn request(f: &FileDiff) -> Sampling {
         system.push_str(&format!("\n- {label}: {about}"));
     }
     system.push_str(
-        "\nRisk: low, medium or high.\nAnswer with only JSON like \
-         {\"category\": \"bug-fix\", \"risk\": \"medium\"}.",
+        "\nRisk: low, medium or high.\nAnswer with only JSON of the form \
+         {\"category\": \"<category>\", \"risk\": \"<low|medium|high>\"}.",
     );
     let mut user = format!(
         "File: {} ({}, +{} -{})\n",
