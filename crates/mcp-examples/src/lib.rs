@@ -16,10 +16,16 @@
 //! - [`triage`]: triages support tickets (priority, category, rationale, first reply), rules
 //!   first, and keeps them in SQLite.
 //! - [`bench`](mod@bench): n sampling round trips with a bounded number in flight, for benchmarks.
+//! - [`email_tones`]: one e-mail drafted in several tones at once, each draft checked in code
+//!   (every point made, a word limit per tone) and asked again once when it fails.
+//! - [`code_review`]: the files of a diff (or of a git range) categorised with a risk level;
+//!   trivial files decided in code, the rest by the model in one concurrent round.
 
 pub mod agent;
 pub mod bench;
+pub mod code_review;
 pub mod elicit_demo;
+pub mod email_tones;
 pub mod smart_search;
 pub mod sql;
 pub mod summarize;
@@ -110,6 +116,16 @@ pub const REGISTRY: &[Example] = &[
         name: "bench",
         about: "bench_sampling {n, concurrency}: n sampling round trips, at most `concurrency` in flight",
         build: plain!(bench::server),
+    },
+    Example {
+        name: "email-tones",
+        about: "draft_email {to?, points, tones?}: one e-mail in several tones, drafted concurrently, each checked in code and asked again once",
+        build: plain!(email_tones::server),
+    },
+    Example {
+        name: "code-review",
+        about: "categorize_diff {diff?, repo?, range?}: each file of a diff or git range gets a category and a risk; trivial files decided in code",
+        build: plain!(code_review::server),
     },
 ];
 

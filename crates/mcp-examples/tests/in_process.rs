@@ -54,7 +54,9 @@ fn the_registry_names_each_server_once() {
             "elicit-demo",
             "sql",
             "triage",
-            "bench"
+            "bench",
+            "email-tones",
+            "code-review"
         ]
     );
     for e in mcp_examples::REGISTRY {

@@ -97,4 +97,48 @@ fn agent_answers_from_facts_gathered_in_code_for_the_embedded_model() {
         !s["answer"].as_str().unwrap_or_default().trim().is_empty(),
         "{r}"
     );
+fn email_tones_checks_the_embedded_models_draft() {
+    let args = r#"{"to": "Sam", "points": ["the invoice 4471 is overdue", "pay by 15 May"], "tones": ["concise"]}"#;
+    let r = call(&["email-tones"], "draft_email", args);
+    let s = structured(&r);
+    let v = &s["variants"][0];
+    assert_eq!(v["tone"], "concise", "{r}");
+    assert_eq!(v["max_words"], 90, "{r}");
+    let missing = v["missing"].as_array().map(Vec::len).unwrap_or(99);
+    let words = v["words"].as_u64().unwrap_or_default();
+    let ok = missing == 0 && v["too_long"] == false && words > 0 && v["error"].is_null();
+    assert_eq!(v["passed"], ok, "the verdict follows the checks: {r}");
+    if !ok {
+        assert_eq!(v["re_asked"], true, "a failing draft is asked again: {r}");
+    }
+    assert_eq!(s["all_passed"], ok, "{r}");
+}
+
+#[test]
+fn code_review_decides_trivial_files_in_code_and_asks_the_embedded_model() {
+    let diff = "diff --git a/Cargo.lock b/Cargo.lock\n--- a/Cargo.lock\n+++ b/Cargo.lock\n@@ -1 +1 @@\n-version = 3\n+version = 4\ndiff --git a/src/stats.c b/src/stats.c\n--- a/src/stats.c\n+++ b/src/stats.c\n@@ -1,2 +1,3 @@\n double mean(const double *xs, size_t n) {\n+    if (n == 0) return 0.0;\n     double s = 0;\n";
+    let args = serde_json::json!({ "diff": diff }).to_string();
+    let r = call(&["code-review"], "categorize_diff", &args);
+    let s = structured(&r);
+    assert_eq!(s["files"][0]["decided_by"], "rule", "{r}");
+    assert_eq!(s["files"][0]["category"], "chore", "{r}");
+    let by = s["files"][1]["decided_by"].as_str().unwrap_or_default();
+    assert!(
+        by.starts_with("model:") || by.starts_with("fallback ("),
+        "{r}"
+    );
+    let category = s["files"][1]["category"].as_str().unwrap_or_default();
+    let known = [
+        "bug-fix",
+        "feature",
+        "refactor",
+        "performance",
+        "security-sensitive",
+        "docs",
+        "tests",
+        "chore",
+    ];
+    assert!(known.contains(&category), "{r}");
+    assert_eq!(s["summary"]["files"], 2, "{r}");
+    assert_eq!(s["summary"]["decided_in_code"], 1, "{r}");
 }
