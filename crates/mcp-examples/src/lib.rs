@@ -9,10 +9,16 @@
 //! - [`smart_search`]: classifies a search query (rules first, the model for the rest), then
 //!   searches that table of an embedded SQLite database.
 //! - [`elicit_demo`]: asks the user for a booking (elicitation) and reads the client's roots.
+//! - [`kb`]: a knowledge base over Markdown files (tantivy); the model picks the retrieval
+//!   strategy per query, code decides the obvious ones.
+//! - [`intake`]: validates a delivery request: code checks formats, the model judges
+//!   plausibility, elicitation asks the person to fix the fields at fault.
 //! - [`bench`](mod@bench): n sampling round trips with a bounded number in flight, for benchmarks.
 
 pub mod bench;
 pub mod elicit_demo;
+pub mod intake;
+pub mod kb;
 pub mod smart_search;
 pub mod summarize;
 
@@ -73,6 +79,16 @@ pub const REGISTRY: &[Example] = &[
         name: "elicit-demo",
         about: "book_table {restaurant} asks the user for a booking (elicitation); list_roots reads the client's roots",
         build: plain!(elicit_demo::server),
+    },
+    Example {
+        name: "kb",
+        about: "search_kb {query, limit?}: the model picks a retrieval strategy (keyword, phrase, fuzzy, section, sub-queries) over a tantivy index of Markdown docs (shipped, or --docs DIR)",
+        build: kb::server,
+    },
+    Example {
+        name: "intake",
+        about: "submit_request {name?, address?, postcode?, date?, phone?, ...}: code checks a delivery request's formats, the model judges plausibility, a form asks the person to fix the fields at fault",
+        build: plain!(intake::server),
     },
     Example {
         name: "bench",

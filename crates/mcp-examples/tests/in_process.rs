@@ -46,7 +46,17 @@ const ERAS: [Era; 2] = [Era::Legacy, Era::Modern];
 #[test]
 fn the_registry_names_each_server_once() {
     let names: Vec<&str> = mcp_examples::REGISTRY.iter().map(|e| e.name).collect();
-    assert_eq!(names, ["summarize", "smart-search", "elicit-demo", "bench"]);
+    assert_eq!(
+        names,
+        [
+            "summarize",
+            "smart-search",
+            "elicit-demo",
+            "kb",
+            "intake",
+            "bench"
+        ]
+    );
     for e in mcp_examples::REGISTRY {
         assert!(!e.about.is_empty(), "{} has a description", e.name);
         let server = (e.build)(&mcp_examples::Options::default()).expect("builds");
