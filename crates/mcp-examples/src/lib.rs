@@ -8,24 +8,30 @@
 //! - [`summarize`]: summarises long text by sampling; short text is returned as is.
 //! - [`smart_search`]: classifies a search query (rules first, the model for the rest), then
 //!   searches that table of an embedded SQLite database.
-//! - [`elicit_demo`]: asks the user for a booking (elicitation) and reads the client's roots.
-//! - [`agent`]: answers questions about the shop with sampling with tools, running the
-//!   tools itself ([`mcp_server::ToolLoop`]).
-//! - [`sql`]: answers questions about a SQLite database (a shipped bookshop or `--db FILE`,
-//!   read-only): the model translates, code checks the one SELECT it may run.
+//! - [`kb`]: a knowledge base over Markdown files (tantivy); the model picks the retrieval
+//!   strategy per query, code decides the obvious ones.
 //! - [`triage`]: triages support tickets (priority, category, rationale, first reply), rules
 //!   first, and keeps them in SQLite.
-//! - [`bench`](mod@bench): n sampling round trips with a bounded number in flight, for benchmarks.
+//! - [`sql`]: answers questions about a SQLite database (a shipped bookshop or `--db FILE`,
+//!   read-only): the model translates, code checks the one SELECT it may run.
 //! - [`email_tones`]: one e-mail drafted in several tones at once, each draft checked in code
 //!   (every point made, a word limit per tone) and asked again once when it fails.
 //! - [`code_review`]: the files of a diff (or of a git range) categorised with a risk level;
 //!   trivial files decided in code, the rest by the model in one concurrent round.
+//! - [`intake`]: validates a delivery request: code checks formats, the model judges
+//!   plausibility, elicitation asks the person to fix the fields at fault.
+//! - [`agent`]: answers questions about the shop with sampling with tools, running the
+//!   tools itself ([`mcp_server::ToolLoop`]).
+//! - [`elicit_demo`]: asks the user for a booking (elicitation) and reads the client's roots.
+//! - [`bench`](mod@bench): n sampling round trips with a bounded number in flight, for benchmarks.
 
 pub mod agent;
 pub mod bench;
 pub mod code_review;
 pub mod elicit_demo;
 pub mod email_tones;
+pub mod intake;
+pub mod kb;
 pub mod smart_search;
 pub mod sql;
 pub mod summarize;
@@ -93,19 +99,9 @@ pub const REGISTRY: &[Example] = &[
         build: plain!(smart_search::server),
     },
     Example {
-        name: "elicit-demo",
-        about: "book_table {restaurant} asks the user for a booking (elicitation); list_roots reads the client's roots",
-        build: plain!(elicit_demo::server),
-    },
-    Example {
-        name: "agent",
-        about: "research {question, max_rounds?}: the client's model answers with lookup tools the server runs (sampling with tools, capped rounds)",
-        build: plain!(agent::server),
-    },
-    Example {
-        name: "sql",
-        about: "ask_database {question}: the model translates a question into one read-only SELECT, checked before it runs over a sample database or --db FILE",
-        build: build_sql,
+        name: "kb",
+        about: "search_kb {query, limit?}: the model picks a retrieval strategy (keyword, phrase, fuzzy, section, sub-queries) over a tantivy index of Markdown docs (shipped, or --docs DIR)",
+        build: kb::server,
     },
     Example {
         name: "triage",
@@ -113,9 +109,9 @@ pub const REGISTRY: &[Example] = &[
         build: build_triage,
     },
     Example {
-        name: "bench",
-        about: "bench_sampling {n, concurrency}: n sampling round trips, at most `concurrency` in flight",
-        build: plain!(bench::server),
+        name: "sql",
+        about: "ask_database {question}: the model translates a question into one read-only SELECT, checked before it runs over a sample database or --db FILE",
+        build: build_sql,
     },
     Example {
         name: "email-tones",
@@ -126,6 +122,26 @@ pub const REGISTRY: &[Example] = &[
         name: "code-review",
         about: "categorize_diff {diff?, repo?, range?}: each file of a diff or git range gets a category and a risk; trivial files decided in code",
         build: plain!(code_review::server),
+    },
+    Example {
+        name: "intake",
+        about: "submit_request {name?, address?, postcode?, date?, phone?, ...}: code checks a delivery request's formats, the model judges plausibility, a form asks the person to fix the fields at fault",
+        build: plain!(intake::server),
+    },
+    Example {
+        name: "agent",
+        about: "research {question, max_rounds?}: the client's model answers with lookup tools the server runs (sampling with tools, capped rounds)",
+        build: plain!(agent::server),
+    },
+    Example {
+        name: "elicit-demo",
+        about: "book_table {restaurant} asks the user for a booking (elicitation); list_roots reads the client's roots",
+        build: plain!(elicit_demo::server),
+    },
+    Example {
+        name: "bench",
+        about: "bench_sampling {n, concurrency}: n sampling round trips, at most `concurrency` in flight",
+        build: plain!(bench::server),
     },
 ];
 

@@ -51,12 +51,15 @@ fn the_registry_names_each_server_once() {
         [
             "summarize",
             "smart-search",
-            "elicit-demo",
-            "sql",
+            "kb",
             "triage",
-            "bench",
+            "sql",
             "email-tones",
-            "code-review"
+            "code-review",
+            "intake",
+            "agent",
+            "elicit-demo",
+            "bench",
         ]
     );
     for e in mcp_examples::REGISTRY {

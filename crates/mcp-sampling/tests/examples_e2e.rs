@@ -97,6 +97,9 @@ fn agent_answers_from_facts_gathered_in_code_for_the_embedded_model() {
         !s["answer"].as_str().unwrap_or_default().trim().is_empty(),
         "{r}"
     );
+}
+
+#[test]
 fn email_tones_checks_the_embedded_models_draft() {
     let args = r#"{"to": "Sam", "points": ["the invoice 4471 is overdue", "pay by 15 May"], "tones": ["concise"]}"#;
     let r = call(&["email-tones"], "draft_email", args);
