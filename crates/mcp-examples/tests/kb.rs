@@ -163,7 +163,7 @@ async fn garbage_from_the_model_falls_back_to_keywords() {
             by.starts_with("fallback (the model answered \"banana\""),
             "{by}"
         );
-        assert_eq!(f["passages"][0]["file"], "audit-log.md", "{f}");
+        assert!(files(&f)[..2].contains(&"audit-log.md".to_owned()), "{f}");
         c.close().await;
     }
 }

@@ -177,7 +177,7 @@ async fn judge(
         .system(
             "You check delivery requests for a courier in Great Britain. Code has already checked the formats (postcode, phone, date in the future). Judge only whether the values are plausible and consistent with each other: a real person's name, a street address that could exist, the town matching the postcode area, instructions that fit the address, date and time window. Name the fields at fault.",
         )
-        .max_tokens(200)
+        .max_tokens(120)
         .temperature(0.0)
         .hint("haiku");
     let known = given.clone();

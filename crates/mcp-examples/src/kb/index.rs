@@ -16,8 +16,8 @@ use tantivy::{doc, Index, IndexReader, Term};
 pub const MAX_TERMS: usize = 16;
 /// How much a heading match counts against a body match.
 const HEADING_BOOST: f32 = 2.0;
-/// Words that name no section (`in the troubleshooting section`).
-const SECTION_STOP_WORDS: [&str; 24] = [
+/// Words too common to search for (unless a query has nothing else).
+const STOP_WORDS: [&str; 48] = [
     "a",
     "an",
     "the",
@@ -31,17 +31,50 @@ const SECTION_STOP_WORDS: [&str; 24] = [
     "with",
     "about",
     "from",
+    "by",
+    "at",
+    "as",
+    "is",
+    "are",
+    "be",
+    "it",
+    "its",
+    "this",
+    "that",
+    "what",
+    "which",
+    "who",
+    "how",
+    "why",
+    "when",
+    "where",
+    "do",
+    "does",
+    "i",
+    "my",
+    "me",
+    "can",
+    "should",
+    "there",
+    "between",
+    "difference",
+    "if",
+    "not",
+    "no",
+    "get",
+    "so",
+    "any",
+    "you",
+    "your",
+];
+/// Words that name no section (`in the troubleshooting section`).
+const SECTION_STOP_WORDS: [&str; 6] = [
     "section",
     "part",
     "chapter",
     "page",
     "docs",
     "documentation",
-    "where",
-    "what",
-    "how",
-    "is",
-    "it",
 ];
 /// The writer's memory budget (tantivy's minimum is 15 MB per thread).
 const WRITER_BYTES: usize = 20_000_000;
@@ -76,12 +109,23 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The distinct words of `text`, in order, at most [`MAX_TERMS`].
+/// The distinct words of `text` that are not stop words (all of them if every one is), in
+/// order, at most [`MAX_TERMS`].
 fn distinct_words(text: &str) -> Vec<String> {
+    let all = words(text);
+    let content: Vec<&String> = all
+        .iter()
+        .filter(|w| !STOP_WORDS.contains(&String::as_str(w)))
+        .collect();
+    let chosen = if content.is_empty() {
+        all.iter().collect()
+    } else {
+        content
+    };
     let mut out: Vec<String> = Vec::new();
-    for w in words(text) {
-        if !out.contains(&w) && out.len() < MAX_TERMS {
-            out.push(w);
+    for w in chosen {
+        if !out.contains(w) && out.len() < MAX_TERMS {
+            out.push(w.clone());
         }
     }
     out
@@ -217,7 +261,9 @@ impl KbIndex {
     pub fn section(&self, section: &str, text: &str, limit: usize) -> Result<Vec<Hit>, String> {
         let wanted: Vec<String> = distinct_words(section)
             .into_iter()
-            .filter(|w| !SECTION_STOP_WORDS.contains(&w.as_str()))
+            .filter(|w| {
+                !SECTION_STOP_WORDS.contains(&w.as_str()) && !STOP_WORDS.contains(&w.as_str())
+            })
             .collect();
         if wanted.is_empty() {
             return self.keyword(text, limit);
