@@ -1,5 +1,5 @@
 //! `intake`: validate user input conversationally (the seeds' use case), here a delivery
-//! request for a courier in Great Britain.
+//! request for a courier in the United Kingdom.
 //!
 //! `submit_request` takes free-form fields (every one an optional string, so that code does
 //! the checking). Code checks what code can ([`checks`]: required fields, UK postcode and
@@ -175,7 +175,7 @@ async fn judge(
     }
     let req = Sampling::user(format!("Delivery request:\n{lines}"))
         .system(
-            "You check delivery requests for a courier in Great Britain. Code has already checked the formats (postcode, phone, date in the future). Judge only whether the values are plausible and consistent with each other: a real person's name, a street address that could exist, the town matching the postcode area, instructions that fit the address, date and time window. Name the fields at fault.",
+            "You check delivery requests for a courier in the United Kingdom. Code has already checked the formats (postcode, phone, date in the future). Judge only whether the values are plausible and consistent with each other: a real person's name, a street address that could exist, the town matching the postcode area, instructions that fit the address, date and time window. Name the fields at fault.",
         )
         .max_tokens(120)
         .temperature(0.0)
@@ -361,7 +361,7 @@ pub fn server_with_clock(clock: Arc<dyn Clock>) -> Server {
         .collect();
     Server::builder("intake")
         .instructions(format!(
-            "Takes delivery requests for a courier in Great Britain and validates them: code checks the formats, the client's model judges plausibility, and a form asks the person to correct what is wrong. Fields: {}.",
+            "Takes delivery requests for a courier in the United Kingdom and validates them: code checks the formats, the client's model judges plausibility, and a form asks the person to correct what is wrong. Fields: {}.",
             fields.join(", ")
         ))
         .state(Intake { clock })
