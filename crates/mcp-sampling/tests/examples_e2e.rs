@@ -13,10 +13,16 @@ fn bin() -> &'static str {
 
 /// Runs one tool of a built-in server with the embedded model; the tool result.
 fn call(server: &[&str], tool: &str, args: &str) -> Value {
+    call_with(&[], server, tool, args)
+}
+
+/// [`call`] with host flags before the server command (`--elicit ...`).
+fn call_with(flags: &[&str], server: &[&str], tool: &str, args: &str) -> Value {
     let home = std::env::temp_dir().join(format!("mcp-sampling-e2e-{}", std::process::id()));
     let out = Command::new(bin())
         .env("XDG_DATA_HOME", &home)
         .args(["call", "--approve", "auto", "--provider", "local"])
+        .args(flags)
         .args(["--tool", tool, "--args", args, "--", bin(), "serve"])
         .args(server)
         .output()
@@ -270,27 +276,6 @@ fn kb_searches_with_the_embedded_model() {
     let s = structured(&r);
     assert_eq!(s["decided_by"], "rule", "{r}");
     assert_eq!(s["passages"][0]["file"], "limits-and-depth.md", "{r}");
-}
-
-/// [`call`] with host flags before the server command (`--elicit ...`).
-fn call_with(flags: &[&str], server: &[&str], tool: &str, args: &str) -> Value {
-    let home = std::env::temp_dir().join(format!("mcp-sampling-e2e-{}", std::process::id()));
-    let out = Command::new(bin())
-        .env("XDG_DATA_HOME", &home)
-        .args(["call", "--approve", "auto", "--provider", "local"])
-        .args(flags)
-        .args(["--tool", tool, "--args", args, "--", bin(), "serve"])
-        .args(server)
-        .output()
-        .expect("run mcp-sampling");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "exit {}\nstdout: {stdout}\nstderr: {stderr}",
-        out.status
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"))
 }
 
 #[test]
