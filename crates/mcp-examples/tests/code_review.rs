@@ -431,14 +431,7 @@ async fn a_git_range_is_read_and_bad_ranges_refused() {
     for era in ERAS {
         let answer = r#"{"category": "bug-fix", "risk": "medium"}"#;
         let script = Script::new(vec![("File: src/lib.rs", answer); 2]);
-        let c = connect(
-            "code-review",
-            &Default::default(),
-            era,
-            script.clone(),
-            None,
-        )
-        .await;
+        let c = connect_with_roots(era, script.clone(), &[repo.path()]).await;
         let s = reviewed(&c, json!({"repo": path, "range": "HEAD~1..HEAD"})).await;
         assert_eq!(s["source"], format!("git {path} HEAD~1..HEAD"));
         let files: Vec<(&str, &str, &str)> = s["files"]
@@ -504,6 +497,61 @@ async fn a_git_range_is_read_and_bad_ranges_refused() {
             assert_eq!(r.is_error, Some(true), "{a}");
             assert!(r.text_content().contains(want), "{a}: {}", r.text_content());
         }
+        c.close().await;
+    }
+}
+
+/// A client connected to `code-review` that offers `roots` (`roots/list`).
+async fn connect_with_roots(era: Era, sampler: Arc<Script>, roots: &[&Path]) -> Client {
+    let server = (mcp_examples::find("code-review").unwrap().build)(&Default::default()).unwrap();
+    let (a, b) = mcp_rpc::memory();
+    tokio::spawn(async move { server.serve(a, std::future::pending()).await });
+    let roots = roots
+        .iter()
+        .map(|p| mcp_proto::Root::from_path(p).unwrap())
+        .collect();
+    let opts = ClientOptions {
+        era: match era {
+            Era::Legacy => EraChoice::Legacy,
+            Era::Modern => EraChoice::Modern,
+        },
+        roots: Some(mcp_client::Roots::new(roots).unwrap()),
+        ..ClientOptions::default()
+    };
+    Client::connect(b, sampler, opts).await.unwrap()
+}
+
+/// A repository is read only inside the client's roots, or, for a client without roots,
+/// inside the folder the server runs in: a client cannot read the machine's other
+/// repositories.
+#[tokio::test]
+async fn a_repository_outside_the_allowed_folders_is_refused() {
+    let repo = Repo::new("outside");
+    let other = Repo::new("elsewhere");
+    let path = repo.path().to_string_lossy().into_owned();
+    let want = "outside the folders this server may read";
+    for era in ERAS {
+        let script = Script::replies(Vec::<String>::new());
+        let c = connect_with_roots(era, script.clone(), &[other.path()]).await;
+        let r = review(&c, json!({"repo": path})).await;
+        assert_eq!(r.is_error, Some(true), "{era:?}");
+        assert!(r.text_content().contains(want), "{}", r.text_content());
+        c.close().await;
+        let c = connect(
+            "code-review",
+            &Default::default(),
+            era,
+            script.clone(),
+            None,
+        )
+        .await;
+        let r = review(&c, json!({"repo": path})).await;
+        assert!(
+            r.text_content().contains(want),
+            "no roots: {}",
+            r.text_content()
+        );
+        assert_eq!(script.requests(), 0);
         c.close().await;
     }
 }

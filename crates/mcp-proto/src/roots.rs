@@ -64,6 +64,28 @@ impl Root {
         })
     }
 
+    /// The local path of a `file://` URI (empty host or `localhost`), percent-decoded; `None`
+    /// for another scheme or host, a bad escape, or a path that is not UTF-8 or not absolute.
+    pub fn to_path(&self) -> Option<std::path::PathBuf> {
+        let rest = self.uri.strip_prefix("file://")?;
+        let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+        if !rest.starts_with('/') {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(rest.len());
+        let mut it = rest.bytes();
+        while let Some(b) = it.next() {
+            if b != b'%' {
+                bytes.push(b);
+                continue;
+            }
+            let hi = (it.next()? as char).to_digit(16)?;
+            let lo = (it.next()? as char).to_digit(16)?;
+            bytes.push(u8::try_from(hi * 16 + lo).ok()?);
+        }
+        String::from_utf8(bytes).ok().map(std::path::PathBuf::from)
+    }
+
     /// Checks the URI is `file://`.
     pub fn check(&self) -> Result<(), RootError> {
         if self.uri.starts_with("file://") {
@@ -77,6 +99,28 @@ impl Root {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_from_roots() {
+        let r = Root::from_path(Path::new("/home/ann/my project/ü")).unwrap();
+        assert_eq!(
+            r.to_path(),
+            Some(Path::new("/home/ann/my project/ü").to_path_buf())
+        );
+        let uri = |u: &str| {
+            Root {
+                uri: u.into(),
+                name: None,
+                meta: None,
+            }
+            .to_path()
+        };
+        assert_eq!(uri("file://localhost/srv"), Some("/srv".into()));
+        assert_eq!(uri("file://example.com/srv"), None);
+        assert_eq!(uri("file:///a%2"), None);
+        assert_eq!(uri("file:///a%ff"), None, "not UTF-8");
+        assert_eq!(uri("https://x/y"), None);
+    }
 
     #[test]
     fn roots_from_paths() {

@@ -23,6 +23,7 @@ use rules::{Category, Risk, CATEGORIES};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// The most characters of diff text taken in `diff`.
 pub const MAX_DIFF_CHARS: usize = 1_000_000;
@@ -117,8 +118,40 @@ pub struct Review {
     pub summary: Summary,
 }
 
+/// The folders a `repo` may lie in: the client's roots when it offers them, else the folder
+/// the server runs in (so that a client cannot read other repositories of the machine).
+async fn allowed_folders(ctx: &Ctx) -> Result<Vec<PathBuf>, String> {
+    if ctx.can_list_roots() {
+        let roots = ctx
+            .list_roots()
+            .await
+            .map_err(|e| format!("cannot read the client's roots: {e}"))?;
+        return Ok(roots.iter().filter_map(|r| r.to_path()).collect());
+    }
+    let here = std::env::current_dir()
+        .map_err(|e| format!("cannot tell the folder the server runs in: {e}"))?;
+    Ok(vec![here])
+}
+
+/// Checks that `repo` (links resolved) lies inside one of `allowed`.
+fn check_repo(repo: &str, allowed: &[PathBuf]) -> Result<(), String> {
+    let real = Path::new(repo)
+        .canonicalize()
+        .map_err(|_| format!("the repository path {repo:?} is not a directory"))?;
+    let inside = allowed
+        .iter()
+        .filter_map(|a| a.canonicalize().ok())
+        .any(|a| real.starts_with(a));
+    if inside {
+        return Ok(());
+    }
+    Err(format!(
+        "the repository {repo:?} is outside the folders this server may read (the client's roots, or else the folder the server runs in)"
+    ))
+}
+
 /// The diff text and where it came from, from the arguments.
-async fn diff_text(a: Categorize) -> Result<(String, String), String> {
+async fn diff_text(a: Categorize, ctx: &Ctx) -> Result<(String, String), String> {
     match (a.diff, a.repo) {
         (Some(_), Some(_)) => Err("give either `diff` or `repo`, not both".into()),
         (Some(_), None) if a.range.is_some() => {
@@ -131,6 +164,8 @@ async fn diff_text(a: Categorize) -> Result<(String, String), String> {
         (Some(d), None) => Ok((d, "diff".into())),
         (None, Some(repo)) => {
             let range = a.range.unwrap_or_else(|| DEFAULT_RANGE.into());
+            git::check_range(&range)?;
+            check_repo(&repo, &allowed_folders(ctx).await?)?;
             let text = git::read_range(&repo, &range).await?;
             if text.trim().is_empty() {
                 return Err(format!("the range {range} of {repo} changes nothing"));
@@ -327,7 +362,7 @@ fn name<T: Serialize>(v: &T) -> String {
 }
 
 async fn categorize_diff(Args(a): Args<Categorize>, ctx: Ctx) -> Result<Json<Review>, ToolError> {
-    let (text, source) = diff_text(a).await.map_err(ToolError::Failed)?;
+    let (text, source) = diff_text(a, &ctx).await.map_err(ToolError::Failed)?;
     let files =
         diff::parse(&text).map_err(|e| ToolError::failed(format!("the diff is malformed: {e}")))?;
     if files.len() > MAX_FILES {
