@@ -5,41 +5,14 @@
 
 mod common;
 
-use common::{args, connect, Script, ERAS};
+use common::{args, connect, Gate, Script, ERAS};
 use mcp_client::{Client, ClientOptions, EraChoice};
-use mcp_proto::{
-    BoxFuture, ClientCapabilities, CreateMessageResult, Era, SamplingError, SamplingHandler,
-    SamplingRequest,
-};
+use mcp_proto::{ClientCapabilities, Era};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
-
-/// Answers nothing until `want` requests are in flight (so requests sent one after another
-/// would never be answered and the call would time out), then lets `inner` answer.
-struct Gate {
-    want: usize,
-    arrived: watch::Sender<usize>,
-    inner: Arc<Script>,
-}
-
-impl SamplingHandler for Gate {
-    fn create_message(
-        &self,
-        req: SamplingRequest,
-    ) -> BoxFuture<Result<CreateMessageResult, SamplingError>> {
-        let mut rx = self.arrived.subscribe();
-        self.arrived.send_modify(|a| *a += 1);
-        let (want, inner) = (self.want, self.inner.clone());
-        Box::pin(async move {
-            let _ = rx.wait_for(|a| *a >= want).await;
-            inner.create_message(req).await
-        })
-    }
-}
 
 async fn review(c: &Client, a: Value) -> mcp_proto::tools::CallToolResult {
     tokio::time::timeout(
@@ -262,11 +235,7 @@ async fn a_mixed_diff_samples_the_rest_in_one_round() {
                 "```json\n{\"category\":\"feature\",\"risk\":\"medium\"}\n```",
             ),
         ]);
-        let gate = Arc::new(Gate {
-            want: 3,
-            arrived: watch::channel(0).0,
-            inner: script.clone(),
-        });
+        let gate = Gate::new(&[3], script.clone());
         let c = connect("code-review", &Default::default(), era, gate, None).await;
         let diff = format!("{}{}", trivial(), judged());
         let s = reviewed(&c, json!({ "diff": diff })).await;

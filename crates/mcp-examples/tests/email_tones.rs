@@ -5,65 +5,12 @@
 
 mod common;
 
-use common::{args, connect, Script, ERAS};
+use common::{args, connect, Gate, Script, ERAS};
 use mcp_client::{Client, ClientError, ClientOptions, EraChoice};
 use mcp_proto::methods::{ReadResource, Request};
-use mcp_proto::{
-    BoxFuture, ClientCapabilities, CreateMessageResult, Era, SamplingError, SamplingHandler,
-    SamplingRequest,
-};
+use mcp_proto::{ClientCapabilities, Era, SamplingRequest};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
-
-/// Holds every request until the whole of its round has arrived: request n waits until
-/// `rounds` (cumulative sizes) says its round is complete, then `inner` answers it. If
-/// the server sent a round's requests one after another, the first would never be
-/// answered and the call would time out.
-struct Gate {
-    rounds: Vec<usize>,
-    arrived: watch::Sender<usize>,
-    inner: Arc<Script>,
-}
-
-impl Gate {
-    fn new(rounds: &[usize], inner: Arc<Script>) -> Arc<Gate> {
-        let mut total = 0;
-        let rounds = rounds
-            .iter()
-            .map(|n| {
-                total += n;
-                total
-            })
-            .collect();
-        Arc::new(Gate {
-            rounds,
-            arrived: watch::channel(0).0,
-            inner,
-        })
-    }
-}
-
-impl SamplingHandler for Gate {
-    fn create_message(
-        &self,
-        req: SamplingRequest,
-    ) -> BoxFuture<Result<CreateMessageResult, SamplingError>> {
-        let mut rx = self.arrived.subscribe();
-        let mut n = 0;
-        self.arrived.send_modify(|a| {
-            n = *a;
-            *a += 1;
-        });
-        let want = self.rounds.iter().copied().find(|&r| r > n).unwrap_or(0);
-        let inner = self.inner.clone();
-        Box::pin(async move {
-            let _ = rx.wait_for(|a| *a >= want).await;
-            inner.create_message(req).await
-        })
-    }
-}
 
 /// A call that must finish in time (a deadlock of the gate fails the test).
 async fn draft(c: &Client, a: Value) -> mcp_proto::tools::CallToolResult {

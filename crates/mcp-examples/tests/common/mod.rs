@@ -11,6 +11,7 @@ use mcp_proto::{BoxFuture, CreateMessageResult, ElicitResult, Era, SamplingHandl
 use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
 /// Both eras, for tests that run each case on each.
 pub const ERAS: [Era; 2] = [Era::Legacy, Era::Modern];
@@ -167,4 +168,53 @@ pub fn matches(got: &Value, expect: &Map<String, Value>) -> Result<(), String> {
 /// An object from a `json!` literal.
 pub fn args(v: Value) -> Map<String, Value> {
     v.as_object().cloned().expect("an object")
+}
+
+/// Holds every request until the whole of its round has arrived: request n waits until
+/// `rounds` (cumulative sizes) says its round is complete, then `inner` answers it. If
+/// the server sent a round's requests one after another, the first would never be
+/// answered and the call would time out.
+pub struct Gate {
+    rounds: Vec<usize>,
+    arrived: watch::Sender<usize>,
+    inner: Arc<Script>,
+}
+
+impl Gate {
+    /// A gate for rounds of these sizes, in order.
+    pub fn new(rounds: &[usize], inner: Arc<Script>) -> Arc<Gate> {
+        let mut total = 0;
+        let rounds = rounds
+            .iter()
+            .map(|n| {
+                total += n;
+                total
+            })
+            .collect();
+        Arc::new(Gate {
+            rounds,
+            arrived: watch::channel(0).0,
+            inner,
+        })
+    }
+}
+
+impl SamplingHandler for Gate {
+    fn create_message(
+        &self,
+        req: SamplingRequest,
+    ) -> BoxFuture<Result<CreateMessageResult, SamplingError>> {
+        let mut rx = self.arrived.subscribe();
+        let mut n = 0;
+        self.arrived.send_modify(|a| {
+            n = *a;
+            *a += 1;
+        });
+        let want = self.rounds.iter().copied().find(|&r| r > n).unwrap_or(0);
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let _ = rx.wait_for(|a| *a >= want).await;
+            inner.create_message(req).await
+        })
+    }
 }
