@@ -119,8 +119,12 @@ async fn translate(ctx: &Ctx, req: Sampling) -> Result<(Translation, String), To
 }
 
 /// Checks and runs `sql`; `Err(Ok(why))` is a failure worth one repair round (bad syntax,
-/// a database error), `Err(Err(..))` a refusal.
-fn check_and_run(db: &Shared, sql: &str) -> Result<(String, db::Rows), Result<String, ToolError>> {
+/// a database error), `Err(Err(..))` a refusal. The query runs on a blocking thread (up to
+/// its time limit), never on the async runtime.
+async fn check_and_run(
+    db: &Shared,
+    sql: &str,
+) -> Result<(String, db::Rows), Result<String, ToolError>> {
     let known = db.with(|d| d.known.clone());
     let sql = match check(sql, &known) {
         Ok(sql) => sql,
@@ -131,7 +135,12 @@ fn check_and_run(db: &Shared, sql: &str) -> Result<(String, db::Rows), Result<St
             ))))
         }
     };
-    match db.with(|d| d.run(&sql, ROW_LIMIT, TIME_LIMIT)) {
+    let (shared, query) = (db.clone(), sql.clone());
+    let ran =
+        tokio::task::spawn_blocking(move || shared.with(|d| d.run(&query, ROW_LIMIT, TIME_LIMIT)))
+            .await
+            .map_err(|e| Err(ToolError::failed(format!("the query could not run: {e}"))))?;
+    match ran {
         Ok(rows) => Ok((sql, rows)),
         Err(e) => Err(Ok(format!("the database answered: {e}"))),
     }
@@ -152,7 +161,7 @@ async fn ask_database(
         )));
     }
     if is_sql(question) {
-        return match check_and_run(&db, question) {
+        return match check_and_run(&db, question).await {
             Ok((sql, rows)) => Ok(answer(
                 sql,
                 "The question is a SELECT, run as given.",
@@ -167,7 +176,7 @@ async fn ask_database(
     let (schema, first) = db.with(|d| (d.schema.clone(), d.first_table.clone()));
     let req = request(&schema, &first, question);
     let (first_try, model) = translate(&ctx, req.clone()).await?;
-    let error = match check_and_run(&db, &first_try.sql) {
+    let error = match check_and_run(&db, &first_try.sql).await {
         Ok((sql, rows)) => {
             return Ok(answer(
                 sql,
@@ -189,7 +198,7 @@ async fn ask_database(
             "Running that query failed: {error}. Answer again with a corrected query."
         )));
     let (second, model) = translate(&ctx, repair).await?;
-    match check_and_run(&db, &second.sql) {
+    match check_and_run(&db, &second.sql).await {
         Ok((sql, rows)) => Ok(answer(
             sql,
             &second.explanation,
