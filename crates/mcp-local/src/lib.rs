@@ -12,6 +12,11 @@
 //!   greedy; else top-p 0.9), stop sequences and the context window are honoured, and the
 //!   usage is real token counts. Generation runs on tokio's blocking pool, one at a time, and
 //!   stops when the caller drops the future.
+//! - Typed answers (the `dev.mcp-sampling/output` extension of `_meta`) are constrained: a
+//!   list of choices is decided by masking the model's tokens to the choices
+//!   ([`LocalModel::choose`]); a JSON Schema is compiled to a grammar with llguidance and the
+//!   model can only write JSON that validates ([`LocalModel::generate_json`]; a schema it
+//!   cannot compile falls back to free generation).
 
 mod install;
 mod model;
@@ -23,7 +28,7 @@ pub use install::{
 };
 pub use model::{
     load_tokenizer, Chosen, GenerateOptions, Generation, LocalModel, Stop, WeightFormat,
-    DEFAULT_SYSTEM_PROMPT, TOP_P,
+    DEFAULT_SYSTEM_PROMPT, MAX_FREE_STRING, TOP_P,
 };
 
 use std::path::PathBuf;
@@ -120,6 +125,10 @@ pub enum LocalError {
         /// The context window.
         context_length: usize,
     },
+    /// The schema of a typed answer cannot constrain decoding (an unsupported keyword, or
+    /// no value matches it).
+    #[error("the answer's schema cannot be used: {0}")]
+    Schema(String),
     /// The model failed while generating.
     #[error("generation failed: {0}")]
     Generation(String),
@@ -139,7 +148,7 @@ impl From<LocalError> for mcp_llm::ProviderError {
             | LocalError::Wheel { .. }
             | LocalError::HashMismatch { .. }
             | LocalError::Io { .. } => P::NotConfigured(e.to_string()),
-            LocalError::ContextFull { .. } => P::Unsupported(e.to_string()),
+            LocalError::ContextFull { .. } | LocalError::Schema(_) => P::Unsupported(e.to_string()),
             LocalError::Generation(_) | LocalError::Cancelled => P::Generation(e.to_string()),
         }
     }

@@ -2,6 +2,7 @@
 //! [`Provider`] implementation.
 
 mod choose;
+mod constrain;
 
 use crate::tokenizer::Tokenizer;
 use crate::{LocalError, MODEL_ID, PROVIDER_NAME};
@@ -10,6 +11,7 @@ use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 use candle_transformers::models::quantized_llama::{self, ModelWeights};
 pub use choose::Chosen;
+pub use constrain::MAX_FREE_STRING;
 use mcp_llm::{BoxFuture, Completion, Provider, ProviderError, Usage};
 use mcp_proto::content::Content;
 use mcp_proto::ext::ExpectedOutput;
@@ -23,7 +25,7 @@ use std::hash::BuildHasher;
 use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -73,6 +75,8 @@ struct Inner {
     im_end: u32,
     load_time: Duration,
     path: PathBuf,
+    /// The vocabulary compiled for JSON-constrained answers, on first use.
+    grammars: OnceLock<Result<constrain::Grammars, String>>,
 }
 
 impl std::fmt::Debug for LocalModel {
@@ -213,6 +217,7 @@ impl LocalModel {
                 im_end,
                 load_time,
                 path: path.to_path_buf(),
+                grammars: OnceLock::new(),
             }),
         })
     }
@@ -465,8 +470,9 @@ impl LocalModel {
             ));
         }
         let prompt = self.chat_prompt(params)?;
-        if let Some(choices) = choices_of(params) {
-            return self.complete_choice(&prompt, &choices, cancel);
+        let expected = expected_of(params);
+        if let Some(ExpectedOutput::Choices(choices)) = &expected {
+            return self.complete_choice(&prompt, choices, cancel);
         }
         let opts = GenerateOptions {
             max_tokens: usize::try_from(params.max_tokens).unwrap_or(usize::MAX),
@@ -475,9 +481,19 @@ impl LocalModel {
             seed: RandomState::new().hash_one(Instant::now()),
             stop_sequences: params.stop_sequences.clone().unwrap_or_default(),
         };
-        let g = self
-            .generate(&prompt, &opts, cancel)
-            .map_err(ProviderError::from)?;
+        let g = match &expected {
+            Some(ExpectedOutput::Schema(schema)) => {
+                match self.generate_json(&prompt, schema, &opts, cancel) {
+                    Err(LocalError::Schema(why)) => {
+                        tracing::warn!(%why, "the answer's schema cannot constrain decoding");
+                        self.generate(&prompt, &opts, cancel)
+                    }
+                    other => other,
+                }
+            }
+            _ => self.generate(&prompt, &opts, cancel),
+        }
+        .map_err(ProviderError::from)?;
         tracing::debug!(
             prompt_tokens = g.prompt_tokens,
             generated_tokens = g.generated_tokens,
@@ -506,15 +522,12 @@ impl LocalModel {
     }
 }
 
-/// The choices a request's typed output asks for (not with tools of its own).
-fn choices_of(params: &CreateMessageParams) -> Option<Vec<String>> {
+/// The answer a request's typed output asks for (not with tools of its own).
+fn expected_of(params: &CreateMessageParams) -> Option<ExpectedOutput> {
     if params.tools.as_ref().is_some_and(|t| !t.is_empty()) {
         return None;
     }
-    match ExpectedOutput::from_meta(params.meta.as_ref())? {
-        ExpectedOutput::Choices(c) => Some(c),
-        ExpectedOutput::Schema(_) => None,
-    }
+    ExpectedOutput::from_meta(params.meta.as_ref())
 }
 
 impl LocalModel {
