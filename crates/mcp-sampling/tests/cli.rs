@@ -72,6 +72,38 @@ fn script_provider_replies_in_order() {
 }
 
 #[test]
+fn each_reply_s_figures_go_to_stderr_and_verbose_says_why_the_model() {
+    let o = call(&["--approve", "auto", "--provider", "fixed:x"], &ours());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    // An HTTP or testing provider does not time the prompt apart: only what is known.
+    assert!(err.contains("sampling: reply, "), "{err}");
+    assert!(err.contains("ms end to end"), "{err}");
+    assert!(!err.contains("tokens/s"), "{err}");
+    assert!(!err.contains("because"), "{err}");
+    // Nothing drawn for a terminal when stderr is piped.
+    assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
+    let o = call(
+        &["--approve", "auto", "--provider", "fixed:x", "-v"],
+        &ours(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("sampling: summarize asks for a completion"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sampling: model fixed:fixed, because ")
+            && err.contains("(the only model configured)"),
+        "{err}"
+    );
+    assert!(err.contains("sampling: approved by mode auto"), "{err}");
+    // stdout is the result alone.
+    let _: Value = serde_json::from_slice(&o.stdout).unwrap();
+}
+
+#[test]
 fn deny_is_the_default_and_reaches_the_server() {
     let o = call(&["--era", "legacy", "--provider", "fixed:x"], &ours());
     assert!(o.status.success(), "{}", stderr(&o));
