@@ -78,17 +78,15 @@ pub fn figures(tokens: (u64, u64), latency_ms: u64, timing: Option<&Timing>) -> 
 }
 
 /// Watches the pipeline for a command: a spinner while an approved request generates (not
-/// when a person may be asked at the terminal, which then belongs to the reviewer), and with
-/// `verbose` every step on stderr; otherwise each reply's figures. `also` sees every event
-/// after the spinner stopped (the demo prints them).
+/// when a person may be asked at the terminal, which then belongs to the reviewer). The steps
+/// go to `also` when there is one (the demo prints them all), else to stderr: each reply's
+/// figures, and with `verbose` every step.
 pub struct Watcher {
     spinner: bool,
     verbose: bool,
     /// Requests generating, and the spinner while there are some.
     running: Mutex<(usize, Option<Spinner>)>,
     also: Option<Observer>,
-    /// Print the default reply line (not when `also` prints its own).
-    quiet: bool,
 }
 
 impl Watcher {
@@ -98,7 +96,6 @@ impl Watcher {
             spinner,
             verbose,
             running: Mutex::new((0, None)),
-            quiet: also.is_some(),
             also,
         }
     }
@@ -113,13 +110,10 @@ impl Watcher {
                 r.1 = None;
             }
         }
-        if let Some(also) = &self.also {
-            also(e);
-        }
-        if self.verbose {
-            eprintln!("{}", step(e));
-        } else if let (false, Event::Replied { .. }) = (self.quiet, e) {
-            eprintln!("{}", step(e));
+        match &self.also {
+            Some(also) => also(e),
+            None if self.verbose || matches!(e, Event::Replied { .. }) => eprintln!("{}", step(e)),
+            None => {}
         }
         if let (true, Event::Decided { approved: true, .. }) = (self.spinner, e) {
             let mut r = self.running.lock().unwrap_or_else(|p| p.into_inner());

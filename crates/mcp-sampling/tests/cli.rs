@@ -160,3 +160,30 @@ fn bad_input_is_one_clear_sentence() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("cannot connect"), "{}", stderr(&o));
 }
+
+/// The demo with the embedded model (installed by the test script): every step, the model
+/// the router picked and why, and the reply's figures.
+#[test]
+fn demo_shows_the_route_and_each_reply_s_figures() {
+    let o = command()
+        .args(["demo", "--query", "red running shoes size 42"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains("↳ model local:smollm2-135m-instruct: hint \"haiku\"")
+            && out.contains("(the only model configured)"),
+        "{out}"
+    );
+    let figures = out
+        .lines()
+        .find(|l| l.contains(" out tokens"))
+        .unwrap_or_else(|| panic!("no figures: {out}"));
+    // Prompt and generation apart when the provider times them, else the latency alone.
+    assert!(
+        figures.contains("; prompt ") || figures.contains("ms end to end"),
+        "{figures}"
+    );
+    assert!(out.contains("1 queries, 0 failed"), "{out}");
+}
