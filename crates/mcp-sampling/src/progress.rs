@@ -54,8 +54,8 @@ pub fn figures(tokens: (u64, u64), latency_ms: u64, timing: Option<&Timing>) -> 
     let (tin, tout) = tokens;
     let Some(t) = timing else {
         return format!(
-            "{tin} in / {tout} out tokens, {latency_ms} ms end to end (this provider does not \
-             time the prompt and the generation apart)"
+            "{tin} in / {tout} out tokens, {latency_ms} ms end to end (not streamed, so no time \
+             to the first token: prompt and generation are not timed apart)"
         );
     };
     let rate = |r: Option<f64>| r.map_or_else(String::new, |r| format!(" ({r:.1} tokens/s)"));
