@@ -86,13 +86,16 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
     let (host, made) = host::build_keeping(&a.host, None)?;
     let host_opts = a.host.client_options(&host)?;
     let handler: Arc<dyn SamplingHandler> = Arc::new(host);
-    let spec = a
-        .chat_provider
-        .clone()
-        .or(cfg.chat_provider.clone())
-        .or(a.host.provider.clone())
-        .or(cfg.provider.clone())
-        .unwrap_or_else(|| "local".into());
+    // Not routed: the chat is the host's own use, not a server's request.
+    let (spec, chosen_by) = [
+        (&a.chat_provider, "--chat-provider"),
+        (&cfg.chat_provider, "the config's chat_provider"),
+        (&a.host.provider, "--provider"),
+        (&cfg.provider, "the config's provider"),
+    ]
+    .into_iter()
+    .find_map(|(spec, by)| spec.clone().map(|s| (s, by)))
+    .unwrap_or_else(|| ("local".into(), "the default"));
     // The pipeline's own provider when it is the same (the embedded model loads once).
     let (provider, models) = match made.into_iter().find(|(s, _, _)| *s == spec) {
         Some((_, p, models)) => (p, models),
@@ -129,7 +132,7 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!(
-        "chat model: {}:{model}. /help for commands.",
+        "chat model: {}:{model} ({chosen_by}). /help for commands.",
         provider.name()
     );
     let mut chat = Chat {

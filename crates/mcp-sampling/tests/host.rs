@@ -256,6 +256,10 @@ fn chats_with_the_embedded_model_without_tools() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("connected to sum (1 tools"), "{stdout}");
+    assert!(
+        stdout.contains("chat model: local:smollm2-135m-instruct (the default)"),
+        "{stdout}"
+    );
     assert_eq!(
         stdout
             .matches("cannot call tools: it chats without them")
