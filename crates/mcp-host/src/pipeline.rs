@@ -14,7 +14,7 @@ use crate::approval::{Approval, Mode, ReplyDecision};
 use crate::audit::{AuditLog, Decision, Entry};
 use crate::policy::{BudgetStore, MemoryBudgets, Policy, ServerPolicy};
 use crate::routing::{ModelEntry, Route, Router};
-use mcp_llm::{Completion, Provider};
+use mcp_llm::{Completion, Provider, Timing};
 use mcp_proto::clock::{Clock, SystemClock};
 use mcp_proto::handler::{SamplingError, SamplingHandler, SamplingRequest};
 use mcp_proto::sampling::{self as sp, CreateMessageParams, CreateMessageResult};
@@ -24,7 +24,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// What the pipeline did, step by step (for a person watching, such as the demo).
+/// What the pipeline did, step by step (for a person watching, such as the demo). Every
+/// approved request ends with [`Event::Replied`] or [`Event::Failed`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A request arrived.
@@ -60,8 +61,11 @@ pub enum Event {
         text: String,
         /// Tokens in and out.
         tokens: (u64, u64),
-        /// Milliseconds.
+        /// Milliseconds, end to end (the provider's call).
         latency_ms: u64,
+        /// Prompt and generation times, when the provider can tell them apart (the
+        /// embedded model can; an HTTP API without streaming cannot).
+        timing: Option<Timing>,
     },
     /// The request failed after approval.
     Failed(String),
@@ -342,8 +346,11 @@ impl Inner {
             }
             Ok(Some(edited)) => {
                 entry.decision = Decision::Edited;
-                sp::validate(&edited, None)
-                    .map_err(|e| SamplingError::Invalid(format!("the edited request: {e}")))?;
+                if let Err(e) = sp::validate(&edited, None) {
+                    let why = format!("the edited request: {e}");
+                    self.emit(Event::Failed(why.clone()));
+                    return Err(SamplingError::Invalid(why));
+                }
                 params = *edited;
             }
             Ok(None) => entry.decision = Decision::Approved,
@@ -396,14 +403,13 @@ impl Inner {
         entry: &mut Entry,
     ) -> Result<Completion, SamplingError> {
         let started = Instant::now();
-        let provider = self.providers.get(&route.model.provider).ok_or_else(|| {
-            SamplingError::Failed(format!(
-                "no provider {:?} is configured",
-                route.model.provider
-            ))
-        })?;
-        let done = match provider.complete(&route.model.id, params).await {
-            Ok(c) => c,
+        let Some(provider) = self.providers.get(&route.model.provider) else {
+            let why = format!("no provider {:?} is configured", route.model.provider);
+            self.emit(Event::Failed(why.clone()));
+            return Err(SamplingError::Failed(why));
+        };
+        let (done, timing) = match provider.complete_timed(&route.model.id, params).await {
+            Ok(t) => (t.completion, t.timing),
             Err(e) => {
                 self.emit(Event::Failed(e.to_string()));
                 return Err(SamplingError::Failed(e.to_string()));
@@ -417,6 +423,7 @@ impl Inner {
             text: shorten(&done.result.text(), 160),
             tokens: (tin, tout),
             latency_ms: started.elapsed().as_millis() as u64,
+            timing,
         });
         Ok(done)
     }

@@ -189,56 +189,88 @@ impl Router {
             prefs.speed_priority.unwrap_or(0.0),
             prefs.intelligence_priority.unwrap_or(0.0),
         ];
-        for hint in prefs
+        let hints: Vec<&str> = prefs
             .hints
             .iter()
             .flatten()
             .filter_map(|h| h.name.as_deref())
-        {
-            let h = hint.to_ascii_lowercase();
-            let direct: Vec<&ModelEntry> = fit
-                .iter()
-                .copied()
-                .filter(|m| m.id.to_ascii_lowercase().contains(&h))
-                .collect();
-            if let Some(m) = best(&direct, weights, &fit) {
-                return Ok(Route {
-                    model: m.clone(),
-                    reason: format!("hint {hint:?} matches {}", m.spec()),
-                });
-            }
-            if let Some(class) = family_of(&h) {
-                let same: Vec<&ModelEntry> =
-                    fit.iter().copied().filter(|m| m.class == class).collect();
-                if let Some(m) = best(&same, weights, &fit) {
-                    let why = format!("hint {hint:?} names the {class} class; {} is the best such model available", m.spec());
-                    return Ok(Route {
-                        model: m.clone(),
-                        reason: why,
-                    });
-                }
-            }
-        }
-        let m = best(&fit, weights, &fit).ok_or(RouteError::Empty)?;
-        let reason = if weights.iter().all(|w| *w == 0.0) {
-            format!(
-                "no hint matched and no priorities given; {} is the default (balanced score)",
-                m.spec()
-            )
-        } else {
-            format!(
-                "scored by priorities cost {:.2}, speed {:.2}, intelligence {:.2}: {} ranks first",
-                weights[0],
-                weights[1],
-                weights[2],
-                m.spec()
-            )
-        };
+            .collect();
+        let (model, reason) = pick(&fit, weights, &hints)?;
+        let reason = format!("{reason}{}", self.alternatives(fit.len(), &needs));
         Ok(Route {
-            model: m.clone(),
+            model: model.clone(),
             reason,
         })
     }
+
+    /// Why the other models were not in the running, when it matters.
+    fn alternatives(&self, fit: usize, needs: &Needs) -> String {
+        let total = self.catalog.len();
+        if total == 1 {
+            return " (the only model configured)".into();
+        }
+        match total - fit {
+            0 => String::new(),
+            1 => format!(
+                " (1 other model cannot serve what it needs: {})",
+                describe(needs)
+            ),
+            n => format!(
+                " ({n} other models cannot serve what it needs: {})",
+                describe(needs)
+            ),
+        }
+    }
+}
+
+/// The model among `fit` for these hints and priorities, and why.
+fn pick<'a>(
+    fit: &[&'a ModelEntry],
+    weights: [f64; 3],
+    hints: &[&str],
+) -> Result<(&'a ModelEntry, String), RouteError> {
+    for hint in hints {
+        let h = hint.to_ascii_lowercase();
+        let direct: Vec<&ModelEntry> = fit
+            .iter()
+            .copied()
+            .filter(|m| m.id.to_ascii_lowercase().contains(&h))
+            .collect();
+        if let Some(m) = best(&direct, weights, fit) {
+            return Ok((m, format!("hint {hint:?} matches {}", m.spec())));
+        }
+        if let Some(class) = family_of(&h) {
+            let same: Vec<&ModelEntry> = fit.iter().copied().filter(|m| m.class == class).collect();
+            if let Some(m) = best(&same, weights, fit) {
+                let why = format!(
+                    "hint {hint:?} names the {class} class; {} is the best such model available",
+                    m.spec()
+                );
+                return Ok((m, why));
+            }
+        }
+    }
+    let m = best(fit, weights, fit).ok_or(RouteError::Empty)?;
+    let hinted = if hints.is_empty() {
+        "no hints".to_owned()
+    } else {
+        format!("no available model matches the hints {hints:?}")
+    };
+    let reason = if weights.iter().all(|w| *w == 0.0) {
+        format!(
+            "{hinted} and no priorities given; {} is the default (balanced score)",
+            m.spec()
+        )
+    } else {
+        format!(
+            "{hinted}; scored by priorities cost {:.2}, speed {:.2}, intelligence {:.2}: {} ranks first",
+            weights[0],
+            weights[1],
+            weights[2],
+            m.spec()
+        )
+    };
+    Ok((m, reason))
 }
 
 fn describe(n: &Needs) -> String {
@@ -576,6 +608,40 @@ mod tests {
                 route.reason
             );
         }
+    }
+
+    #[test]
+    fn reasons_say_why_other_models_lost() {
+        let r = only(&["local"]).route(&req(&[], None)).unwrap();
+        assert!(
+            r.reason.contains("no hints and no priorities"),
+            "{}",
+            r.reason
+        );
+        assert!(
+            r.reason.ends_with("(the only model configured)"),
+            "{}",
+            r.reason
+        );
+        let mut with_tools = req(&["zzz"], None);
+        with_tools.tools = Some(vec![]);
+        let r = only(&["local", "openai"]).route(&with_tools).unwrap();
+        assert!(
+            r.reason
+                .contains("no available model matches the hints [\"zzz\"]"),
+            "{}",
+            r.reason
+        );
+        assert!(
+            r.reason
+                .contains("1 other model cannot serve what it needs: tool use"),
+            "{}",
+            r.reason
+        );
+        let r = only(&["local", "openai"])
+            .route(&req(&["smol"], None))
+            .unwrap();
+        assert!(!r.reason.contains("cannot serve"), "{}", r.reason);
     }
 
     #[test]

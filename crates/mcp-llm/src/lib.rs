@@ -12,6 +12,7 @@
 
 use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult};
 pub use mcp_proto::BoxFuture;
+use std::time::Duration;
 
 pub mod anthropic;
 pub mod http;
@@ -38,6 +39,47 @@ pub struct Completion {
     pub result: CreateMessageResult,
     /// Token counts (estimated when the provider does not report them).
     pub usage: Usage,
+}
+
+/// Where a completion's time went, for a provider that can tell (the embedded model can; an
+/// HTTP API that does not stream cannot tell prompt processing from generation, so it reports
+/// none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// Processing the prompt, up to the first generated token.
+    pub prompt: Duration,
+    /// Generating after the first token.
+    pub generation: Duration,
+    /// Tokens generated during `generation` (one forward pass each; the first token of the
+    /// reply comes from the prompt's pass, so this is usually the output tokens minus one).
+    pub generation_tokens: u64,
+}
+
+impl Timing {
+    /// Prompt tokens processed per second (none when no time was measured).
+    pub fn prompt_rate(&self, prompt_tokens: u64) -> Option<f64> {
+        rate(prompt_tokens, self.prompt)
+    }
+
+    /// Tokens generated per second after the first (none when no token was generated after
+    /// it).
+    pub fn generation_rate(&self) -> Option<f64> {
+        rate(self.generation_tokens, self.generation)
+    }
+}
+
+fn rate(tokens: u64, time: Duration) -> Option<f64> {
+    let secs = time.as_secs_f64();
+    (tokens > 0 && secs > 0.0).then(|| tokens as f64 / secs)
+}
+
+/// A completion and, when the provider knows it, where its time went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timed {
+    /// The completion.
+    pub completion: Completion,
+    /// Prompt and generation times (none when the provider cannot tell them apart).
+    pub timing: Option<Timing>,
 }
 
 /// Why a provider failed.
@@ -81,6 +123,23 @@ pub trait Provider: Send + Sync + 'static {
         model: &str,
         params: &CreateMessageParams,
     ) -> BoxFuture<Result<Completion, ProviderError>>;
+
+    /// [`Provider::complete`], and where the time went when the provider can tell. The
+    /// default knows no timing: it is what a provider that measures its prompt and
+    /// generation times separately overrides.
+    fn complete_timed(
+        &self,
+        model: &str,
+        params: &CreateMessageParams,
+    ) -> BoxFuture<Result<Timed, ProviderError>> {
+        let done = self.complete(model, params);
+        Box::pin(async move {
+            done.await.map(|completion| Timed {
+                completion,
+                timing: None,
+            })
+        })
+    }
 }
 
 /// A rough token count for text, for providers that do not report usage (about four
@@ -93,6 +152,22 @@ pub fn estimate_tokens(text: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::Timing;
+    use std::time::Duration;
+
+    #[test]
+    fn rates() {
+        let t = Timing {
+            prompt: Duration::from_millis(500),
+            generation: Duration::from_millis(250),
+            generation_tokens: 10,
+        };
+        assert_eq!(t.prompt_rate(100), Some(200.0));
+        assert_eq!(t.generation_rate(), Some(40.0));
+        assert_eq!(t.prompt_rate(0), None);
+        assert_eq!(Timing::default().generation_rate(), None);
+    }
+
     #[test]
     fn estimates() {
         assert_eq!(super::estimate_tokens(""), 0);

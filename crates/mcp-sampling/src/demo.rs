@@ -53,15 +53,12 @@ fn print_event(e: &Event) {
             text,
             tokens,
             latency_ms,
+            timing,
         } => {
-            let rate = if *latency_ms > 0 {
-                tokens.1 as f64 * 1000.0 / *latency_ms as f64
-            } else {
-                0.0
-            };
+            println!("   ↳ reply {text:?} in {latency_ms} ms");
             println!(
-                "   ↳ reply {text:?} ({} in / {} out tokens, {latency_ms} ms, {rate:.1} tokens/s)",
-                tokens.0, tokens.1
+                "     {}",
+                crate::progress::figures(*tokens, *latency_ms, timing.as_ref())
             );
         }
         Event::Failed(why) => println!("   ✗ failed: {why}"),

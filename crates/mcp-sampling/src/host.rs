@@ -10,7 +10,7 @@ use mcp_host::approval::{Approval, Mode, Reviewer};
 use mcp_host::audit::AuditLog;
 use mcp_host::routing::ModelEntry;
 use mcp_host::testing::{Echo, Fixed, Script};
-use mcp_host::{Event, Host};
+use mcp_host::Host;
 use mcp_llm::Provider;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -49,6 +49,10 @@ pub struct HostArgs {
     /// the input requests the server made since the last one).
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_rounds: u32,
+    /// Every sampling step on stderr: the request, the model the router picked and why, the
+    /// approval, the reply's figures.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -112,18 +116,32 @@ pub fn provider(spec: &str) -> anyhow::Result<(Arc<dyn Provider>, Vec<ModelEntry
             Ok((Arc::new(mcp_llm::Anthropic::from_env()), vec![mcp_host::routing::catalog_entry("anthropic", model)]))
         }
         None if spec == "local" => {
-            let model = mcp_local::LocalModel::load_installed().map_err(|e| anyhow::anyhow!("{e} (run `mcp-sampling model install`)"))?;
+            let load = || mcp_local::LocalModel::load_installed();
+            let model = crate::progress::while_loading("loading the embedded model", load).map_err(|e| anyhow::anyhow!("{e} (run `mcp-sampling model install`)"))?;
             Ok((Arc::new(model), vec![mcp_host::routing::catalog_entry("local", mcp_local::MODEL_ID)]))
         }
         _ => bail!("unknown provider {spec:?}: expected local, openai:MODEL, anthropic:MODEL, fixed:TEXT or script:FILE"),
     }
 }
 
-/// Watches the pipeline's steps.
-pub type Observer = Box<dyn Fn(&Event) + Send + Sync>;
+pub use crate::progress::Observer;
 
-/// Builds the pipeline from the flags and the config file (flags win).
+/// The providers a pipeline was built with, by spec (`host` chats with the same one rather
+/// than loading the embedded model twice).
+pub type Providers = Vec<(String, Arc<dyn Provider>, Vec<ModelEntry>)>;
+
+/// Builds the pipeline from the flags and the config file (flags win). `observer` sees every
+/// step (the demo prints them); without one, each reply's figures go to stderr, and with
+/// `--verbose` every step.
 pub fn build(args: &HostArgs, observer: Option<Observer>) -> anyhow::Result<Host> {
+    build_keeping(args, observer).map(|(host, _)| host)
+}
+
+/// [`build`], and the providers it made.
+pub fn build_keeping(
+    args: &HostArgs,
+    observer: Option<Observer>,
+) -> anyhow::Result<(Host, Providers)> {
     let cfg = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),
@@ -165,16 +183,19 @@ pub fn build(args: &HostArgs, observer: Option<Observer>) -> anyhow::Result<Host
     for (server, p) in &cfg.policy.servers {
         b = b.server_policy(server, p.clone());
     }
+    let mut made = Providers::new();
     for spec in std::iter::once(&spec).chain(cfg.extra_providers.iter()) {
         let (p, models) = provider(spec)?;
-        b = b.provider(p, models);
+        b = b.provider(p.clone(), models.clone());
+        made.push((spec.clone(), p, models));
     }
     for m in &cfg.models {
         b = b.model(m.clone());
     }
-    if let Some(o) = observer {
-        b = b.observe(o);
-    }
-    b.build()
-        .context("the config's [[models]] do not fit its providers")
+    let watcher = crate::progress::Watcher::new(!asks, args.verbose, observer);
+    b = b.observe(move |e| watcher.see(e));
+    let host = b
+        .build()
+        .context("the config's [[models]] do not fit its providers")?;
+    Ok((host, made))
 }

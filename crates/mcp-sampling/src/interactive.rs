@@ -26,17 +26,21 @@ commands:
   /reset                        forget the conversation
   /help                         this text
   /quit                         leave (end of input too)
-anything else is a message to the chat model, which may call the tools";
+anything else is a message to the chat model, which may call the tools (if it can)";
 
 const SYSTEM: &str = "You are a helpful assistant in an MCP host. You may call the tools \
 you are given; their names are SERVER__TOOL. Answer briefly.";
+
+/// The system prompt of a chat model that is offered no tools.
+const SYSTEM_NO_TOOLS: &str = "You are a helpful assistant. Answer briefly.";
 
 #[derive(Args)]
 pub struct HostCmdArgs {
     #[command(flatten)]
     host: HostArgs,
     /// The provider to chat with (a spec like --provider; default: the config's
-    /// chat_provider, else the sampling provider). Give it one that can call tools.
+    /// chat_provider, else the sampling provider). A model that cannot call tools (the
+    /// embedded one) chats without them.
     #[arg(long)]
     chat_provider: Option<String>,
     /// Most model steps (replies and rounds of tool calls) for one chat message.
@@ -63,6 +67,10 @@ struct Server {
 struct Chat {
     provider: Arc<dyn Provider>,
     model: String,
+    /// Whether the model can call tools (else it is offered none).
+    tools: bool,
+    /// Each reply's figures on stderr.
+    verbose: bool,
     history: Vec<SamplingMessage>,
     max_steps: u32,
     max_tokens: u64,
@@ -75,18 +83,26 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .context("`host` needs --config FILE (the servers to start; see examples/host.toml)")?;
     let cfg = Config::load(&path)?;
-    let host = host::build(&a.host, None)?;
+    let (host, made) = host::build_keeping(&a.host, None)?;
     let host_opts = a.host.client_options(&host)?;
     let handler: Arc<dyn SamplingHandler> = Arc::new(host);
-    let spec = a
-        .chat_provider
-        .clone()
-        .or(cfg.chat_provider.clone())
-        .or(a.host.provider.clone())
-        .or(cfg.provider.clone())
-        .unwrap_or_else(|| "local".into());
-    let (provider, models) = host::provider(&spec)?;
+    // Not routed: the chat is the host's own use, not a server's request.
+    let (spec, chosen_by) = [
+        (&a.chat_provider, "--chat-provider"),
+        (&cfg.chat_provider, "the config's chat_provider"),
+        (&a.host.provider, "--provider"),
+        (&cfg.provider, "the config's provider"),
+    ]
+    .into_iter()
+    .find_map(|(spec, by)| spec.clone().map(|s| (s, by)))
+    .unwrap_or_else(|| ("local".into(), "the default"));
+    // The pipeline's own provider when it is the same (the embedded model loads once).
+    let (provider, models) = match made.into_iter().find(|(s, _, _)| *s == spec) {
+        Some((_, p, models)) => (p, models),
+        None => host::provider(&spec)?,
+    };
     let model = models.first().map(|m| m.id.clone()).unwrap_or_default();
+    let tools = models.first().is_some_and(|m| m.tools);
     let opts = ClientOptions {
         call_timeout: Duration::from_secs(a.timeout),
         ..host_opts
@@ -108,14 +124,22 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
     }
     if cfg.servers.is_empty() {
         println!("the config lists no servers; chatting without tools");
+    } else if !tools {
+        println!(
+            "the chat model {}:{model} cannot call tools: it chats without them (call a tool \
+             yourself with /call, or chat with a model that can: --chat-provider)",
+            provider.name()
+        );
     }
     println!(
-        "chat model: {}:{model}. /help for commands.",
+        "chat model: {}:{model} ({chosen_by}). /help for commands.",
         provider.name()
     );
     let mut chat = Chat {
         provider,
         model,
+        tools,
+        verbose: a.host.verbose,
         history: Vec::new(),
         max_steps: a.max_steps,
         max_tokens: a.max_tokens,
@@ -307,6 +331,7 @@ impl Chat {
     /// One user message: the model replies, calling tools as often as it asks (up to
     /// `max_steps` replies).
     async fn say(&mut self, servers: &[Server], text: &str) -> anyhow::Result<()> {
+        let servers = if self.tools { servers } else { &[] };
         let tools: Vec<(String, &Server, &Tool)> = servers
             .iter()
             .flat_map(|s| {
@@ -328,12 +353,17 @@ impl Chat {
         self.history
             .push(message(Role::User, vec![Content::text(text)]));
         for _ in 0..self.max_steps {
+            let system = if offered.is_empty() {
+                SYSTEM_NO_TOOLS
+            } else {
+                SYSTEM
+            };
             let params = CreateMessageParams {
-                system_prompt: Some(SYSTEM.into()),
+                system_prompt: Some(system.into()),
                 tools: (!offered.is_empty()).then(|| offered.clone()),
                 ..CreateMessageParams::new(self.history.clone(), self.max_tokens)
             };
-            let done = match self.provider.complete(&self.model, &params).await {
+            let done = match self.complete(&params).await {
                 Ok(c) => c,
                 Err(e) => {
                     self.history.truncate(mark);
@@ -364,6 +394,33 @@ impl Chat {
             self.max_steps
         );
         Ok(())
+    }
+}
+
+impl Chat {
+    /// One reply of the chat model, with a spinner on stderr while it generates and, with
+    /// `--verbose`, its figures.
+    async fn complete(
+        &self,
+        params: &CreateMessageParams,
+    ) -> Result<mcp_llm::Completion, mcp_llm::ProviderError> {
+        let spinner = crate::progress::Spinner::start("the chat model is thinking");
+        let started = std::time::Instant::now();
+        let done = self.provider.complete_timed(&self.model, params).await;
+        drop(spinner);
+        let done = done?;
+        if self.verbose {
+            let u = done.completion.usage;
+            eprintln!(
+                "chat: {}",
+                crate::progress::figures(
+                    (u.input_tokens, u.output_tokens),
+                    started.elapsed().as_millis() as u64,
+                    done.timing.as_ref()
+                )
+            );
+        }
+        Ok(done.completion)
     }
 }
 

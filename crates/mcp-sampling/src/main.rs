@@ -8,6 +8,7 @@ mod elicit;
 mod host;
 mod interactive;
 mod model;
+mod progress;
 mod review;
 mod serve;
 

@@ -72,6 +72,38 @@ fn script_provider_replies_in_order() {
 }
 
 #[test]
+fn each_reply_s_figures_go_to_stderr_and_verbose_says_why_the_model() {
+    let o = call(&["--approve", "auto", "--provider", "fixed:x"], &ours());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    // An HTTP or testing provider does not time the prompt apart: only what is known.
+    assert!(err.contains("sampling: reply, "), "{err}");
+    assert!(err.contains("ms end to end"), "{err}");
+    assert!(!err.contains("tokens/s"), "{err}");
+    assert!(!err.contains("because"), "{err}");
+    // Nothing drawn for a terminal when stderr is piped.
+    assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
+    let o = call(
+        &["--approve", "auto", "--provider", "fixed:x", "-v"],
+        &ours(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("sampling: summarize asks for a completion"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sampling: model fixed:fixed, because ")
+            && err.contains("(the only model configured)"),
+        "{err}"
+    );
+    assert!(err.contains("sampling: approved by mode auto"), "{err}");
+    // stdout is the result alone.
+    let _: Value = serde_json::from_slice(&o.stdout).unwrap();
+}
+
+#[test]
 fn deny_is_the_default_and_reaches_the_server() {
     let o = call(&["--era", "legacy", "--provider", "fixed:x"], &ours());
     assert!(o.status.success(), "{}", stderr(&o));
@@ -127,4 +159,31 @@ fn bad_input_is_one_clear_sentence() {
     let o = call(&["--provider", "fixed:x"], &["true"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("cannot connect"), "{}", stderr(&o));
+}
+
+/// The demo with the embedded model (installed by the test script): every step, the model
+/// the router picked and why, and the reply's figures.
+#[test]
+fn demo_shows_the_route_and_each_reply_s_figures() {
+    let o = command()
+        .args(["demo", "--query", "red running shoes size 42"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains("↳ model local:smollm2-135m-instruct: hint \"haiku\"")
+            && out.contains("(the only model configured)"),
+        "{out}"
+    );
+    let figures = out
+        .lines()
+        .find(|l| l.contains(" out tokens"))
+        .unwrap_or_else(|| panic!("no figures: {out}"));
+    // Prompt and generation apart when the provider times them, else the latency alone.
+    assert!(
+        figures.contains("; prompt ") || figures.contains("ms end to end"),
+        "{figures}"
+    );
+    assert!(out.contains("1 queries, 0 failed"), "{out}");
 }

@@ -219,3 +219,90 @@ fn servers_of_the_config_may_be_http_urls() {
     );
     assert!(stdout.contains("OVER-HTTP"), "{stdout}");
 }
+
+/// The embedded model (installed by `mcp-sampling model install`, as the test script does
+/// first) cannot call tools: the host says so once, at the start, and chats without them.
+#[test]
+fn chats_with_the_embedded_model_without_tools() {
+    let dir = std::env::temp_dir().join(format!("mcp-host-local-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("host.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[servers.sum]\ncommand = {:?}\nargs = [\"serve\", \"summarize\"]\n",
+            bin()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(bin())
+        .env("XDG_DATA_HOME", &dir)
+        .args(["host", "--approve", "auto", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Hello! What is the capital of France?\n/quit\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("connected to sum (1 tools"), "{stdout}");
+    assert!(
+        stdout.contains("chat model: local:smollm2-135m-instruct (the default)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .matches("cannot call tools: it chats without them")
+            .count(),
+        1,
+        "{stdout}"
+    );
+    assert!(!stdout.contains("error"), "{stdout}\n{stderr}");
+    // The reply: what follows the first prompt, up to the next.
+    let (_, after) = stdout
+        .split_once("/help for commands.\n> ")
+        .unwrap_or_else(|| panic!("no prompt: {stdout}"));
+    let reply = after.split("\n> ").next().unwrap_or_default();
+    assert!(!reply.trim().is_empty(), "no reply: {stdout}\n{stderr}");
+    // No spinner when stderr is not a terminal.
+    assert!(!stderr.contains("thinking"), "{stderr}");
+}
+
+/// At a terminal, a spinner on stderr shows the embedded model thinking (drawn by
+/// tests/pty/drive.py's pseudo-terminal).
+#[test]
+fn at_a_terminal_a_spinner_shows_the_model_thinking() {
+    let dir = std::env::temp_dir().join(format!("mcp-host-pty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("host.toml");
+    std::fs::write(&config, "").unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/pty/drive.py");
+    let steps = serde_json::json!([
+        ["/help for commands.", "Hello!"],
+        ["the chat model is thinking", "/quit"]
+    ]);
+    let o = Command::new("python3")
+        .arg(&script)
+        .arg(steps.to_string())
+        .arg("--")
+        .arg(bin())
+        .args(["host", "--approve", "auto", "--config"])
+        .arg(&config)
+        .env("XDG_DATA_HOME", &dir)
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("chatting without tools"), "{screen}");
+    assert!(!screen.contains("error"), "{screen}");
+}
