@@ -12,7 +12,7 @@ use candle_transformers::generation::{LogitsProcessor, Sampling};
 use candle_transformers::models::quantized_llama::{self, ModelWeights};
 pub use choose::Chosen;
 pub use constrain::MAX_FREE_STRING;
-use mcp_llm::{BoxFuture, Completion, Provider, ProviderError, Usage};
+use mcp_llm::{BoxFuture, Completion, Provider, ProviderError, Timed, Timing, Usage};
 use mcp_proto::content::Content;
 use mcp_proto::ext::ExpectedOutput;
 use mcp_proto::sampling::{
@@ -464,6 +464,16 @@ impl LocalModel {
         params: &CreateMessageParams,
         cancel: &AtomicBool,
     ) -> Result<Completion, ProviderError> {
+        self.complete_blocking_timed(params, cancel)
+            .map(|t| t.completion)
+    }
+
+    /// [`LocalModel::complete_blocking`], and where the time went.
+    pub fn complete_blocking_timed(
+        &self,
+        params: &CreateMessageParams,
+        cancel: &AtomicBool,
+    ) -> Result<Timed, ProviderError> {
         if params.max_tokens == 0 {
             return Err(ProviderError::Unsupported(
                 "maxTokens must be at least 1".into(),
@@ -506,7 +516,7 @@ impl LocalModel {
             Stop::StopSequence(_) => StopReason::StopSequence,
             Stop::MaxTokens => StopReason::MaxTokens,
         };
-        Ok(Completion {
+        let completion = Completion {
             result: CreateMessageResult {
                 role: Role::Assistant,
                 content: Content::text(g.text).into(),
@@ -518,6 +528,15 @@ impl LocalModel {
                 input_tokens: g.prompt_tokens as u64,
                 output_tokens: g.generated_tokens as u64,
             },
+        };
+        let timing = Timing {
+            prompt: g.prompt_time,
+            generation: g.generation_time,
+            generation_tokens: g.generated_tokens.saturating_sub(1) as u64,
+        };
+        Ok(Timed {
+            completion,
+            timing: Some(timing),
         })
     }
 }
@@ -537,7 +556,7 @@ impl LocalModel {
         prompt: &[u32],
         choices: &[String],
         cancel: &AtomicBool,
-    ) -> Result<Completion, ProviderError> {
+    ) -> Result<Timed, ProviderError> {
         let c = self
             .choose(prompt, choices, cancel)
             .map_err(ProviderError::from)?;
@@ -549,7 +568,7 @@ impl LocalModel {
             choice = %text,
             "local choice"
         );
-        Ok(Completion {
+        let completion = Completion {
             result: CreateMessageResult {
                 role: Role::Assistant,
                 content: Content::text(text).into(),
@@ -561,6 +580,15 @@ impl LocalModel {
                 input_tokens: c.prompt_tokens as u64,
                 output_tokens: c.generated_tokens.max(1) as u64,
             },
+        };
+        let timing = Timing {
+            prompt: c.prompt_time,
+            generation: c.generation_time,
+            generation_tokens: c.generated_tokens.saturating_sub(1) as u64,
+        };
+        Ok(Timed {
+            completion,
+            timing: Some(timing),
         })
     }
 }
@@ -577,6 +605,16 @@ impl Provider for LocalModel {
         model: &str,
         params: &CreateMessageParams,
     ) -> BoxFuture<Result<Completion, ProviderError>> {
+        let done = self.complete_timed(model, params);
+        Box::pin(async move { done.await.map(|t| t.completion) })
+    }
+
+    /// [`Provider::complete`], with the prompt and generation times measured apart.
+    fn complete_timed(
+        &self,
+        model: &str,
+        params: &CreateMessageParams,
+    ) -> BoxFuture<Result<Timed, ProviderError>> {
         if !model.eq_ignore_ascii_case(MODEL_ID) {
             let err = ProviderError::Unsupported(format!(
                 "the local provider has one model, {MODEL_ID}, not {model:?}"
@@ -589,7 +627,7 @@ impl Provider for LocalModel {
             let cancel = Arc::new(AtomicBool::new(false));
             let _guard = CancelOnDrop(cancel.clone());
             let task =
-                tokio::task::spawn_blocking(move || this.complete_blocking(&params, &cancel));
+                tokio::task::spawn_blocking(move || this.complete_blocking_timed(&params, &cancel));
             match task.await {
                 Ok(result) => result,
                 Err(e) => Err(ProviderError::Generation(format!(
