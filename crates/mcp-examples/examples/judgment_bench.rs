@@ -6,7 +6,10 @@
 //! figures describe the servers and the model, and nothing fails on them.
 //!
 //! Run: `cargo run --release -p mcp-examples --example judgment_bench [-- NAME ...]`
-//! (`--perfect-only` skips the embedded model).
+//! (`--perfect-only` skips the embedded model; `--free` takes the typed-output extension
+//! off the requests, so the model writes freely and the server parses; `--uncalibrated`
+//! keeps choices constrained but turns their calibration off). "by the model" is the
+//! accuracy over the cases that sampled (code decided none of it).
 //!
 //! A case: `{"name", "tool", "args", "expect": {"/pointer": value}, "perfect": [[needle,
 //! reply]], "forms": [content or null]}`: `expect` is checked against the result's
@@ -37,18 +40,24 @@ struct Case {
     forms: Vec<Option<Value>>,
 }
 
-/// Counts the requests a handler answers.
+/// Counts the requests a handler answers; with `free`, strips their typed-output extension.
 struct Counting {
     inner: Arc<dyn SamplingHandler>,
     seen: AtomicUsize,
+    free: bool,
 }
 
 impl SamplingHandler for Counting {
     fn create_message(
         &self,
-        req: SamplingRequest,
+        mut req: SamplingRequest,
     ) -> BoxFuture<Result<CreateMessageResult, SamplingError>> {
         self.seen.fetch_add(1, Ordering::SeqCst);
+        if self.free {
+            if let Some(meta) = req.params.meta.as_mut().and_then(Value::as_object_mut) {
+                meta.remove(mcp_proto::ext::OUTPUT_KEY);
+            }
+        }
         self.inner.create_message(req)
     }
 }
@@ -58,6 +67,8 @@ struct Tally {
     cases: usize,
     right: usize,
     by_code: usize,
+    /// Right among the cases that sampled.
+    right_sampled: usize,
     samples: usize,
     time: Duration,
     misses: Vec<String>,
@@ -67,10 +78,12 @@ async fn run_case(
     server: &str,
     case: &Case,
     model: Arc<dyn SamplingHandler>,
+    free: bool,
 ) -> (bool, usize, String) {
     let counting = Arc::new(Counting {
         inner: model,
         seen: AtomicUsize::new(0),
+        free,
     });
     let forms: Option<Arc<dyn ElicitationHandler>> = Some(common::Forms::new(case.forms.clone()));
     let opts = mcp_examples::Options::default();
@@ -101,17 +114,22 @@ fn load(server: &str) -> Result<Vec<Case>, String> {
         .collect()
 }
 
-async fn bench(server: &str, cases: &[Case], embedded: Option<&Arc<dyn SamplingHandler>>) {
+async fn bench(
+    server: &str,
+    cases: &[Case],
+    embedded: Option<&Arc<dyn SamplingHandler>>,
+    free: bool,
+) {
     let mut perfect = Tally::default();
     let mut local = Tally::default();
     for case in cases {
         let script: Arc<dyn SamplingHandler> = common::Script::new(case.perfect.clone());
         let t = Instant::now();
-        let (ok, n, why) = run_case(server, case, script).await;
+        let (ok, n, why) = run_case(server, case, script, false).await;
         tally(&mut perfect, ok, n, t.elapsed(), &case.name, why);
         if let Some(model) = embedded {
             let t = Instant::now();
-            let (ok, n, why) = run_case(server, case, model.clone()).await;
+            let (ok, n, why) = run_case(server, case, model.clone(), free).await;
             tally(&mut local, ok, n, t.elapsed(), &case.name, why);
         }
     }
@@ -124,10 +142,13 @@ async fn bench(server: &str, cases: &[Case], embedded: Option<&Arc<dyn SamplingH
         perfect.cases,
         match embedded {
             Some(_) => format!(
-                "{:.0}% ({}/{}), {:.2} s/case, {:.1} samples/case",
+                "{:.0}% ({}/{}); by the model {:.0}% ({}/{}); {:.2} s/case, {:.1} samples/case",
                 pct(local.right, local.cases),
                 local.right,
                 local.cases,
+                pct(local.right_sampled, local.cases - local.by_code),
+                local.right_sampled,
+                local.cases - local.by_code,
                 local.time.as_secs_f64() / local.cases.max(1) as f64,
                 local.samples as f64 / local.cases.max(1) as f64
             ),
@@ -149,6 +170,7 @@ fn tally(t: &mut Tally, ok: bool, samples: usize, time: Duration, name: &str, wh
     t.cases += 1;
     t.right += usize::from(ok);
     t.by_code += usize::from(samples == 0);
+    t.right_sampled += usize::from(ok && samples > 0);
     t.samples += samples;
     t.time += time;
     if !ok {
@@ -160,6 +182,8 @@ fn tally(t: &mut Tally, ok: bool, samples: usize, time: Duration, name: &str, wh
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let perfect_only = args.iter().any(|a| a == "--perfect-only");
+    let free = args.iter().any(|a| a == "--free");
+    let uncalibrated = args.iter().any(|a| a == "--uncalibrated");
     let mut names: Vec<String> = args.into_iter().filter(|a| !a.starts_with("--")).collect();
     if names.is_empty() {
         names = mcp_examples::REGISTRY
@@ -177,13 +201,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let model = mcp_local::LocalModel::load_installed().map_err(|e| {
             format!("{e} (run `mcp-sampling model install`, or pass --perfect-only)")
         })?;
+        model.set_calibrated_choices(!uncalibrated);
         Some(mcp_host::answer_with(Arc::new(model), mcp_local::MODEL_ID))
     };
     println!("| server | cases | perfect model | embedded model | decided in code |");
     println!("| --- | --- | --- | --- | --- |");
     for name in &names {
         let cases = load(name)?;
-        bench(name, &cases, embedded.as_ref()).await;
+        bench(name, &cases, embedded.as_ref(), free).await;
     }
     Ok(())
 }

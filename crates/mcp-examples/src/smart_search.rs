@@ -117,11 +117,49 @@ fn classifier() -> Classifier<&'static str> {
     }
     // Worked examples as earlier turns: small models follow a pattern better than an
     // instruction.
+    // Worked examples, labels in turn (a small model copies the last label it saw). None of
+    // them is in the labelled set (bench/smart-search.jsonl) or the demo.
     for (q, label) in [
         ("waterproof hiking boots", "products"),
         ("has my package been shipped", "orders"),
         ("email address of Grace Hopper", "users"),
         ("how do I clean my tent", "docs"),
+        ("wool hat", "products"),
+        ("I want a refund for my jacket", "orders"),
+        ("people who live in Boston", "users"),
+        ("do you ship abroad", "docs"),
+        ("a backpack for day hikes", "products"),
+        ("where is my parcel", "orders"),
+        ("the customer called Linus", "users"),
+        ("how do I pick my size", "docs"),
+        ("gloves for cold weather", "products"),
+        ("my order is late", "orders"),
+        ("which customers live in Paris", "users"),
+        ("what is the exchange policy", "docs"),
+        ("sleeping mat", "products"),
+        ("cancel the jacket I ordered", "orders"),
+        ("who is Ada Lovelace", "users"),
+        ("can I get my money back after 30 days", "docs"),
+        ("cheap rain jacket", "products"),
+        ("did my parcel ship", "orders"),
+        ("show me all users", "users"),
+        ("how long is the guarantee", "docs"),
+        ("trekking poles", "products"),
+        ("refund for order 10422 please", "orders"),
+        ("list customers and their emails", "users"),
+        ("what sizes do the boots come in", "docs"),
+        ("something to keep me dry in the rain", "products"),
+        ("I got the wrong item in my delivery", "orders"),
+        ("alan@example.com", "users"),
+        ("is there a warranty on headlamps", "docs"),
+        ("water bottle", "products"),
+        ("when does my order arrive", "orders"),
+        ("customer in Berlin", "users"),
+        ("rules for sending items back", "docs"),
+        ("camping stove price", "products"),
+        ("the tent I ordered is missing a pole", "orders"),
+        ("customers from Manchester", "users"),
+        ("do you deliver on weekends", "docs"),
     ] {
         c = c.example(q, label);
     }

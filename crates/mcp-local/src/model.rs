@@ -77,6 +77,10 @@ struct Inner {
     path: PathBuf,
     /// The vocabulary compiled for JSON-constrained answers, on first use.
     grammars: OnceLock<Result<constrain::Grammars, String>>,
+    /// Whether choices are calibrated ([`LocalModel::set_calibrated_choices`]).
+    calibrate: AtomicBool,
+    /// Calibration priors by prompt template (see `choose.rs`).
+    priors: Mutex<HashMap<u64, Vec<f32>>>,
 }
 
 impl std::fmt::Debug for LocalModel {
@@ -218,6 +222,8 @@ impl LocalModel {
                 load_time,
                 path: path.to_path_buf(),
                 grammars: OnceLock::new(),
+                calibrate: AtomicBool::new(true),
+                priors: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -482,7 +488,8 @@ impl LocalModel {
         let prompt = self.chat_prompt(params)?;
         let expected = expected_of(params);
         if let Some(ExpectedOutput::Choices(choices)) = &expected {
-            return self.complete_choice(&prompt, choices, cancel);
+            let prior = self.choice_prior(params, choices, cancel)?;
+            return self.complete_choice(&prompt, choices, prior.as_deref(), cancel);
         }
         let opts = GenerateOptions {
             max_tokens: usize::try_from(params.max_tokens).unwrap_or(usize::MAX),
@@ -555,10 +562,11 @@ impl LocalModel {
         &self,
         prompt: &[u32],
         choices: &[String],
+        prior: Option<&[f32]>,
         cancel: &AtomicBool,
     ) -> Result<Timed, ProviderError> {
         let c = self
-            .choose(prompt, choices, cancel)
+            .choose(prompt, choices, prior, cancel)
             .map_err(ProviderError::from)?;
         let text = choices.get(c.index).cloned().unwrap_or_default();
         tracing::debug!(

@@ -187,3 +187,34 @@ fn demo_shows_the_route_and_each_reply_s_figures() {
     );
     assert!(out.contains("1 queries, 0 failed"), "{out}");
 }
+
+/// The demo's own five queries, with the embedded model: each lands in the right table (two
+/// by rule, three by the model's calibrated choice).
+#[test]
+fn the_demo_s_queries_land_in_the_right_tables() {
+    let o = Command::new(bin()).args(["demo"]).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    let mut got = Vec::new();
+    let mut query = None;
+    for line in out.lines() {
+        if let Some(q) = line.trim().strip_prefix("▶ ") {
+            query = Some(q.trim_matches('"').to_string());
+        } else if let Some(rest) = line.trim().strip_prefix("⇒ searched ") {
+            let table = rest.split_whitespace().next().unwrap_or("").to_string();
+            got.push((query.take().unwrap_or_default(), table));
+        }
+    }
+    let want = [
+        ("red running shoes size 42", "products"),
+        ("where is order 10422", "orders"),
+        ("how long does shipping take", "docs"),
+        ("customer who lives in London", "users"),
+        ("a tent for two people", "products"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(q, t)| (q.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(got, want, "{out}");
+}

@@ -3,10 +3,20 @@
 //! continue some choice may come (and the end of the turn where a choice is complete); as
 //! soon as one choice is left it is the answer, so choices that differ in their first
 //! token cost one prompt pass.
+//!
+//! A small model leans to some labels whatever the input. With a `prior` (the scores of
+//! the first tokens after a content-free input, see [`LocalModel::first_token_scores`]), the
+//! first decision compares each choice's score minus its prior: contextual calibration
+//! (Zhao et al., 2021), which divides out what the prompt alone makes likely.
 
 use super::{Held, LocalModel};
 use crate::LocalError;
 use candle_core::{DType, Device, Tensor};
+use mcp_llm::ProviderError;
+use mcp_proto::content::Content;
+use mcp_proto::sampling::{CreateMessageParams, Role};
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -26,12 +36,14 @@ pub struct Chosen {
 }
 
 impl LocalModel {
-    /// Picks one of `choices` after `prompt` (blocking; CPU-bound). An empty choice list is
-    /// an error; `cancel` is checked before every step.
+    /// Picks one of `choices` after `prompt` (blocking; CPU-bound), calibrated by `prior`
+    /// (one score per choice, subtracted at the first token) when given. An empty choice
+    /// list is an error; `cancel` is checked before every step.
     pub fn choose(
         &self,
         prompt: &[u32],
         choices: &[String],
+        prior: Option<&[f32]>,
         cancel: &AtomicBool,
     ) -> Result<Chosen, LocalError> {
         let inner = &*self.inner;
@@ -79,7 +91,11 @@ impl LocalModel {
                 .fold(f32::MIN, f32::max);
             let mut best: Option<(f32, usize)> = None;
             for &i in &alive {
-                let s = seqs[i].get(k).map_or(end, |&t| score(t));
+                let bias = match prior {
+                    Some(p) if k == 0 => p.get(i).copied().unwrap_or(0.0),
+                    _ => 0.0,
+                };
+                let s = seqs[i].get(k).map_or(end, |&t| score(t)) - bias;
                 if best.is_none_or(|(b, _)| s > b) {
                     best = Some((s, i));
                 }
@@ -104,5 +120,138 @@ impl LocalModel {
             prompt_time,
             generation_time: elapsed.saturating_sub(prompt_time),
         })
+    }
+}
+
+impl LocalModel {
+    /// The model's logits for the token after `prompt` (one prompt pass; blocking).
+    pub fn next_logits(&self, prompt: &[u32], cancel: &AtomicBool) -> Result<Vec<f32>, LocalError> {
+        let inner = &*self.inner;
+        if prompt.is_empty() || prompt.len() + 1 >= inner.context_length {
+            return Err(LocalError::ContextFull {
+                prompt_tokens: prompt.len(),
+                context_length: inner.context_length,
+            });
+        }
+        let gen_err = |e: candle_core::Error| LocalError::Generation(e.to_string());
+        let mut weights = Held::take(inner);
+        if cancel.load(Ordering::Relaxed) {
+            return Err(LocalError::Cancelled);
+        }
+        Tensor::new(prompt, &Device::Cpu)
+            .and_then(|t| t.unsqueeze(0))
+            .and_then(|t| weights.forward(&t, 0))
+            .and_then(|l| l.squeeze(0))
+            .and_then(|l| l.to_dtype(DType::F32))
+            .and_then(|l| l.to_vec1::<f32>())
+            .map_err(gen_err)
+    }
+
+    /// The model's logit for the first token of each choice after `prompt` (one prompt pass):
+    /// the prior that [`LocalModel::choose`] subtracts when `prompt` is content-free.
+    pub fn first_token_scores(
+        &self,
+        prompt: &[u32],
+        choices: &[String],
+        cancel: &AtomicBool,
+    ) -> Result<Vec<f32>, LocalError> {
+        let logits = self.next_logits(prompt, cancel)?;
+        let tokenizer = &self.inner.tokenizer;
+        Ok(choices
+            .iter()
+            .map(|c| {
+                let first = tokenizer.encode(c).first().copied();
+                first
+                    .and_then(|t| logits.get(t as usize).copied())
+                    .unwrap_or(0.0)
+            })
+            .collect())
+    }
+}
+
+/// Priors kept (one per prompt template and choice list); the cache is emptied when full.
+const MAX_PRIORS: usize = 64;
+
+/// A content-free stand-in for an input: a short `Label:` lead is kept (`Input: N/A`).
+fn content_free(text: &str) -> String {
+    match text.split_once(':') {
+        Some((lead, _)) if lead.chars().count() <= 24 && !lead.contains('\n') => {
+            format!("{lead}: N/A")
+        }
+        _ => "N/A".to_string(),
+    }
+}
+
+impl LocalModel {
+    /// Whether choices are calibrated (on by default); the judgment benchmark turns it off to
+    /// measure what it brings.
+    pub fn set_calibrated_choices(&self, on: bool) {
+        self.inner.calibrate.store(on, Ordering::Relaxed);
+    }
+
+    /// The prior for a choice request: the first-token scores after the same conversation
+    /// with its last user message made content-free. Cached per template, so a classifier's
+    /// repeated requests pay for it once.
+    pub(super) fn choice_prior(
+        &self,
+        params: &CreateMessageParams,
+        choices: &[String],
+        cancel: &AtomicBool,
+    ) -> Result<Option<Vec<f32>>, ProviderError> {
+        let inner = &*self.inner;
+        if !inner.calibrate.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let mut free = params.clone();
+        let Some(last) = free.messages.last_mut() else {
+            return Ok(None);
+        };
+        if last.role != Role::User {
+            return Ok(None);
+        }
+        let text: Vec<&str> = last
+            .content
+            .as_slice()
+            .iter()
+            .filter_map(Content::as_text)
+            .collect();
+        last.content = Content::text(content_free(&text.join("\n"))).into();
+        let tokens = self.chat_prompt(&free)?;
+        let mut h = DefaultHasher::new();
+        (&tokens, choices).hash(&mut h);
+        let key = h.finish();
+        let cached = inner
+            .priors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(prior) = cached {
+            return Ok(Some(prior));
+        }
+        let prior = self
+            .first_token_scores(&tokens, choices, cancel)
+            .map_err(ProviderError::from)?;
+        let mut priors = inner.priors.lock().unwrap_or_else(|p| p.into_inner());
+        if priors.len() >= MAX_PRIORS {
+            priors.clear();
+        }
+        priors.insert(key, prior.clone());
+        Ok(Some(prior))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_free;
+
+    #[test]
+    fn content_free_keeps_a_short_lead() {
+        assert_eq!(content_free("Input: red shoes"), "Input: N/A");
+        assert_eq!(content_free("red shoes"), "N/A");
+        assert_eq!(
+            content_free("a very long sentence that goes on: and on"),
+            "N/A"
+        );
     }
 }
