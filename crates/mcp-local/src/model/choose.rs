@@ -4,9 +4,8 @@
 //! soon as one choice is left it is the answer, so choices that differ in their first
 //! token cost one prompt pass.
 
-use super::{Held, LocalModel};
+use super::LocalModel;
 use crate::LocalError;
-use candle_core::{DType, Device, Tensor};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -46,25 +45,16 @@ impl LocalModel {
                 context_length: inner.context_length,
             });
         }
-        let gen_err = |e: candle_core::Error| LocalError::Generation(e.to_string());
-        let mut weights = Held::take(inner);
+        let mut session = self.session();
         let start = Instant::now();
-        let mut step = |tokens: &[u32], pos: usize| -> Result<Vec<f32>, LocalError> {
+        let mut step = |tokens: &[u32]| -> Result<Vec<f32>, LocalError> {
             if cancel.load(Ordering::Relaxed) {
                 return Err(LocalError::Cancelled);
             }
-            let input = Tensor::new(tokens, &Device::Cpu)
-                .and_then(|t| t.unsqueeze(0))
-                .map_err(gen_err)?;
-            weights
-                .forward(&input, pos)
-                .and_then(|l| l.squeeze(0))
-                .and_then(|l| l.to_dtype(DType::F32))
-                .and_then(|l| l.to_vec1::<f32>())
-                .map_err(gen_err)
+            session.feed(tokens)
         };
         let mut alive: Vec<usize> = (0..seqs.len()).collect();
-        let mut logits = step(prompt, 0)?;
+        let mut logits = step(prompt)?;
         let prompt_time = start.elapsed();
         let mut k = 0;
         let index = loop {
@@ -93,7 +83,7 @@ impl LocalModel {
             alive.retain(|&i| seqs[i].get(k) == Some(&token));
             k += 1;
             if alive.len() > 1 {
-                logits = step(&[token], prompt.len() + k - 1)?;
+                logits = step(&[token])?;
             }
         };
         let elapsed = start.elapsed();
