@@ -1,6 +1,6 @@
 // Benchmark-only peer: llama.cpp (node-llama-cpp's prebuilt CPU build) on the same GGUF and the
 // same prompt tokens as mcp-local's benchmark. Usage:
-//   node peer.mjs PROMPTS.json [REPEATS]
+//   node peer.mjs PROMPTS.json [REPEATS] [THREADS]
 // PROMPTS.json: {"model": "path.gguf", "prompts": [{"name": ..., "tokens": [...], "generate": 64}]}
 // (written by
 // `cargo bench -p mcp-local --bench generate`). Prints one JSON line per prompt (the best of
@@ -8,17 +8,23 @@
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { readFileSync } from "node:fs";
 
-const [promptsPath, repeatsArg] = process.argv.slice(2);
+const [promptsPath, repeatsArg, threadsArg] = process.argv.slice(2);
 const repeats = Number(repeatsArg ?? 3);
+const threads = Number(threadsArg ?? 2);
 const { model: modelPath, prompts } = JSON.parse(readFileSync(promptsPath, "utf8"));
 const rssMb = () => process.memoryUsage.rss() / 2 ** 20;
 const rssBefore = rssMb();
 
 const t0 = performance.now();
-const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+const llama = await getLlama({
+  gpu: false,
+  build: "never",
+  logLevel: LlamaLogLevel.error,
+  maxThreads: threads,
+});
 const tLib = performance.now();
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-const context = await model.createContext({ contextSize: 2048, threads: 2, batchSize: 512 });
+const context = await model.createContext({ contextSize: 2048, threads, batchSize: 512 });
 const sequence = context.getSequence();
 const tLoaded = performance.now();
 

@@ -26,4 +26,4 @@ rows.push(["", "peak RSS MB", f(lo.peak_rss_mb), f(lp.peak_rss_mb), ratio(lo.pea
 rows.push(["", "RSS before load MB", f(lo.rss_before_mb), f(lp.rss_before_mb), ""]);
 const width = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
 for (const r of rows) console.log(r.map((c, i) => String(c).padEnd(width[i])).join("  ").trimEnd());
-console.log("(best of the repeats per prompt; llama.cpp: node-llama-cpp 3.21.1 prebuilt CPU binaries, 2 threads; RSS includes each runtime: node's own is the 'before' figure)");
+console.log(`(best of the repeats per prompt; threads: ours ${lo.threads ?? "?"}, llama.cpp ${lp.threads ?? "?"}; llama.cpp is node-llama-cpp 3.21.1's prebuilt CPU build; RSS includes each runtime: node's own is the 'before' figure)`);

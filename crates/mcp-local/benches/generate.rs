@@ -90,7 +90,10 @@ fn main() {
     println!(
         "{{\"impl\":\"{name}\",\"load_ms\":{load_ms:.1},\"rss_before_mb\":{rss_before:.1},\"peak_rss_mb\":{:.1},\"threads\":{}}}",
         rss_mb("VmHWM"),
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     );
 }
 

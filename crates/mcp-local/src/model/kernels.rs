@@ -180,34 +180,30 @@ impl QMatrix {
     pub(crate) fn matmul(&self, isa: Isa, x: &[f32], n: usize, out: &mut [f32]) {
         debug_assert_eq!(x.len(), n * self.cols);
         debug_assert_eq!(out.len(), n * self.rows);
-        let threads = rayon::current_num_threads().max(1);
-        let chunk = self.rows.div_ceil(4 * threads).max(16);
-        let run = |o: &mut [f32]| {
-            o.par_chunks_mut(chunk * n)
-                .enumerate()
-                .for_each(|(c, o)| self.rows_into(isa, c * chunk, x, n, o));
-        };
         if n == 1 {
-            return run(out);
-        }
-        // Each task writes its rows for every token: `t` is row-major by weight row.
-        let mut t = vec![0f32; self.rows * n];
-        run(&mut t);
-        for (r, row) in t.chunks_exact(n).enumerate() {
-            for (j, &v) in row.iter().enumerate() {
-                out[j * self.rows + r] = v;
-            }
+            // One token: the rows are split over the threads.
+            let threads = rayon::current_num_threads().max(1);
+            let chunk = self.rows.div_ceil(4 * threads).max(16);
+            out.par_chunks_mut(chunk)
+                .enumerate()
+                .for_each(|(c, o)| self.rows_into(isa, c * chunk, o.len(), x, o));
+        } else {
+            // A prompt: tiles of tokens are split over the threads, each through every row
+            // (the matrix stays in the shared cache).
+            out.par_chunks_mut(TILE * self.rows)
+                .zip(x.par_chunks(TILE * self.cols))
+                .for_each(|(o, x)| self.rows_into(isa, 0, self.rows, x, o));
         }
     }
 
-    /// Rows `r0..` (as many as `o` holds) times every token of `x`, into `o[row][token]`.
-    fn rows_into(&self, isa: Isa, r0: usize, x: &[f32], n: usize, o: &mut [f32]) {
+    /// Rows `r0..r0 + rows` times every token of `x`, into `o[token][row]`.
+    fn rows_into(&self, isa: Isa, r0: usize, rows: usize, x: &[f32], o: &mut [f32]) {
         let per = self.cols / BLOCK;
         let xs: Vec<&[[f32; BLOCK]]> = x
             .chunks_exact(self.cols)
             .map(|row| pulp::as_arrays::<BLOCK, f32>(row).0)
             .collect();
-        let b = r0 * per..(r0 + o.len() / n) * per;
+        let b = r0 * per..(r0 + rows) * per;
         match (&self.blocks, isa) {
             #[cfg(target_arch = "x86_64")]
             (Blocks::Q4_1 { qs, dm }, Isa::V3(simd)) => simd.vectorize(RowsV3 {
@@ -262,11 +258,12 @@ fn nibble(q: &[u8; 16], i: usize) -> u8 {
 }
 
 /// Weight rows (block `k` of the rows, one after the other, is `weight(k, i)`) times every
-/// token, into `o[row][token]`.
+/// token, into `o[token][row]`.
 fn rows_scalar(o: &mut [f32], xs: &[&[[f32; BLOCK]]], weight: impl Fn(usize, usize) -> f32) {
     let per = xs.first().map_or(0, |x| x.len());
-    for (r, o) in o.chunks_exact_mut(xs.len()).enumerate() {
-        for (o, x) in o.iter_mut().zip(xs) {
+    let rows = o.len() / xs.len().max(1);
+    for (o, x) in o.chunks_exact_mut(rows.max(1)).zip(xs) {
+        for (r, o) in o.iter_mut().enumerate() {
             let mut acc = 0f32;
             for (k, x) in x.iter().enumerate() {
                 for (i, x) in x.iter().enumerate() {
@@ -308,7 +305,7 @@ impl ExpandV3 for Q80<'_> {
     }
 }
 
-/// Weight rows times every token, into `o[row][token]`, with AVX2 (a struct rather than a
+/// Weight rows times every token, into `o[token][row]`, with AVX2 (a struct rather than a
 /// closure so that everything inlines into the function `vectorize` compiles for AVX2).
 #[cfg(target_arch = "x86_64")]
 struct RowsV3<'a, W> {
@@ -327,11 +324,12 @@ impl<W: ExpandV3> pulp::NullaryFnOnce for RowsV3<'_, W> {
         let RowsV3 { simd, o, xs, w } = self;
         let per = xs.first().map_or(0, |x| x.len());
         let n = xs.len();
-        // Tiles of tokens outside, rows inside: a tile of activations stays in L1.
+        let rows = o.len() / n.max(1);
         let mut done = 0;
         while n - done >= TILE {
+            // Each block is expanded once for a tile of tokens.
             let x: &[&[[f32; BLOCK]]; TILE] = xs[done..done + TILE].try_into().expect("a tile");
-            for (r, o) in o.chunks_exact_mut(n).enumerate() {
+            for r in 0..rows {
                 let mut acc = [simd.splat_f32x8(0.0); TILE];
                 for k in 0..per {
                     let w = w.expand(simd, r * per + k);
@@ -344,14 +342,14 @@ impl<W: ExpandV3> pulp::NullaryFnOnce for RowsV3<'_, W> {
                         *acc = a;
                     }
                 }
-                for (o, a) in o[done..done + TILE].iter_mut().zip(acc) {
-                    *o = simd.reduce_sum_f32s(a);
+                for (t, a) in acc.into_iter().enumerate() {
+                    o[(done + t) * rows + r] = simd.reduce_sum_f32s(a);
                 }
             }
             done += TILE;
         }
         for (j, x) in xs.iter().enumerate().skip(done) {
-            for (r, o) in o.chunks_exact_mut(n).enumerate() {
+            for (r, o) in o[j * rows..(j + 1) * rows].iter_mut().enumerate() {
                 // One token: four independent sums.
                 let mut acc = [simd.splat_f32x8(0.0); 4];
                 for (k, x) in x.iter().enumerate() {
@@ -365,7 +363,7 @@ impl<W: ExpandV3> pulp::NullaryFnOnce for RowsV3<'_, W> {
                     simd.add_f32x8(acc[0], acc[1]),
                     simd.add_f32x8(acc[2], acc[3]),
                 );
-                o[j] = simd.reduce_sum_f32s(s);
+                *o = simd.reduce_sum_f32s(s);
             }
         }
     }
@@ -520,7 +518,7 @@ impl pulp::NullaryFnOnce for AttendV3<'_> {
             }
         }
         for p in a.scores.chunks_exact_mut(n.max(1)) {
-            softmax(p);
+            softmax_v3(simd, p);
         }
         a.out.fill(0.0);
         for j in 0..n {
@@ -534,6 +532,64 @@ impl pulp::NullaryFnOnce for AttendV3<'_> {
             }
         }
     }
+}
+
+/// Softmax in place, 8 at a time.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn softmax_v3(simd: V3, x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let (head, tail) = pulp::as_arrays_mut::<8, f32>(x);
+    let m = simd.splat_f32x8(max);
+    let mut sum = simd.splat_f32x8(0.0);
+    for v in head.iter_mut() {
+        let e = exp_v3(simd, simd.sub_f32x8(cast(*v), m));
+        sum = simd.add_f32x8(sum, e);
+        *v = cast(e);
+    }
+    let mut sum = simd.reduce_sum_f32s(sum);
+    for v in tail.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    let (head, tail) = pulp::as_arrays_mut::<8, f32>(x);
+    let inv8 = simd.splat_f32x8(inv);
+    for v in head.iter_mut() {
+        *v = cast(simd.mul_f32x8(cast(*v), inv8));
+    }
+    for v in tail.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// `e^x` for 8 values at once (Cephes' `expf`: `2^n e^r` with `|r| <= ln 2 / 2` and a degree-6
+/// polynomial; within 2 ulp of the library's, 0 below -87).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn exp_v3(simd: V3, x: f32x8) -> f32x8 {
+    use std::arch::x86_64::__m256;
+    let splat = |v: f32| simd.splat_f32x8(v);
+    let x: __m256 = cast(x);
+    let x = simd.avx._mm256_max_ps(x, cast(splat(-87.0)));
+    let x: f32x8 = cast(simd.avx._mm256_min_ps(x, cast(splat(88.0))));
+    let n: f32x8 = cast(
+        simd.avx
+            ._mm256_round_ps::<0x08>(cast(simd.mul_f32x8(x, splat(std::f32::consts::LOG2_E)))),
+    );
+    let r = simd.mul_add_f32x8(n, splat(-0.693_359_4), x);
+    let r = simd.mul_add_f32x8(n, splat(2.121_944_4e-4), r);
+    let mut p = splat(1.987_569_1e-4);
+    for c in [1.398_2e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
+        p = simd.mul_add_f32x8(p, r, splat(c));
+    }
+    let p = simd.mul_add_f32x8(p, simd.mul_f32x8(r, r), simd.add_f32x8(r, splat(1.0)));
+    let n = simd.avx._mm256_cvtps_epi32(cast(n));
+    let bias = simd.avx._mm256_set1_epi32(127);
+    let pow2n = simd
+        .avx2
+        ._mm256_slli_epi32::<23>(simd.avx2._mm256_add_epi32(n, bias));
+    simd.mul_f32x8(p, cast(pow2n))
 }
 
 /// RMS norm of each row of `x` (rows of `w.len()`), scaled by `w`, into `out`.
@@ -620,6 +676,21 @@ mod tests {
                         assert!((a - b).abs() < 1e-4, "{isa:?} n={n}: {a} vs {b}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn vector_softmax_matches_the_scalar_one() {
+        #[cfg(target_arch = "x86_64")]
+        if let Isa::V3(simd) = Isa::detect() {
+            let mut x: Vec<f32> = sample(37, 5).iter().map(|v| v * 60.0).collect();
+            x[3] = -200.0;
+            let mut want = x.clone();
+            softmax(&mut want);
+            simd.vectorize(|| softmax_v3(simd, &mut x));
+            for (a, b) in x.iter().zip(&want) {
+                assert!((a - b).abs() <= 1e-6 * b.abs() + 1e-30, "{a} vs {b}");
             }
         }
     }
