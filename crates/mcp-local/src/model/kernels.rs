@@ -19,8 +19,10 @@ use std::arch::x86_64::__m128i;
 
 /// Weights per quantized block.
 pub(crate) const BLOCK: usize = 32;
-/// Tokens multiplied with one expanded block at a time (prompt processing).
+/// Tokens multiplied with one expanded block at a time (short prompts).
 const TILE: usize = 8;
+/// From this many tokens on, a product expands the whole matrix to f32 and runs a gemm.
+const GEMM_FROM: usize = 32;
 
 /// The instruction set the kernels use, found once at load.
 #[derive(Debug, Clone, Copy)]
@@ -57,14 +59,22 @@ enum Blocks {
     /// `i < 16`, the high nibble of byte `i - 16` after (ggml's Q4_1).
     Q4_1 {
         qs: Vec<[u8; 16]>,
-        dm: Vec<[f32; 2]>,
+        dm: Vec<[u16; 2]>,
     },
     /// Weight `i` of a block is `d * q[i]` (ggml's Q8_0).
-    Q8_0 { qs: Vec<[i8; 32]>, d: Vec<f32> },
+    Q8_0 { qs: Vec<[i8; 32]>, d: Vec<u16> },
 }
 
-fn f16(lo: u8, hi: u8) -> f32 {
-    half::f16::from_bits(u16::from_le_bytes([lo, hi])).to_f32()
+/// The f16 scales stay f16 in memory (decoding reads every byte of the matrices once per
+/// token); this table turns them into f32 with one load.
+fn f16_table() -> &'static [f32; 1 << 16] {
+    static TABLE: std::sync::OnceLock<Box<[f32; 1 << 16]>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let all: Vec<f32> = (0..=u16::MAX)
+            .map(|b| half::f16::from_bits(b).to_f32())
+            .collect();
+        all.into_boxed_slice().try_into().expect("65536 entries")
+    })
 }
 
 impl QMatrix {
@@ -74,7 +84,10 @@ impl QMatrix {
         let mut qs = Vec::with_capacity(n);
         let mut dm = Vec::with_capacity(n);
         for b in raw.chunks_exact(20) {
-            dm.push([f16(b[0], b[1]), f16(b[2], b[3])]);
+            dm.push([
+                u16::from_le_bytes([b[0], b[1]]),
+                u16::from_le_bytes([b[2], b[3]]),
+            ]);
             let mut q = [0u8; 16];
             q.copy_from_slice(&b[4..]);
             qs.push(q);
@@ -92,7 +105,7 @@ impl QMatrix {
         let mut qs = Vec::with_capacity(n);
         let mut d = Vec::with_capacity(n);
         for b in raw.chunks_exact(34) {
-            d.push(f16(b[0], b[1]));
+            d.push(u16::from_le_bytes([b[0], b[1]]));
             qs.push(std::array::from_fn(|i| b[2 + i] as i8));
         }
         Ok(QMatrix {
@@ -111,7 +124,7 @@ impl QMatrix {
             let max = b.iter().fold(0f32, |m, v| m.max(v.abs()));
             let scale = max / 127.0;
             let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-            d.push(scale);
+            d.push(half::f16::from_f32(scale).to_bits());
             qs.push(std::array::from_fn(|i| (b[i] * inv).round() as i8));
         }
         Ok(QMatrix {
@@ -159,17 +172,18 @@ impl QMatrix {
     /// Row `r` as f32 (an embedding).
     pub(crate) fn row(&self, r: usize, out: &mut [f32]) {
         let per = self.cols / BLOCK;
+        let f16 = f16_table();
         for (b, o) in (r * per..(r + 1) * per).zip(out.chunks_exact_mut(BLOCK)) {
             match &self.blocks {
                 Blocks::Q4_1 { qs, dm } => {
-                    let [d, m] = dm[b];
+                    let [d, m] = dm[b].map(|h| f16[usize::from(h)]);
                     for (i, o) in o.iter_mut().enumerate() {
                         *o = d * f32::from(nibble(&qs[b], i)) + m;
                     }
                 }
                 Blocks::Q8_0 { qs, d } => {
                     for (o, &q) in o.iter_mut().zip(&qs[b]) {
-                        *o = d[b] * f32::from(q);
+                        *o = f16[usize::from(d[b])] * f32::from(q);
                     }
                 }
             }
@@ -187,12 +201,63 @@ impl QMatrix {
             out.par_chunks_mut(chunk)
                 .enumerate()
                 .for_each(|(c, o)| self.rows_into(isa, c * chunk, o.len(), x, o));
+        } else if n >= GEMM_FROM && self.matmul_gemm(isa, x, n, out).is_ok() {
+            // A long prompt: as f32 through candle's gemm.
         } else {
-            // A prompt: tiles of tokens are split over the threads, each through every row
-            // (the matrix stays in the shared cache).
+            // A short prompt: tiles of tokens are split over the threads, each through every
+            // row (the matrix stays in the shared cache).
             out.par_chunks_mut(TILE * self.rows)
                 .zip(x.par_chunks(TILE * self.cols))
                 .for_each(|(o, x)| self.rows_into(isa, 0, self.rows, x, o));
+        }
+    }
+
+    /// `out = x W^T` with `W` expanded to f32 and candle's matrix product (`gemm`, which
+    /// picks its own SIMD kernels and packs panels for the caches): for many tokens, faster
+    /// than expanding each block for every tile of tokens.
+    fn matmul_gemm(
+        &self,
+        isa: Isa,
+        x: &[f32],
+        n: usize,
+        out: &mut [f32],
+    ) -> candle_core::Result<()> {
+        use candle_core::{Device, Tensor};
+        let mut w = vec![0f32; self.rows * self.cols];
+        let per_row = self.cols;
+        w.par_chunks_mut(per_row * 16)
+            .enumerate()
+            .for_each(|(c, w)| self.expand_rows(isa, c * 16, w));
+        let w = Tensor::from_vec(w, (self.rows, self.cols), &Device::Cpu)?;
+        let x = Tensor::from_slice(x, (n, self.cols), &Device::Cpu)?;
+        let y = x.matmul(&w.t()?)?.flatten_all()?.to_vec1::<f32>()?;
+        out.copy_from_slice(&y);
+        Ok(())
+    }
+
+    /// Rows `r0..` (as many as `w` holds) as f32.
+    fn expand_rows(&self, isa: Isa, r0: usize, w: &mut [f32]) {
+        let per = self.cols / BLOCK;
+        let k0 = r0 * per;
+        let (out, _) = pulp::as_arrays_mut::<BLOCK, f32>(w);
+        match (&self.blocks, isa) {
+            #[cfg(target_arch = "x86_64")]
+            (Blocks::Q4_1 { qs, dm }, Isa::V3(simd)) => simd.vectorize(ExpandRowsV3 {
+                simd,
+                out,
+                w: Q41(&qs[k0..], &dm[k0..], f16_table()),
+            }),
+            #[cfg(target_arch = "x86_64")]
+            (Blocks::Q8_0 { qs, d }, Isa::V3(simd)) => simd.vectorize(ExpandRowsV3 {
+                simd,
+                out,
+                w: Q80(&qs[k0..], &d[k0..], f16_table()),
+            }),
+            _ => {
+                for (i, row) in w.chunks_exact_mut(self.cols).enumerate() {
+                    self.row(r0 + i, row);
+                }
+            }
         }
     }
 
@@ -210,24 +275,25 @@ impl QMatrix {
                 simd,
                 o,
                 xs: &xs,
-                w: Q41(&qs[b.clone()], &dm[b]),
+                w: Q41(&qs[b.clone()], &dm[b], f16_table()),
             }),
             #[cfg(target_arch = "x86_64")]
             (Blocks::Q8_0 { qs, d }, Isa::V3(simd)) => simd.vectorize(RowsV3 {
                 simd,
                 o,
                 xs: &xs,
-                w: Q80(&qs[b.clone()], &d[b]),
+                w: Q80(&qs[b.clone()], &d[b], f16_table()),
             }),
             (Blocks::Q4_1 { qs, dm }, Isa::Scalar) => {
-                let (qs, dm) = (&qs[b.clone()], &dm[b]);
+                let (qs, dm, f16) = (&qs[b.clone()], &dm[b], f16_table());
                 rows_scalar(o, &xs, |k, i| {
-                    dm[k][0] * f32::from(nibble(&qs[k], i)) + dm[k][1]
+                    let [d, m] = dm[k].map(|h| f16[usize::from(h)]);
+                    d * f32::from(nibble(&qs[k], i)) + m
                 });
             }
             (Blocks::Q8_0 { qs, d }, Isa::Scalar) => {
-                let (qs, d) = (&qs[b.clone()], &d[b]);
-                rows_scalar(o, &xs, |k, i| d[k] * f32::from(qs[k][i]));
+                let (qs, d, f16) = (&qs[b.clone()], &d[b], f16_table());
+                rows_scalar(o, &xs, |k, i| f16[usize::from(d[k])] * f32::from(qs[k][i]));
             }
         }
     }
@@ -283,25 +349,27 @@ trait ExpandV3: Copy {
 
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
-struct Q41<'a>(&'a [[u8; 16]], &'a [[f32; 2]]);
+struct Q41<'a>(&'a [[u8; 16]], &'a [[u16; 2]], &'a [f32; 1 << 16]);
 
 #[cfg(target_arch = "x86_64")]
 impl ExpandV3 for Q41<'_> {
     #[inline(always)]
     fn expand(self, simd: V3, k: usize) -> [f32x8; 4] {
-        q4_1_v3(simd, &self.0[k], self.1[k])
+        let [d, m] = self.1[k];
+        let f16 = self.2;
+        q4_1_v3(simd, &self.0[k], [f16[usize::from(d)], f16[usize::from(m)]])
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
-struct Q80<'a>(&'a [[i8; 32]], &'a [f32]);
+struct Q80<'a>(&'a [[i8; 32]], &'a [u16], &'a [f32; 1 << 16]);
 
 #[cfg(target_arch = "x86_64")]
 impl ExpandV3 for Q80<'_> {
     #[inline(always)]
     fn expand(self, simd: V3, k: usize) -> [f32x8; 4] {
-        q8_0_v3(simd, &self.0[k], self.1[k])
+        q8_0_v3(simd, &self.0[k], self.2[usize::from(self.1[k])])
     }
 }
 
@@ -365,6 +433,27 @@ impl<W: ExpandV3> pulp::NullaryFnOnce for RowsV3<'_, W> {
                 );
                 *o = simd.reduce_sum_f32s(s);
             }
+        }
+    }
+}
+
+/// Blocks expanded to f32 in memory, with AVX2.
+#[cfg(target_arch = "x86_64")]
+struct ExpandRowsV3<'a, W> {
+    simd: V3,
+    out: &'a mut [[f32; BLOCK]],
+    w: W,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<W: ExpandV3> pulp::NullaryFnOnce for ExpandRowsV3<'_, W> {
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let ExpandRowsV3 { simd, out, w } = self;
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = cast(w.expand(simd, k));
         }
     }
 }
@@ -665,8 +754,8 @@ mod tests {
             q4_1(rows, cols),
             QMatrix::quantize_q8_0(rows, cols, &w).unwrap(),
         ] {
-            // 11 tokens: one tile of 8 and three single ones.
-            for n in [1, 11] {
+            // 11 tokens: one tile of 8 and three single ones; 40: through the gemm.
+            for n in [1, 11, 40] {
                 let x = sample(n * cols, 3);
                 let want = reference(&m, &x, n);
                 for isa in [Isa::Scalar, Isa::detect()] {
