@@ -47,6 +47,9 @@ pub(crate) struct Llama {
     cos: Vec<f32>,
     sin: Vec<f32>,
     context: usize,
+    /// The threads of the products: a forward pass runs inside it, so that splitting a
+    /// product costs no hand-over from the caller's thread (two futex calls, each time).
+    pool: rayon::ThreadPool,
 }
 
 /// The keys and values of the positions run so far, per layer (`kv_heads * head_dim` per
@@ -178,7 +181,13 @@ impl Llama {
                 sin.push(a.sin());
             }
         }
+        // As many threads as rayon's global pool would have (RAYON_NUM_THREADS or the cores).
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("mcp-local-{i}"))
+            .build()
+            .map_err(|e| format!("cannot start the model's threads: {e}"))?;
         Ok(Llama {
+            pool,
             cfg,
             isa: Isa::detect(),
             embed,
@@ -193,6 +202,10 @@ impl Llama {
 
     /// Runs `tokens` after the cache's positions and returns the logits of the last one.
     pub(crate) fn forward(&self, cache: &mut KvCache, tokens: &[u32]) -> Result<Vec<f32>, String> {
+        self.pool.install(|| self.forward_here(cache, tokens))
+    }
+
+    fn forward_here(&self, cache: &mut KvCache, tokens: &[u32]) -> Result<Vec<f32>, String> {
         if tokens.is_empty() {
             return Err("nothing to run".into());
         }
