@@ -17,8 +17,9 @@ pub enum Backend {
     /// and a shared prefix is reused. The default.
     #[default]
     Native,
-    /// candle's `quantized_llama` with the weights dequantized to f32 (about 0.6 GB, several
-    /// times slower, no prefix reuse): the reference the native pass is tested against.
+    /// candle's `quantized_llama` with the weights dequantized to f32 (about 0.6 GB, 1.3 GB
+    /// while loading; decoding 2-3 times slower; no prefix reuse): the reference the native
+    /// pass is tested against.
     Candle,
 }
 
