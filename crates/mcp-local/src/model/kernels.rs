@@ -590,6 +590,9 @@ impl pulp::NullaryFnOnce for AttendV3<'_> {
     #[inline(always)]
     fn call(self) {
         let AttendV3 { simd, a } = self;
+        if a.head_dim == 64 {
+            return attend_fixed::<8>(simd, a);
+        }
         let (hd, n) = (a.head_dim, a.n);
         let heads = a.q.len() / hd;
         a.scores.clear();
@@ -619,6 +622,63 @@ impl pulp::NullaryFnOnce for AttendV3<'_> {
                     *o = cast(simd.mul_add_f32x8(p, cast(*v), cast(*o)));
                 }
             }
+        }
+    }
+}
+
+/// [`AttendV3`] for heads of `8 * N`: a head's query and output stay in registers, and two
+/// keys are scored at a time (two independent sums).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn attend_fixed<const N: usize>(simd: V3, a: Attend<'_>) {
+    let (hd, n) = (a.head_dim, a.n);
+    let heads = a.q.len() / hd;
+    let rows = |m: &[f32], j: usize| -> [f32x8; N] {
+        let at = j * a.stride + a.offset;
+        let (v, _) = pulp::as_arrays::<8, f32>(&m[at..at + hd]);
+        std::array::from_fn(|i| cast(v[i]))
+    };
+    a.scores.clear();
+    a.scores.resize(heads * n, 0.0);
+    for (h, (s, out)) in a
+        .scores
+        .chunks_exact_mut(n.max(1))
+        .zip(a.out.chunks_exact_mut(hd))
+        .enumerate()
+    {
+        let (q, _) = pulp::as_arrays::<8, f32>(&a.q[h * hd..(h + 1) * hd]);
+        let q: [f32x8; N] = std::array::from_fn(|i| cast(q[i]));
+        let mut j = 0;
+        while j + 2 <= n {
+            let (k0, k1) = (rows(a.keys, j), rows(a.keys, j + 1));
+            let (mut s0, mut s1) = (simd.splat_f32x8(0.0), simd.splat_f32x8(0.0));
+            for i in 0..N {
+                s0 = simd.mul_add_f32x8(q[i], k0[i], s0);
+                s1 = simd.mul_add_f32x8(q[i], k1[i], s1);
+            }
+            s[j] = simd.reduce_sum_f32s(s0) * a.scale;
+            s[j + 1] = simd.reduce_sum_f32s(s1) * a.scale;
+            j += 2;
+        }
+        if j < n {
+            let k = rows(a.keys, j);
+            let mut s0 = simd.splat_f32x8(0.0);
+            for i in 0..N {
+                s0 = simd.mul_add_f32x8(q[i], k[i], s0);
+            }
+            s[j] = simd.reduce_sum_f32s(s0) * a.scale;
+        }
+        softmax_v3(simd, s);
+        let mut acc = [simd.splat_f32x8(0.0); N];
+        for (j, &p) in s.iter().enumerate() {
+            let (p, v) = (simd.splat_f32x8(p), rows(a.values, j));
+            for i in 0..N {
+                acc[i] = simd.mul_add_f32x8(p, v[i], acc[i]);
+            }
+        }
+        let (out, _) = pulp::as_arrays_mut::<8, f32>(out);
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = cast(a);
         }
     }
 }
@@ -765,6 +825,38 @@ mod tests {
                         assert!((a - b).abs() < 1e-4, "{isa:?} n={n}: {a} vs {b}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn attention_kernels_agree() {
+        // 3 query heads on one key/value head of 64 (the fixed-size kernel) and of 16.
+        for hd in [64, 16] {
+            let (n, stride, offset) = (13, 3 * hd, hd);
+            let q = sample(3 * hd, 1);
+            let keys = sample(n * stride, 2);
+            let values = sample(n * stride, 3);
+            let run = |isa| {
+                let mut out = vec![0f32; 3 * hd];
+                Attend {
+                    q: &q,
+                    head_dim: hd,
+                    keys: &keys,
+                    values: &values,
+                    stride,
+                    offset,
+                    n,
+                    scale: 0.125,
+                    scores: &mut Vec::new(),
+                    out: &mut out,
+                }
+                .run(isa);
+                out
+            };
+            let (want, got) = (run(Isa::Scalar), run(Isa::detect()));
+            for (a, b) in got.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-5, "head of {hd}: {a} vs {b}");
             }
         }
     }
