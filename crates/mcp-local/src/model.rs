@@ -3,6 +3,7 @@
 //! [`kernels`]), run through a [`Session`]; candle's `quantized_llama` stays as the reference
 //! ([`Backend::Candle`]).
 
+mod attend;
 mod choose;
 mod kernels;
 mod llama;

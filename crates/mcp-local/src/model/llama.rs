@@ -2,7 +2,8 @@
 //! their quantized blocks ([`QMatrix`]), the KV cache grows in place (no copy per token), and
 //! q/k/v and gate/up are each one product.
 
-use super::kernels::{rms_norm, Attend, Isa, QMatrix};
+use super::attend::Attend;
+use super::kernels::{rms_norm, Isa, QMatrix};
 use candle_core::quantized::{gguf_file, GgmlDType};
 use candle_core::Device;
 use rayon::prelude::*;
