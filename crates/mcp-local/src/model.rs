@@ -1,15 +1,21 @@
-//! The model: loading the GGUF with candle (CPU), the chat prompt, generation, and the
-//! [`Provider`] implementation.
+//! The model: loading the GGUF (read with candle's GGUF reader), the chat prompt, generation,
+//! and the [`Provider`] implementation. The forward pass is ours ([`llama`], on the
+//! [`kernels`]), run through a [`Session`]; candle's `quantized_llama` stays as the reference
+//! ([`Backend::Candle`]).
 
+mod attend;
 mod choose;
 mod constrain;
+mod kernels;
+mod llama;
+mod session;
 
 use crate::tokenizer::Tokenizer;
 use crate::{LocalError, MODEL_ID, PROVIDER_NAME};
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
-use candle_transformers::models::quantized_llama::{self, ModelWeights};
+use candle_transformers::models::quantized_llama::ModelWeights;
 pub use choose::Chosen;
 pub use constrain::MAX_FREE_STRING;
 use mcp_llm::{BoxFuture, Completion, Provider, ProviderError, Timed, Timing, Usage};
@@ -18,6 +24,8 @@ use mcp_proto::ext::ExpectedOutput;
 use mcp_proto::sampling::{
     CreateMessageParams, CreateMessageResult, Role, StopReason, ToolChoiceMode,
 };
+use session::State;
+pub use session::{Backend, Session};
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fs::File;
@@ -25,7 +33,7 @@ use std::hash::BuildHasher;
 use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -36,38 +44,26 @@ pub const DEFAULT_SYSTEM_PROMPT: &str =
 /// Nucleus sampling's `p` when a request has a temperature.
 pub const TOP_P: f64 = 0.9;
 
-/// How the model's matrices are held in memory once loaded.
-///
-/// candle has no SIMD kernel for the file's Q4_1 blocks (its generic code runs at about
-/// 1.5 GMAC/s here), while a plain f32 matrix goes through `gemm`, which picks AVX2/AVX-512 at
-/// run time. So the default converts the weights at load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WeightFormat {
-    /// As stored in the file (Q4_1, Q8_0 embeddings): least memory, slowest.
-    AsStored,
-    /// Re-quantized to Q8_0 (near-lossless from Q4_1).
-    Q8_0,
-    /// Dequantized to f32: the most memory (about 0.6 GB), the fastest.
-    #[default]
-    F32,
-}
+/// The most positions (prompt and reply) the model runs, whatever the file allows: the KV
+/// cache takes 46 KB per position (SmolLM2-135M), grown as needed.
+pub const MAX_CONTEXT: usize = 4096;
 
 /// The embedded model. Cheap to clone (an `Arc`); clones share the weights.
 ///
-/// One generation runs at a time (the weights and their KV cache sit behind a mutex; on two
-/// cores, concurrent generations would only slow each other down): other requests wait.
+/// One generation runs at a time (the weights and their KV cache sit behind a mutex, taken by
+/// a [`Session`]; on two cores, concurrent generations would only slow each other down):
+/// other requests wait.
 #[derive(Clone)]
 pub struct LocalModel {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    weights: Mutex<ModelWeights>,
+    state: Mutex<State>,
     /// Whether a generation holds the weights; see [`LocalModel::watch_busy`].
     busy: watch::Sender<bool>,
     tokenizer: Tokenizer,
-    /// Prompt plus generated tokens: the GGUF's context length, capped by candle's rotary
-    /// table.
+    /// Prompt plus generated tokens: the GGUF's context length, capped by [`MAX_CONTEXT`].
     context_length: usize,
     /// Tokens that end the assistant's turn.
     end_tokens: Vec<u32>,
@@ -144,6 +140,9 @@ pub struct Generation {
     pub prompt_tokens: usize,
     /// Tokens generated (sampled), the end token included.
     pub generated_tokens: usize,
+    /// Prompt tokens whose keys and values were reused from the previous run (a shared
+    /// prefix), not computed again.
+    pub reused_tokens: usize,
     /// Time to process the prompt (up to the first sampled token).
     pub prompt_time: Duration,
     /// Time of the generation loop after the prompt.
@@ -151,14 +150,14 @@ pub struct Generation {
 }
 
 impl LocalModel {
-    /// Loads a GGUF model (llama architecture, GPT-2 style BPE vocabulary) on the CPU, with
-    /// the weights dequantized to f32 (see [`WeightFormat`]).
+    /// Loads a GGUF model (llama architecture, GPT-2 style BPE vocabulary) on the CPU, run
+    /// by the native forward pass ([`Backend::Native`]).
     pub fn load(path: &Path) -> Result<LocalModel, LocalError> {
-        LocalModel::load_with(path, WeightFormat::default())
+        LocalModel::load_with(path, Backend::default())
     }
 
-    /// Loads a GGUF model with the weights held in `format`.
-    pub fn load_with(path: &Path, format: WeightFormat) -> Result<LocalModel, LocalError> {
+    /// Loads a GGUF model run by `backend`.
+    pub fn load_with(path: &Path, backend: Backend) -> Result<LocalModel, LocalError> {
         let start = Instant::now();
         let load_err = |message: String| LocalError::Load {
             path: path.to_path_buf(),
@@ -173,22 +172,20 @@ impl LocalModel {
             .metadata
             .get("llama.context_length")
             .and_then(|v| v.to_u32().ok())
-            .map_or(quantized_llama::MAX_SEQ_LEN, |n| n as usize)
-            .min(quantized_llama::MAX_SEQ_LEN);
-        let weights = match format {
-            WeightFormat::AsStored => ModelWeights::from_gguf(content, &mut reader, &Device::Cpu),
-            WeightFormat::Q8_0 | WeightFormat::F32 => {
-                let target = if format == WeightFormat::Q8_0 {
-                    GgmlDType::Q8_0
-                } else {
-                    GgmlDType::F16
-                };
-                convert(content, &mut reader, target).and_then(|(content, mut memory)| {
+            .map_or(MAX_CONTEXT, |n| n as usize)
+            .min(MAX_CONTEXT);
+        let state = match backend {
+            Backend::Native => llama::Llama::from_gguf(&content, &mut reader, context_length)
+                .map(State::native)
+                .map_err(|e| load_err(short(&e)))?,
+            // An f32 copy of the file (exactly the dequantized weights: the reference).
+            Backend::Candle => convert(content, &mut reader, GgmlDType::F32)
+                .and_then(|(content, mut memory)| {
                     ModelWeights::from_gguf(content, &mut memory, &Device::Cpu)
                 })
-            }
-        }
-        .map_err(|e| load_err(short(&e.to_string())))?;
+                .map(State::candle)
+                .map_err(|e| load_err(short(&e.to_string())))?,
+        };
 
         let need = |text: &str| {
             tokenizer
@@ -212,7 +209,7 @@ impl LocalModel {
         );
         Ok(LocalModel {
             inner: Arc::new(Inner {
-                weights: Mutex::new(weights),
+                state: Mutex::new(state),
                 busy: watch::Sender::new(false),
                 tokenizer,
                 context_length,
@@ -256,7 +253,7 @@ impl LocalModel {
     /// Whether a generation is running (or holds the model) right now.
     pub fn busy(&self) -> bool {
         matches!(
-            self.inner.weights.try_lock(),
+            self.inner.state.try_lock(),
             Err(std::sync::TryLockError::WouldBlock)
         )
     }
@@ -384,7 +381,7 @@ impl LocalModel {
         }
         // The context window caps the reply too.
         let budget = opts.max_tokens.min(inner.context_length - prompt.len());
-        let mut weights = Held::take(inner);
+        let mut session = self.session();
         if cancel.load(Ordering::Relaxed) {
             return Err(LocalError::Cancelled);
         }
@@ -402,17 +399,15 @@ impl LocalModel {
             .map(String::as_str)
             .filter(|s| !s.is_empty())
             .collect();
-        let gen_err = |e: candle_core::Error| LocalError::Generation(short(&e.to_string()));
+        let mut sample = |logits: Vec<f32>| {
+            let n = logits.len();
+            Tensor::from_vec(logits, n, &Device::Cpu)
+                .and_then(|l| sampler.sample(&l))
+                .map_err(|e| LocalError::Generation(short(&e.to_string())))
+        };
 
         let start = Instant::now();
-        let input = Tensor::new(prompt, &Device::Cpu)
-            .and_then(|t| t.unsqueeze(0))
-            .map_err(gen_err)?;
-        // Position 0 also resets the KV cache left by the previous generation.
-        let mut logits = weights
-            .forward(&input, 0)
-            .and_then(|l| l.squeeze(0))
-            .map_err(gen_err)?;
+        let mut logits = session.feed(prompt)?;
         let mut prompt_time = None;
         let mut bytes: Vec<u8> = Vec::new();
         let mut generated = 0usize;
@@ -422,7 +417,7 @@ impl LocalModel {
             if cancel.load(Ordering::Relaxed) {
                 return Err(LocalError::Cancelled);
             }
-            let token = sampler.sample(&logits).map_err(gen_err)?;
+            let token = sample(logits)?;
             prompt_time.get_or_insert_with(|| start.elapsed());
             generated += 1;
             // A new header also ends the turn: the model is done with its own.
@@ -440,15 +435,10 @@ impl LocalModel {
             if generated == budget {
                 break;
             }
-            let input = Tensor::new(&[token], &Device::Cpu)
-                .and_then(|t| t.unsqueeze(0))
-                .map_err(gen_err)?;
-            logits = weights
-                .forward(&input, prompt.len() + generated - 1)
-                .and_then(|l| l.squeeze(0))
-                .map_err(gen_err)?;
+            logits = session.feed(&[token])?;
         }
-        drop(weights);
+        let reused_tokens = session.reused();
+        drop(session);
         if let Some(at) = cut {
             bytes.truncate(at);
         }
@@ -459,6 +449,7 @@ impl LocalModel {
             stop,
             prompt_tokens: prompt.len(),
             generated_tokens: generated,
+            reused_tokens,
             prompt_time,
             generation_time: elapsed.saturating_sub(prompt_time),
         })
@@ -646,47 +637,6 @@ impl Provider for LocalModel {
     }
 }
 
-/// The weights, held by one generation; tells [`LocalModel::watch_busy`] when they are taken
-/// and, just before they are released, when they are left.
-struct Held<'a> {
-    weights: Option<MutexGuard<'a, ModelWeights>>,
-    busy: &'a watch::Sender<bool>,
-}
-
-impl<'a> Held<'a> {
-    /// Waits for the weights and takes them.
-    fn take(inner: &'a Inner) -> Held<'a> {
-        let weights = inner.weights.lock().unwrap_or_else(|p| p.into_inner());
-        inner.busy.send_replace(true);
-        Held {
-            weights: Some(weights),
-            busy: &inner.busy,
-        }
-    }
-}
-
-impl std::ops::Deref for Held<'_> {
-    type Target = ModelWeights;
-
-    fn deref(&self) -> &ModelWeights {
-        self.weights.as_deref().expect("held until dropped")
-    }
-}
-
-impl std::ops::DerefMut for Held<'_> {
-    fn deref_mut(&mut self) -> &mut ModelWeights {
-        self.weights.as_deref_mut().expect("held until dropped")
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        // Before the release: the next holder's `true` comes after this `false`.
-        self.busy.send_replace(false);
-        self.weights = None;
-    }
-}
-
 /// Sets the flag when the future that owns it is dropped (finished or abandoned).
 struct CancelOnDrop(Arc<AtomicBool>);
 
@@ -789,9 +739,7 @@ fn short(message: &str) -> String {
 }
 
 /// The GGUF with its quantized matrices re-encoded as `target`, in memory: `from_gguf` reads
-/// it as it reads a file. An F16 matrix is dequantized to f32 by `from_gguf` (candle's
-/// `QMatMul` keeps float matrices as plain tensors), so F16 here is the f32 format at half the
-/// transient memory.
+/// it as it reads a file (candle's `QMatMul` keeps float matrices as plain f32 tensors).
 fn convert<R: Read + Seek>(
     content: gguf_file::Content,
     reader: &mut R,

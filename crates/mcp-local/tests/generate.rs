@@ -198,11 +198,8 @@ fn prompt_follows_the_chat_template() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_future_stops_generation() {
-    // Its own instance, so that `busy` reflects this test's generation only (as stored: the
-    // quickest to load).
-    let model =
-        &mcp_local::LocalModel::load_with(&common::model_path(), mcp_local::WeightFormat::AsStored)
-            .unwrap();
+    // Its own instance, so that `busy` reflects this test's generation only.
+    let model = &mcp_local::LocalModel::load(&common::model_path()).unwrap();
     // Already cancelled: nothing runs.
     let prompt = model.chat_prompt(&request(None, "Hi", 5)).unwrap();
     let err = model

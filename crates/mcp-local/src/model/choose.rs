@@ -9,9 +9,8 @@
 //! first decision compares each choice's score minus its prior: contextual calibration
 //! (Zhao et al., 2021), which divides out what the prompt alone makes likely.
 
-use super::{Held, LocalModel};
+use super::LocalModel;
 use crate::LocalError;
-use candle_core::{DType, Device, Tensor};
 use mcp_llm::ProviderError;
 use mcp_proto::content::Content;
 use mcp_proto::sampling::{CreateMessageParams, Role};
@@ -58,25 +57,16 @@ impl LocalModel {
                 context_length: inner.context_length,
             });
         }
-        let gen_err = |e: candle_core::Error| LocalError::Generation(e.to_string());
-        let mut weights = Held::take(inner);
+        let mut session = self.session();
         let start = Instant::now();
-        let mut step = |tokens: &[u32], pos: usize| -> Result<Vec<f32>, LocalError> {
+        let mut step = |tokens: &[u32]| -> Result<Vec<f32>, LocalError> {
             if cancel.load(Ordering::Relaxed) {
                 return Err(LocalError::Cancelled);
             }
-            let input = Tensor::new(tokens, &Device::Cpu)
-                .and_then(|t| t.unsqueeze(0))
-                .map_err(gen_err)?;
-            weights
-                .forward(&input, pos)
-                .and_then(|l| l.squeeze(0))
-                .and_then(|l| l.to_dtype(DType::F32))
-                .and_then(|l| l.to_vec1::<f32>())
-                .map_err(gen_err)
+            session.feed(tokens)
         };
         let mut alive: Vec<usize> = (0..seqs.len()).collect();
-        let mut logits = step(prompt, 0)?;
+        let mut logits = step(prompt)?;
         let prompt_time = start.elapsed();
         let mut k = 0;
         let index = loop {
@@ -109,7 +99,7 @@ impl LocalModel {
             alive.retain(|&i| seqs[i].get(k) == Some(&token));
             k += 1;
             if alive.len() > 1 {
-                logits = step(&[token], prompt.len() + k - 1)?;
+                logits = step(&[token])?;
             }
         };
         let elapsed = start.elapsed();
@@ -133,18 +123,11 @@ impl LocalModel {
                 context_length: inner.context_length,
             });
         }
-        let gen_err = |e: candle_core::Error| LocalError::Generation(e.to_string());
-        let mut weights = Held::take(inner);
+        let mut session = self.session();
         if cancel.load(Ordering::Relaxed) {
             return Err(LocalError::Cancelled);
         }
-        Tensor::new(prompt, &Device::Cpu)
-            .and_then(|t| t.unsqueeze(0))
-            .and_then(|t| weights.forward(&t, 0))
-            .and_then(|l| l.squeeze(0))
-            .and_then(|l| l.to_dtype(DType::F32))
-            .and_then(|l| l.to_vec1::<f32>())
-            .map_err(gen_err)
+        session.feed(prompt)
     }
 
     /// The model's logit for the first token of each choice after `prompt` (one prompt pass):

@@ -10,7 +10,7 @@
 //! tighter than the schema (every answer it allows still validates): an object with declared
 //! properties gets no others, and a free string at most [`MAX_FREE_STRING`] characters.
 
-use super::{short, GenerateOptions, Generation, Held, LocalModel, Stop};
+use super::{short, GenerateOptions, Generation, LocalModel, Stop};
 use crate::tokenizer::Tokenizer;
 use crate::LocalError;
 use candle_core::{Device, Tensor};
@@ -210,36 +210,20 @@ impl LocalModel {
         };
         let mut sampler = LogitsProcessor::from_sampling(opts.seed, sampling);
         let gen_err = |e: candle_core::Error| LocalError::Generation(short(&e.to_string()));
-        let mut weights = Held::take(inner);
+        let mut session = self.session();
         let start = Instant::now();
         let mut prompt_time = None;
         let mut pending: Vec<u32> = prompt.to_vec();
-        let mut pos = 0;
         let mut out: Vec<u32> = Vec::new();
+        let mut reused_tokens = None;
         let stop = loop {
             if cancel.load(Ordering::Relaxed) {
                 return Err(LocalError::Cancelled);
             }
-            // The prompt in one pass; after it one token at a time (candle's causal mask
-            // only covers a batch that starts at position 0).
-            let mut logits = Vec::new();
-            let batches: Vec<&[u32]> = if pos == 0 {
-                vec![pending.as_slice()]
-            } else {
-                pending.chunks(1).collect()
-            };
-            for batch in batches {
-                let input = Tensor::new(batch, &Device::Cpu)
-                    .and_then(|t| t.unsqueeze(0))
-                    .map_err(gen_err)?;
-                logits = weights
-                    .forward(&input, pos)
-                    .and_then(|l| l.squeeze(0))
-                    .and_then(|l| l.to_dtype(candle_core::DType::F32))
-                    .and_then(|l| l.to_vec1::<f32>())
-                    .map_err(gen_err)?;
-                pos += batch.len();
-            }
+            // The prompt (its shared prefix reused), then each chosen token with those the
+            // grammar forces after it, in one batch.
+            let logits = session.feed(&pending)?;
+            reused_tokens.get_or_insert_with(|| session.reused());
             prompt_time.get_or_insert_with(|| start.elapsed());
             if out.len() >= budget {
                 break Stop::MaxTokens;
@@ -285,7 +269,7 @@ impl LocalModel {
                 break Stop::EndTurn;
             }
         };
-        drop(weights);
+        drop(session);
         let elapsed = start.elapsed();
         let prompt_time = prompt_time.unwrap_or(elapsed);
         let mut bytes = Vec::new();
@@ -298,6 +282,7 @@ impl LocalModel {
             stop,
             prompt_tokens: prompt.len(),
             generated_tokens,
+            reused_tokens: reused_tokens.unwrap_or(0),
             prompt_time,
             generation_time: elapsed.saturating_sub(prompt_time),
         })
