@@ -14,8 +14,9 @@ repeats="${1:-3}"
 threads="${MCP_BENCH_THREADS:-2}"
 peer=crates/mcp-local/bench-peer
 target="${CARGO_TARGET_DIR:-target}"
-out="$target/bench-model"
-mkdir -p "$out"
+mkdir -p "$target/bench-model"
+# Absolute: the benchmark runs in the crate's folder.
+out="$(cd "$target/bench-model" && pwd)"
 
 if [ ! -d "$peer/node_modules/node-llama-cpp" ]; then
     (cd "$peer" && npm ci --no-audit --no-fund)
