@@ -53,12 +53,15 @@ pub struct Timing {
     /// Tokens generated during `generation` (one forward pass each; the first token of the
     /// reply comes from the prompt's pass, so this is usually the output tokens minus one).
     pub generation_tokens: u64,
+    /// Prompt tokens actually computed during `prompt`, when not all the prompt's: fewer
+    /// when a cached prefix was reused, more when a second prompt ran (a calibration pass).
+    pub prompt_computed: Option<u64>,
 }
 
 impl Timing {
-    /// Prompt tokens processed per second (none when no time was measured).
+    /// Prompt tokens computed per second (none when no time was measured).
     pub fn prompt_rate(&self, prompt_tokens: u64) -> Option<f64> {
-        rate(prompt_tokens, self.prompt)
+        rate(self.prompt_computed.unwrap_or(prompt_tokens), self.prompt)
     }
 
     /// Tokens generated per second after the first (none when no token was generated after
@@ -161,8 +164,14 @@ mod tests {
             prompt: Duration::from_millis(500),
             generation: Duration::from_millis(250),
             generation_tokens: 10,
+            prompt_computed: None,
         };
         assert_eq!(t.prompt_rate(100), Some(200.0));
+        let cached = Timing {
+            prompt_computed: Some(10),
+            ..t
+        };
+        assert_eq!(cached.prompt_rate(100), Some(20.0));
         assert_eq!(t.generation_rate(), Some(40.0));
         assert_eq!(t.prompt_rate(0), None);
         assert_eq!(Timing::default().generation_rate(), None);

@@ -479,8 +479,14 @@ impl LocalModel {
         let prompt = self.chat_prompt(params)?;
         let expected = expected_of(params);
         if let Some(ExpectedOutput::Choices(choices)) = &expected {
-            let prior = self.choice_prior(params, choices, cancel)?;
-            return self.complete_choice(&prompt, choices, prior.as_deref(), cancel);
+            let (prior, prior_time, prior_computed) = self.choice_prior(params, choices, cancel)?;
+            let mut timed = self.complete_choice(&prompt, choices, prior.as_deref(), cancel)?;
+            // The calibration pass is part of reading the prompt.
+            if let Some(t) = timed.timing.as_mut() {
+                t.prompt += prior_time;
+                t.prompt_computed = t.prompt_computed.map(|c| c + prior_computed as u64);
+            }
+            return Ok(timed);
         }
         let opts = GenerateOptions {
             max_tokens: usize::try_from(params.max_tokens).unwrap_or(usize::MAX),
@@ -531,6 +537,7 @@ impl LocalModel {
             prompt: g.prompt_time,
             generation: g.generation_time,
             generation_tokens: g.generated_tokens.saturating_sub(1) as u64,
+            prompt_computed: Some(g.prompt_tokens.saturating_sub(g.reused_tokens) as u64),
         };
         Ok(Timed {
             completion,
@@ -584,6 +591,7 @@ impl LocalModel {
             prompt: c.prompt_time,
             generation: c.generation_time,
             generation_tokens: c.generated_tokens.saturating_sub(1) as u64,
+            prompt_computed: Some(c.prompt_tokens.saturating_sub(c.reused_tokens) as u64),
         };
         Ok(Timed {
             completion,

@@ -59,8 +59,13 @@ pub fn figures(tokens: (u64, u64), latency_ms: u64, timing: Option<&Timing>) -> 
         );
     };
     let rate = |r: Option<f64>| r.map_or_else(String::new, |r| format!(" ({r:.1} tokens/s)"));
+    let computed = match t.prompt_computed {
+        Some(c) if c < tin => format!(" ({c} computed, the rest reused from a cache)"),
+        Some(c) if c > tin => format!(" ({c} computed, a calibration pass included)"),
+        _ => String::new(),
+    };
     let prompt = format!(
-        "prompt {tin} tokens in {} ms{}",
+        "prompt {tin} tokens{computed} in {} ms{}",
         t.prompt.as_millis(),
         rate(t.prompt_rate(tin))
     );
@@ -173,6 +178,7 @@ mod tests {
             prompt: Duration::from_millis(2000),
             generation: Duration::from_millis(250),
             generation_tokens: 10,
+            prompt_computed: None,
         };
         assert_eq!(
             figures((100, 11), 2300, Some(&t)),
@@ -186,6 +192,12 @@ mod tests {
         };
         assert!(figures((100, 1), 2000, Some(&one))
             .ends_with("no generation step after the first token"));
+        let cached = Timing {
+            prompt_computed: Some(4),
+            ..t
+        };
+        assert!(figures((100, 11), 2300, Some(&cached))
+            .contains("prompt 100 tokens (4 computed, the rest reused from a cache) in 2000 ms (2.0 tokens/s)"));
         let http = figures((100, 11), 900, None);
         assert!(
             http.starts_with("100 in / 11 out tokens, 900 ms end to end"),

@@ -32,6 +32,8 @@ pub struct Chosen {
     pub prompt_time: Duration,
     /// Time after it.
     pub generation_time: Duration,
+    /// Prompt tokens whose keys and values were reused from the previous run.
+    pub reused_tokens: usize,
 }
 
 impl LocalModel {
@@ -59,6 +61,12 @@ impl LocalModel {
         }
         let mut session = self.session();
         let start = Instant::now();
+        if cancel.load(Ordering::Relaxed) {
+            return Err(LocalError::Cancelled);
+        }
+        let mut logits = session.feed(prompt)?;
+        let prompt_time = start.elapsed();
+        let reused_tokens = session.reused();
         let mut step = |tokens: &[u32]| -> Result<Vec<f32>, LocalError> {
             if cancel.load(Ordering::Relaxed) {
                 return Err(LocalError::Cancelled);
@@ -66,8 +74,6 @@ impl LocalModel {
             session.feed(tokens)
         };
         let mut alive: Vec<usize> = (0..seqs.len()).collect();
-        let mut logits = step(prompt)?;
-        let prompt_time = start.elapsed();
         let mut k = 0;
         let index = loop {
             if let [only] = alive[..] {
@@ -109,6 +115,7 @@ impl LocalModel {
             generated_tokens: k,
             prompt_time,
             generation_time: elapsed.saturating_sub(prompt_time),
+            reused_tokens,
         })
     }
 }
@@ -116,6 +123,15 @@ impl LocalModel {
 impl LocalModel {
     /// The model's logits for the token after `prompt` (one prompt pass; blocking).
     pub fn next_logits(&self, prompt: &[u32], cancel: &AtomicBool) -> Result<Vec<f32>, LocalError> {
+        self.next_logits_counted(prompt, cancel).map(|(l, _)| l)
+    }
+
+    /// [`LocalModel::next_logits`] and how many of the prompt's tokens were reused.
+    fn next_logits_counted(
+        &self,
+        prompt: &[u32],
+        cancel: &AtomicBool,
+    ) -> Result<(Vec<f32>, usize), LocalError> {
         let inner = &*self.inner;
         if prompt.is_empty() || prompt.len() + 1 >= inner.context_length {
             return Err(LocalError::ContextFull {
@@ -127,7 +143,8 @@ impl LocalModel {
         if cancel.load(Ordering::Relaxed) {
             return Err(LocalError::Cancelled);
         }
-        session.feed(prompt)
+        let logits = session.feed(prompt)?;
+        Ok((logits, session.reused()))
     }
 
     /// The model's logit for the first token of each choice after `prompt` (one prompt pass):
@@ -138,9 +155,20 @@ impl LocalModel {
         choices: &[String],
         cancel: &AtomicBool,
     ) -> Result<Vec<f32>, LocalError> {
-        let logits = self.next_logits(prompt, cancel)?;
+        self.first_token_scores_counted(prompt, choices, cancel)
+            .map(|(s, _)| s)
+    }
+
+    /// [`LocalModel::first_token_scores`] and how many prompt tokens were computed.
+    fn first_token_scores_counted(
+        &self,
+        prompt: &[u32],
+        choices: &[String],
+        cancel: &AtomicBool,
+    ) -> Result<(Vec<f32>, usize), LocalError> {
+        let (logits, reused) = self.next_logits_counted(prompt, cancel)?;
         let tokenizer = &self.inner.tokenizer;
-        Ok(choices
+        let scores = choices
             .iter()
             .map(|c| {
                 let first = tokenizer.encode(c).first().copied();
@@ -148,7 +176,8 @@ impl LocalModel {
                     .and_then(|t| logits.get(t as usize).copied())
                     .unwrap_or(0.0)
             })
-            .collect())
+            .collect();
+        Ok((scores, prompt.len().saturating_sub(reused)))
     }
 }
 
@@ -174,13 +203,28 @@ impl LocalModel {
 
     /// The prior for a choice request: the first-token scores after the same conversation
     /// with its last user message made content-free. Cached per template, so a classifier's
-    /// repeated requests pay for it once.
+    /// repeated requests pay for it once. Also what it cost: its time and the prompt tokens
+    /// it computed (none when cached).
     pub(super) fn choice_prior(
         &self,
         params: &CreateMessageParams,
         choices: &[String],
         cancel: &AtomicBool,
-    ) -> Result<Option<Vec<f32>>, ProviderError> {
+    ) -> Result<(Option<Vec<f32>>, Duration, usize), ProviderError> {
+        let start = Instant::now();
+        let prior = self.choice_prior_uncounted(params, choices, cancel)?;
+        Ok(match prior {
+            Some((p, computed)) => (Some(p), start.elapsed(), computed),
+            None => (None, Duration::ZERO, 0),
+        })
+    }
+
+    fn choice_prior_uncounted(
+        &self,
+        params: &CreateMessageParams,
+        choices: &[String],
+        cancel: &AtomicBool,
+    ) -> Result<Option<(Vec<f32>, usize)>, ProviderError> {
         let inner = &*self.inner;
         if !inner.calibrate.load(Ordering::Relaxed) {
             return Ok(None);
@@ -210,17 +254,17 @@ impl LocalModel {
             .get(&key)
             .cloned();
         if let Some(prior) = cached {
-            return Ok(Some(prior));
+            return Ok(Some((prior, 0)));
         }
-        let prior = self
-            .first_token_scores(&tokens, choices, cancel)
+        let (prior, computed) = self
+            .first_token_scores_counted(&tokens, choices, cancel)
             .map_err(ProviderError::from)?;
         let mut priors = inner.priors.lock().unwrap_or_else(|p| p.into_inner());
         if priors.len() >= MAX_PRIORS {
             priors.clear();
         }
         priors.insert(key, prior.clone());
-        Ok(Some(prior))
+        Ok(Some((prior, computed)))
     }
 }
 
