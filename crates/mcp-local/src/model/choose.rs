@@ -5,7 +5,7 @@
 //! token cost one prompt pass.
 //!
 //! A small model leans to some labels whatever the input. With a `prior` (the scores of
-//! the first tokens after a content-free input, see [`LocalModel::first_token_scores`]), the
+//! the first tokens after content-free inputs, see [`LocalModel::first_token_scores`]), the
 //! first decision compares each choice's score minus its prior: contextual calibration
 //! (Zhao et al., 2021), which divides out what the prompt alone makes likely.
 
@@ -184,13 +184,16 @@ impl LocalModel {
 /// Priors kept (one per prompt template and choice list); the cache is emptied when full.
 const MAX_PRIORS: usize = 64;
 
+/// The content-free inputs whose scores are averaged into the prior.
+const FILLERS: [&str; 3] = ["N/A", "", "?"];
+
 /// A content-free stand-in for an input: a short `Label:` lead is kept (`Input: N/A`).
-fn content_free(text: &str) -> String {
+fn content_free(text: &str, filler: &str) -> String {
     match text.split_once(':') {
         Some((lead, _)) if lead.chars().count() <= 24 && !lead.contains('\n') => {
-            format!("{lead}: N/A")
+            format!("{lead}: {filler}")
         }
-        _ => "N/A".to_string(),
+        _ => filler.to_string(),
     }
 }
 
@@ -201,8 +204,9 @@ impl LocalModel {
         self.inner.calibrate.store(on, Ordering::Relaxed);
     }
 
-    /// The prior for a choice request: the first-token scores after the same conversation
-    /// with its last user message made content-free. Cached per template, so a classifier's
+    /// The prior for a choice request: the first-token log-probabilities (among the choices)
+    /// after the same conversation with its last user message made content-free, averaged
+    /// over [`FILLERS`]. Cached per template, so a classifier's
     /// repeated requests pay for it once. Also what it cost: its time and the prompt tokens
     /// it computed (none when cached).
     pub(super) fn choice_prior(
@@ -229,8 +233,7 @@ impl LocalModel {
         if !inner.calibrate.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let mut free = params.clone();
-        let Some(last) = free.messages.last_mut() else {
+        let Some(last) = params.messages.last() else {
             return Ok(None);
         };
         if last.role != Role::User {
@@ -242,8 +245,16 @@ impl LocalModel {
             .iter()
             .filter_map(Content::as_text)
             .collect();
-        last.content = Content::text(content_free(&text.join("\n"))).into();
-        let tokens = self.chat_prompt(&free)?;
+        let text = text.join("\n");
+        let mut prompts = Vec::new();
+        for filler in FILLERS {
+            let mut free = params.clone();
+            if let Some(last) = free.messages.last_mut() {
+                last.content = Content::text(content_free(&text, filler)).into();
+            }
+            prompts.push(self.chat_prompt(&free)?);
+        }
+        let tokens: Vec<u32> = prompts.concat();
         let mut h = DefaultHasher::new();
         (&tokens, choices).hash(&mut h);
         let key = h.finish();
@@ -256,9 +267,19 @@ impl LocalModel {
         if let Some(prior) = cached {
             return Ok(Some((prior, 0)));
         }
-        let (prior, computed) = self
-            .first_token_scores_counted(&tokens, choices, cancel)
-            .map_err(ProviderError::from)?;
+        let mut prior = vec![0.0f32; choices.len()];
+        let mut computed = 0;
+        for p in &prompts {
+            let (scores, c) = self
+                .first_token_scores_counted(p, choices, cancel)
+                .map_err(ProviderError::from)?;
+            computed += c;
+            let m = scores.iter().copied().fold(f32::MIN, f32::max);
+            let lse = m + scores.iter().map(|x| (x - m).exp()).sum::<f32>().ln();
+            for (a, x) in prior.iter_mut().zip(&scores) {
+                *a += (x - lse) / prompts.len() as f32;
+            }
+        }
         let mut priors = inner.priors.lock().unwrap_or_else(|p| p.into_inner());
         if priors.len() >= MAX_PRIORS {
             priors.clear();
@@ -274,11 +295,11 @@ mod tests {
 
     #[test]
     fn content_free_keeps_a_short_lead() {
-        assert_eq!(content_free("Input: red shoes"), "Input: N/A");
-        assert_eq!(content_free("red shoes"), "N/A");
+        assert_eq!(content_free("Input: red shoes", "N/A"), "Input: N/A");
+        assert_eq!(content_free("red shoes", "N/A"), "N/A");
         assert_eq!(
-            content_free("a very long sentence that goes on: and on"),
-            "N/A"
+            content_free("a very long sentence that goes on: and on", "?"),
+            "?"
         );
     }
 }
