@@ -528,10 +528,12 @@ pub(crate) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sample(n: usize, seed: u32) -> Vec<f32> {
+    /// Deterministic values in [-0.5, 0.5) for the kernels' tests (a linear congruential
+    /// sequence from `seed`).
+    pub(crate) fn sample(n: usize, seed: u32) -> Vec<f32> {
         let mut s = seed;
         (0..n)
             .map(|_| {

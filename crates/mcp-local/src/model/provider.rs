@@ -11,7 +11,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 impl LocalModel {
     /// Completes a sampling request (blocking; see [`Provider::complete`] for the async form).
@@ -79,29 +79,17 @@ impl LocalModel {
             Stop::StopSequence(_) => StopReason::StopSequence,
             Stop::MaxTokens => StopReason::MaxTokens,
         };
-        let completion = Completion {
-            result: CreateMessageResult {
-                role: Role::Assistant,
-                content: Content::text(g.text).into(),
-                model: MODEL_ID.to_string(),
-                stop_reason: Some(stop_reason),
-                meta: None,
+        Ok(reply(
+            g.text,
+            stop_reason,
+            Figures {
+                prompt_tokens: g.prompt_tokens,
+                reused_tokens: g.reused_tokens,
+                output_tokens: g.generated_tokens,
+                prompt_time: g.prompt_time,
+                generation_time: g.generation_time,
             },
-            usage: Usage {
-                input_tokens: g.prompt_tokens as u64,
-                output_tokens: g.generated_tokens as u64,
-            },
-        };
-        let timing = Timing {
-            prompt: g.prompt_time,
-            generation: g.generation_time,
-            generation_tokens: g.generated_tokens.saturating_sub(1) as u64,
-            prompt_computed: Some(g.prompt_tokens.saturating_sub(g.reused_tokens) as u64),
-        };
-        Ok(Timed {
-            completion,
-            timing: Some(timing),
-        })
+        ))
     }
 }
 
@@ -133,29 +121,54 @@ impl LocalModel {
             choice = %text,
             "local choice"
         );
-        let completion = Completion {
-            result: CreateMessageResult {
-                role: Role::Assistant,
-                content: Content::text(text).into(),
-                model: MODEL_ID.to_string(),
-                stop_reason: Some(StopReason::EndTurn),
-                meta: None,
+        Ok(reply(
+            text,
+            StopReason::EndTurn,
+            Figures {
+                prompt_tokens: c.prompt_tokens,
+                reused_tokens: c.reused_tokens,
+                output_tokens: c.generated_tokens.max(1),
+                prompt_time: c.prompt_time,
+                generation_time: c.generation_time,
             },
-            usage: Usage {
-                input_tokens: c.prompt_tokens as u64,
-                output_tokens: c.generated_tokens.max(1) as u64,
-            },
-        };
-        let timing = Timing {
-            prompt: c.prompt_time,
-            generation: c.generation_time,
-            generation_tokens: c.generated_tokens.saturating_sub(1) as u64,
-            prompt_computed: Some(c.prompt_tokens.saturating_sub(c.reused_tokens) as u64),
-        };
-        Ok(Timed {
-            completion,
-            timing: Some(timing),
-        })
+        ))
+    }
+}
+
+/// What a local reply cost.
+struct Figures {
+    prompt_tokens: usize,
+    reused_tokens: usize,
+    output_tokens: usize,
+    prompt_time: Duration,
+    generation_time: Duration,
+}
+
+/// The assistant's text reply, its usage and where its time went.
+fn reply(text: String, stop_reason: StopReason, f: Figures) -> Timed {
+    let completion = Completion {
+        result: CreateMessageResult {
+            role: Role::Assistant,
+            content: Content::text(text).into(),
+            model: MODEL_ID.to_string(),
+            stop_reason: Some(stop_reason),
+            meta: None,
+        },
+        usage: Usage {
+            input_tokens: f.prompt_tokens as u64,
+            output_tokens: f.output_tokens as u64,
+        },
+    };
+    // The first output token comes from the prompt's pass.
+    let timing = Timing {
+        prompt: f.prompt_time,
+        generation: f.generation_time,
+        generation_tokens: f.output_tokens.saturating_sub(1) as u64,
+        prompt_computed: Some(f.prompt_tokens.saturating_sub(f.reused_tokens) as u64),
+    };
+    Timed {
+        completion,
+        timing: Some(timing),
     }
 }
 
