@@ -1,5 +1,6 @@
-//! The native forward pass against candle's `quantized_llama` (the reference), and the reuse
-//! of a shared prefix against a cold run.
+//! The native forward pass against candle's `quantized_llama` (the reference), the reuse of
+//! a shared prefix against a cold run, the cache slots of alternating prompts, and the
+//! logits of every position (`feed_each`) against feeding one token at a time.
 //!
 //! Both compute in f32 from the same dequantized weights; only the order of the sums differs.
 
@@ -135,6 +136,89 @@ fn a_shared_prefix_gives_what_a_cold_run_gives() {
     let c = s.feed(&first).unwrap();
     assert!(distance(&l, &c) < 1e-4);
     assert_eq!(argmax(&l), argmax(&c));
+}
+
+#[test]
+fn alternating_prompts_keep_their_own_caches() {
+    let model = LocalModel::load(&common::model_path()).unwrap();
+    // One prompt per label, as worked examples are scored: a shared head, then each its own.
+    let prompts: Vec<Vec<u32>> = ["products", "users", "orders", "docs"]
+        .iter()
+        .map(|l| {
+            prompt(
+                &model,
+                SYSTEM,
+                &format!("Inputs labelled {l}:\nsocks\nhats"),
+            )
+        })
+        .collect();
+    let cold: Vec<Vec<f32>> = prompts
+        .iter()
+        .map(|p| {
+            let mut s = model.session();
+            s.forget();
+            s.feed(p).unwrap()
+        })
+        .collect();
+    // (Each cold run forgot the others.) The first round shares the head with the slot of
+    // the last prompt run and copies it; in the second each prompt finds its own slot.
+    for round in 0..2 {
+        for (p, cold) in prompts.iter().zip(&cold) {
+            let mut s = model.session();
+            let warm = s.feed(p).unwrap();
+            if round == 0 {
+                assert!(s.reused() > 10, "{} reused", s.reused());
+            } else {
+                // All but the last token, which runs for its logits.
+                assert_eq!(s.reused(), p.len() - 1);
+            }
+            assert!(distance(&warm, cold) < 1e-4);
+        }
+    }
+    // A new prompt that shares only the head takes a copy of it, and the others stay.
+    let other = prompt(&model, SYSTEM, "Something else entirely");
+    let mut s = model.session();
+    s.feed(&other).unwrap();
+    assert!(s.reused() > 10, "{} reused", s.reused());
+    drop(s);
+    let mut s = model.session();
+    s.feed(&prompts[0]).unwrap();
+    assert_eq!(s.reused(), prompts[0].len() - 1);
+}
+
+#[test]
+fn feed_each_gives_the_logits_of_one_token_at_a_time() {
+    let native = common::model();
+    let p = prompt(native, SYSTEM, "Query: a tent for two people");
+    let (head, rest) = p.split_at(p.len() - 6);
+    let each = {
+        let mut s = native.session();
+        s.feed(head).unwrap();
+        s.feed_each(rest).unwrap()
+    };
+    assert_eq!(each.len(), rest.len());
+    let mut s = native.session();
+    s.forget();
+    s.feed(head).unwrap();
+    for (i, &t) in rest.iter().enumerate() {
+        let one = s.feed(&[t]).unwrap();
+        let d = distance(&each[i], &one);
+        assert!(d < 1e-4, "position {i}: logits differ by {d} (relative)");
+    }
+    drop(s);
+    // The reference agrees (it runs them one at a time).
+    let mut r = candle().session();
+    r.feed(head).unwrap();
+    let theirs = r.feed_each(rest).unwrap();
+    for (i, (a, b)) in each.iter().zip(&theirs).enumerate() {
+        let d = distance(a, b);
+        assert!(
+            d < 1e-4,
+            "position {i}: candle's logits differ by {d} (relative)"
+        );
+    }
+    // A sequence starts with feed.
+    assert!(native.session().feed_each(rest).is_err());
 }
 
 fn argmax(logits: &[f32]) -> u32 {

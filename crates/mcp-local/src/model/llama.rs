@@ -68,6 +68,18 @@ impl KvCache {
         self.len
     }
 
+    /// A copy of the first `len` positions.
+    pub(crate) fn prefix(&self, len: usize) -> KvCache {
+        let len = len.min(self.len);
+        let per = |v: &Vec<f32>| v.len() / self.len.max(1);
+        let copy = |vs: &Vec<Vec<f32>>| vs.iter().map(|v| v[..per(v) * len].to_vec()).collect();
+        KvCache {
+            k: copy(&self.k),
+            v: copy(&self.v),
+            len,
+        }
+    }
+
     /// Forgets the positions from `len` on.
     pub(crate) fn truncate(&mut self, len: usize) {
         if len >= self.len {
@@ -203,10 +215,27 @@ impl Llama {
 
     /// Runs `tokens` after the cache's positions and returns the logits of the last one.
     pub(crate) fn forward(&self, cache: &mut KvCache, tokens: &[u32]) -> Result<Vec<f32>, String> {
-        self.pool.install(|| self.forward_here(cache, tokens))
+        let mut all = self
+            .pool
+            .install(|| self.forward_here(cache, tokens, false))?;
+        all.pop().ok_or_else(|| "nothing to run".to_string())
     }
 
-    fn forward_here(&self, cache: &mut KvCache, tokens: &[u32]) -> Result<Vec<f32>, String> {
+    /// Runs `tokens` after the cache's positions and returns the logits after each of them.
+    pub(crate) fn forward_each(
+        &self,
+        cache: &mut KvCache,
+        tokens: &[u32],
+    ) -> Result<Vec<Vec<f32>>, String> {
+        self.pool.install(|| self.forward_here(cache, tokens, true))
+    }
+
+    fn forward_here(
+        &self,
+        cache: &mut KvCache,
+        tokens: &[u32],
+        each: bool,
+    ) -> Result<Vec<Vec<f32>>, String> {
         if tokens.is_empty() {
             return Err("nothing to run".into());
         }
@@ -227,19 +256,35 @@ impl Llama {
                 len: 0,
             };
         }
-        let mut last = Vec::new();
-        for batch in tokens.chunks(BATCH) {
-            last = self.batch(cache, batch);
+        let dim = self.cfg.dim;
+        let mut logits = Vec::new();
+        let count = tokens.len().div_ceil(BATCH);
+        for (b, batch) in tokens.chunks(BATCH).enumerate() {
+            let hidden = self.batch(cache, batch);
+            if each {
+                logits.extend(self.logits(&hidden));
+            } else if b + 1 == count {
+                logits.extend(self.logits(&hidden[(batch.len() - 1) * dim..]));
+            }
         }
-        let mut x = vec![0f32; self.cfg.dim];
-        rms_norm(&last, &self.norm, self.cfg.eps, &mut x);
-        let head = self.output.as_ref().unwrap_or(&self.embed);
-        let mut logits = vec![0f32; head.rows()];
-        head.matmul(self.isa, &x, 1, &mut logits);
         Ok(logits)
     }
 
-    /// One batch through every layer; returns the last token's hidden state.
+    /// The logits after each hidden state (`hidden` holds one or more rows).
+    fn logits(&self, hidden: &[f32]) -> Vec<Vec<f32>> {
+        let n = hidden.len() / self.cfg.dim;
+        let mut x = vec![0f32; hidden.len()];
+        rms_norm(hidden, &self.norm, self.cfg.eps, &mut x);
+        let head = self.output.as_ref().unwrap_or(&self.embed);
+        let mut logits = vec![0f32; n * head.rows()];
+        head.matmul(self.isa, &x, n, &mut logits);
+        logits
+            .chunks_exact(head.rows())
+            .map(<[f32]>::to_vec)
+            .collect()
+    }
+
+    /// One batch through every layer; returns the hidden states (one row per token).
     fn batch(&self, cache: &mut KvCache, tokens: &[u32]) -> Vec<f32> {
         let Config { dim, ffn, eps, .. } = self.cfg;
         let n = tokens.len();
@@ -283,7 +328,7 @@ impl Llama {
             x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
         }
         cache.len += n;
-        x.split_off((n - 1) * dim)
+        x
     }
 
     /// Rotates consecutive pairs of each head (GGUF llama's layout) for position `pos`.
