@@ -7,8 +7,9 @@
 //!
 //! Run: `cargo run --release -p mcp-examples --example judgment_bench [-- NAME ...]`
 //! (`--perfect-only` skips the embedded model; `--free` takes the typed-output extension
-//! off the requests, so the model writes freely and the server parses; `--uncalibrated`
-//! keeps choices constrained but turns their calibration off). "by the model" is the
+//! off the requests, so the model writes freely and the server parses; `--first-token`
+//! keeps choices constrained but decides them by the label's first token, not by the worked
+//! examples; `--uncalibrated` does that without calibration). "by the model" is the
 //! accuracy over the cases that sampled (code decided none of it).
 //!
 //! A case: `{"name", "tool", "args", "expect": {"/pointer": value}, "perfect": [[needle,
@@ -184,6 +185,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let perfect_only = args.iter().any(|a| a == "--perfect-only");
     let free = args.iter().any(|a| a == "--free");
     let uncalibrated = args.iter().any(|a| a == "--uncalibrated");
+    let first_token = uncalibrated || args.iter().any(|a| a == "--first-token");
     let mut names: Vec<String> = args.into_iter().filter(|a| !a.starts_with("--")).collect();
     if names.is_empty() {
         names = mcp_examples::REGISTRY
@@ -202,6 +204,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             format!("{e} (run `mcp-sampling model install`, or pass --perfect-only)")
         })?;
         model.set_calibrated_choices(!uncalibrated);
+        model.set_choices_by_example(!first_token);
         Some(mcp_host::answer_with(Arc::new(model), mcp_local::MODEL_ID))
     };
     println!("| server | cases | perfect model | embedded model | decided in code |");

@@ -4,6 +4,7 @@
 //! ([`Backend::Candle`]).
 
 mod attend;
+mod by_example;
 mod choose;
 mod constrain;
 mod kernels;
@@ -71,6 +72,8 @@ struct Inner {
     grammars: OnceLock<Result<constrain::Grammars, String>>,
     /// Whether choices are calibrated ([`LocalModel::set_calibrated_choices`]).
     calibrate: AtomicBool,
+    /// Whether worked examples decide choices ([`LocalModel::set_choices_by_example`]).
+    by_example: AtomicBool,
     /// Calibration priors by prompt template (see `choose.rs`).
     priors: Mutex<HashMap<u64, Vec<f32>>>,
 }
@@ -216,6 +219,7 @@ impl LocalModel {
                 path: path.to_path_buf(),
                 grammars: OnceLock::new(),
                 calibrate: AtomicBool::new(true),
+                by_example: AtomicBool::new(true),
                 priors: Mutex::new(HashMap::new()),
             }),
         })

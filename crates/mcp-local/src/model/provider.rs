@@ -1,7 +1,7 @@
 //! The [`Provider`]: a sampling request in, the completion (and where its time went) out:
 //! free text, calibrated choices or JSON constrained by a schema, as the request asks.
 
-use super::{GenerateOptions, LocalModel, Stop, TOP_P};
+use super::{Chosen, GenerateOptions, LocalModel, Stop, TOP_P};
 use crate::{LocalError, MODEL_ID, PROVIDER_NAME};
 use mcp_llm::{BoxFuture, Completion, Provider, ProviderError, Timed, Timing, Usage};
 use mcp_proto::content::Content;
@@ -38,6 +38,12 @@ impl LocalModel {
         let prompt = self.chat_prompt(params)?;
         let expected = expected_of(params);
         if let Some(ExpectedOutput::Choices(choices)) = &expected {
+            if let Some(c) = self
+                .choose_by_example(params, choices, cancel)
+                .map_err(ProviderError::from)?
+            {
+                return Ok(chosen_reply(c, choices, "by example"));
+            }
             let (prior, prior_time, prior_computed) = self.choice_prior(params, choices, cancel)?;
             let mut timed = self.complete_choice(&prompt, choices, prior.as_deref(), cancel)?;
             // The calibration pass is part of reading the prompt.
@@ -113,26 +119,32 @@ impl LocalModel {
         let c = self
             .choose(prompt, choices, prior, cancel)
             .map_err(ProviderError::from)?;
-        let text = choices.get(c.index).cloned().unwrap_or_default();
-        tracing::debug!(
-            prompt_tokens = c.prompt_tokens,
-            decided_tokens = c.generated_tokens,
-            prompt_ms = c.prompt_time.as_millis() as u64,
-            choice = %text,
-            "local choice"
-        );
-        Ok(reply(
-            text,
-            StopReason::EndTurn,
-            Figures {
-                prompt_tokens: c.prompt_tokens,
-                reused_tokens: c.reused_tokens,
-                output_tokens: c.generated_tokens.max(1),
-                prompt_time: c.prompt_time,
-                generation_time: c.generation_time,
-            },
-        ))
+        Ok(chosen_reply(c, choices, "first token"))
     }
+}
+
+/// The reply for a choice made.
+fn chosen_reply(c: Chosen, choices: &[String], how: &'static str) -> Timed {
+    let text = choices.get(c.index).cloned().unwrap_or_default();
+    tracing::debug!(
+        prompt_tokens = c.prompt_tokens,
+        decided_tokens = c.generated_tokens,
+        prompt_ms = c.prompt_time.as_millis() as u64,
+        choice = %text,
+        how,
+        "local choice"
+    );
+    reply(
+        text,
+        StopReason::EndTurn,
+        Figures {
+            prompt_tokens: c.prompt_tokens,
+            reused_tokens: c.reused_tokens,
+            output_tokens: c.generated_tokens.max(1),
+            prompt_time: c.prompt_time,
+            generation_time: c.generation_time,
+        },
+    )
 }
 
 /// What a local reply cost.
