@@ -188,8 +188,8 @@ fn demo_shows_the_route_and_each_reply_s_figures() {
     assert!(out.contains("1 queries, 0 failed"), "{out}");
 }
 
-/// The demo's own five queries, with the embedded model: each lands in the right table (two
-/// by rule, three by the model's calibrated choice).
+/// The demo's own five queries, with the embedded model: each lands in the right table (one
+/// by rule, four by the model's choice, which the worked examples decide).
 #[test]
 fn the_demo_s_queries_land_in_the_right_tables() {
     let o = Command::new(bin()).args(["demo"]).output().unwrap();
