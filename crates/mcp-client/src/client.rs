@@ -32,6 +32,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
+/// Where the server's progress notifications for one request go (their params).
+pub type Progress = tokio::sync::mpsc::UnboundedSender<Value>;
+
 /// How a `server/discover` attempt ended.
 #[derive(PartialEq, Eq)]
 enum Probe {
@@ -91,6 +94,7 @@ impl Client {
             elicitation: opts.elicitation.clone(),
             roots: opts.roots.clone(),
             calls: Mutex::new(Vec::new()),
+            notifications: opts.notifications.clone(),
         });
         let conn = start(
             Arc::new(ClientHandler {
@@ -117,8 +121,10 @@ impl Client {
             EraChoice::Auto => client.discover(true).await?,
         }
         client.state.set_era(client.era, &client.version);
-        if let Some(info) = &client.server_info {
-            client.state.set_server_name(&info.name);
+        match (&client.opts.name, &client.server_info) {
+            (Some(name), _) => client.state.set_server_name(name),
+            (None, Some(info)) => client.state.set_server_name(&info.name),
+            (None, None) => {}
         }
         if let (Era::Legacy, Some(roots)) = (client.era, &client.opts.roots) {
             roots.notify_changes(client.peer.clone());
@@ -292,13 +298,32 @@ impl Client {
         params: Option<Value>,
         timeout: Option<Duration>,
     ) -> Result<Value, ClientError> {
+        self.request_with(method, params, timeout, None).await
+    }
+
+    /// [`Client::request`], with the server's progress for it sent to `progress`.
+    async fn request_with(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        timeout: Option<Duration>,
+        progress: Option<Progress>,
+    ) -> Result<Value, ClientError> {
         if self.era != Era::Modern || method != CallTool::METHOD {
-            return self.send(method, params, timeout, Hints::new()).await;
+            return self
+                .send_with(method, params, timeout, Hints::new(), progress)
+                .await;
         }
         let params = params.unwrap_or_else(|| json!({}));
         let hints = self.param_hints(&params);
         match self
-            .send(method, Some(params.clone()), timeout, hints)
+            .send_with(
+                method,
+                Some(params.clone()),
+                timeout,
+                hints,
+                progress.clone(),
+            )
             .await
         {
             Err(ClientError::Rpc(RpcError::Remote(e))) if e.code == HEADER_MISMATCH => {
@@ -309,9 +334,60 @@ impl Client {
                     return Err(ClientError::Rpc(RpcError::Remote(e)));
                 }
                 let hints = self.param_hints(&params);
-                self.send(method, Some(params), timeout, hints).await
+                self.send_with(method, Some(params), timeout, hints, progress)
+                    .await
             }
             outcome => outcome,
+        }
+    }
+
+    /// Sends a request on behalf of another client (a bridge), its params kept as they are
+    /// (their `_meta` too; the modern era adds ours). `tools/call` and `prompts/get` run as
+    /// calls: on the legacy era the server's sampling requests meanwhile are tied to the
+    /// call; on the modern era its `input_required` rounds are answered by this client's
+    /// handlers. With `progress`, the server's progress for the request comes there (the
+    /// request carries this client's own progress token).
+    pub async fn forward(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        progress: Option<Progress>,
+    ) -> Result<Value, ClientError> {
+        if method != CallTool::METHOD && method != GetPrompt::METHOD {
+            return self.request_with(method, params, None, progress).await;
+        }
+        let params = params.unwrap_or_else(|| json!({}));
+        let call = ToolCall {
+            name: params
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .into(),
+            arguments: match params.get("arguments") {
+                Some(Value::Object(a)) => a.clone(),
+                _ => Map::new(),
+            },
+            depth: params
+                .get("_meta")
+                .and_then(|m| m.get(mcp_proto::ext::DEPTH_KEY))
+                .and_then(Value::as_u64)
+                .and_then(|d| u32::try_from(d).ok())
+                .unwrap_or(0),
+        };
+        let timeout = Some(self.opts.call_timeout);
+        match self.era {
+            Era::Legacy => {
+                let n = self
+                    .next_call
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.state.start_call(n, call);
+                let outcome = self
+                    .request_with(method, Some(params), timeout, progress)
+                    .await;
+                self.state.end_call(n);
+                outcome
+            }
+            Era::Modern => self.rounds_with(method, params, &call, progress).await,
         }
     }
 
@@ -331,6 +407,18 @@ impl Client {
         timeout: Option<Duration>,
         hints: Hints,
     ) -> Result<Value, ClientError> {
+        self.send_with(method, params, timeout, hints, None).await
+    }
+
+    /// [`Client::send`], with the server's progress for it sent to `progress`.
+    async fn send_with(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        timeout: Option<Duration>,
+        hints: Hints,
+        progress: Option<Progress>,
+    ) -> Result<Value, ClientError> {
         let mut params = params.unwrap_or_else(|| json!({}));
         if self.era == Era::Modern {
             if let Some(obj) = params.as_object_mut() {
@@ -343,6 +431,7 @@ impl Client {
         let opts = RequestOptions {
             timeout,
             hints,
+            progress,
             ..Default::default()
         };
         Ok(self.peer.request(method, Some(params), opts).await?)
@@ -463,6 +552,17 @@ impl Client {
         base: Value,
         call: &ToolCall,
     ) -> Result<Value, ClientError> {
+        self.rounds_with(method, base, call, None).await
+    }
+
+    /// [`Client::rounds`], with the server's progress for each round sent to `progress`.
+    async fn rounds_with(
+        &self,
+        method: &str,
+        base: Value,
+        call: &ToolCall,
+        progress: Option<Progress>,
+    ) -> Result<Value, ClientError> {
         let mut responses: Option<InputResponses> = None;
         let mut state: Option<String> = None;
         for round in 0..=self.opts.max_rounds {
@@ -474,7 +574,12 @@ impl Client {
                 params["requestState"] = Value::String(s);
             }
             let v = self
-                .request(method, Some(params), Some(self.opts.call_timeout))
+                .request_with(
+                    method,
+                    Some(params),
+                    Some(self.opts.call_timeout),
+                    progress.clone(),
+                )
                 .await?;
             match mrtr::result_type(&v) {
                 COMPLETE => return Ok(v),

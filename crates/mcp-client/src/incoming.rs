@@ -32,6 +32,10 @@ impl Handler for ClientHandler {
 
     fn notification(&self, method: &str, params: Option<Value>, _peer: &Peer) {
         let server = self.state.server_name();
+        let params_copy = match &self.state.notifications {
+            Some(_) => params.clone(),
+            None => None,
+        };
         match method {
             LogMessage::METHOD => {
                 let p = params.unwrap_or(Value::Null);
@@ -40,6 +44,9 @@ impl Handler for ClientHandler {
                 tracing::info!(target: "mcp_host::server_log", %server, log_level = level, "{data}");
             }
             other => tracing::debug!(%server, method = other, "notification"),
+        }
+        if let Some(sink) = &self.state.notifications {
+            sink(method, params_copy);
         }
     }
 }

@@ -34,12 +34,12 @@ mod options;
 mod roots;
 mod state;
 
-pub use client::Client;
+pub use client::{Client, Progress};
 pub use elicitation::{AutoElicit, ElicitationError, ElicitationHandler, ElicitationRequest};
 pub use error::ClientError;
 pub use http::{HttpOptions, HttpTransport};
 pub use mcp_proto::handler::{
     BoxFuture, SamplingError, SamplingHandler, SamplingRequest, ToolCall,
 };
-pub use options::{ClientOptions, EraChoice};
+pub use options::{ClientOptions, EraChoice, NotificationSink};
 pub use roots::Roots;

@@ -4,6 +4,7 @@ use crate::elicitation::ElicitationHandler;
 use crate::roots::Roots;
 use mcp_proto::{ClientCapabilities, Implementation};
 use mcp_rpc::Config;
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ pub enum EraChoice {
 }
 
 /// Client settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientOptions {
     /// Era choice (default `Auto`).
     pub era: EraChoice,
@@ -41,7 +42,17 @@ pub struct ClientOptions {
     pub elicitation: Option<Arc<dyn ElicitationHandler>>,
     /// The roots offered to servers; `roots` (with `listChanged`) is declared only when set.
     pub roots: Option<Roots>,
+    /// The server's configured name (a config entry, `--name`): sampling requests name the
+    /// server by it, whatever it calls itself. Default: the name it reports.
+    pub name: Option<String>,
+    /// Gets the server's notifications (log messages, `list_changed`, resource updates,
+    /// progress that is not for a request made with [`crate::Client::forward`]), after the
+    /// client's own handling.
+    pub notifications: Option<NotificationSink>,
 }
+
+/// Where a client hands the server's notifications: method and params.
+pub type NotificationSink = Arc<dyn Fn(&str, Option<Value>) + Send + Sync>;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -55,7 +66,24 @@ impl Default for ClientOptions {
             rpc: Config::default(),
             elicitation: None,
             roots: None,
+            name: None,
+            notifications: None,
         }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("era", &self.era)
+            .field("info", &self.info)
+            .field("capabilities", &self.capabilities)
+            .field("call_timeout", &self.call_timeout)
+            .field("elicitation", &self.elicitation.is_some())
+            .field("roots", &self.roots)
+            .field("name", &self.name)
+            .field("notifications", &self.notifications.is_some())
+            .finish_non_exhaustive()
     }
 }
 

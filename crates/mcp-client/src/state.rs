@@ -17,6 +17,8 @@ pub(crate) struct ClientState {
     pub roots: Option<Roots>,
     /// The legacy tool calls in flight, numbered.
     pub calls: Mutex<Vec<(u64, ToolCall)>>,
+    /// Where the server's notifications go too.
+    pub notifications: Option<crate::options::NotificationSink>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

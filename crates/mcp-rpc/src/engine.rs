@@ -230,6 +230,12 @@ impl Peer {
             tokio::select! {
                 answer = &mut rx => {
                     guard.armed = false;
+                    // Progress the peer sent before its answer is delivered before it.
+                    if let (Some(prx), Some(user)) = (prx.as_mut(), &opts.progress) {
+                        while let Ok(p) = prx.try_recv() {
+                            let _ = user.send(p);
+                        }
+                    }
                     return match answer {
                         Ok(outcome) => outcome,
                         Err(_) => Err(RpcError::Closed),

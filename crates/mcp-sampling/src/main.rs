@@ -1,6 +1,7 @@
 //! `mcp-sampling`: call MCP tools with a sampling host, and serve built-in sampling servers.
 
 mod audit;
+mod bridge;
 mod call;
 mod config;
 mod demo;
@@ -43,6 +44,10 @@ enum Cmd {
     Host(interactive::HostCmdArgs),
     /// Run a built-in server on stdio, or on Streamable HTTP with --http.
     Serve(serve::ServeArgs),
+    /// Stand in front of a server for a host (on stdio): pass everything through, and answer
+    /// the server's sampling requests through the host when it can, else through our
+    /// pipeline. `--print-config NAME` prints the entry for a desktop host's config.
+    Bridge(bridge::BridgeArgs),
     /// Show the audit log of sampling requests.
     Audit(audit::AuditArgs),
     /// Install the embedded model, or print where it is.
@@ -75,6 +80,7 @@ fn main() -> ExitCode {
             Cmd::Call(a) => call::run(a).await,
             Cmd::Host(a) => interactive::run(a).await,
             Cmd::Serve(a) => serve::run(a).await,
+            Cmd::Bridge(a) => bridge::run(a).await,
             Cmd::Audit(a) => audit::run(a),
             Cmd::Model(a) => model::run(a),
             Cmd::Demo(a) => demo::run(a).await,

@@ -1,0 +1,211 @@
+//! The host's side: `initialize` answered with the server's identity and capabilities, every
+//! other request forwarded to the server (with progress mapped back to the host's token),
+//! and the host's notifications passed on.
+
+use crate::answer::{Host, HostSlot};
+use mcp_client::{Client, ClientError, Roots};
+use mcp_proto::lifecycle::{InitializeParams, InitializeResult, META_LOG_LEVEL};
+use mcp_proto::methods::{
+    Discover, Initialize, Initialized, ListRoots, Notification as _, Progress, Request as _,
+    RootsListChanged, SetLevel, Subscribe, Unsubscribe,
+};
+use mcp_proto::roots::ListRootsResult;
+use mcp_proto::version::negotiate_legacy;
+use mcp_proto::{BoxFuture, Era, ErrorObject, Implementation};
+use mcp_rpc::{Handler, Peer, Request, RequestOptions, RpcError};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+
+pub(crate) struct HostHandler {
+    client: Arc<Client>,
+    slot: Arc<HostSlot>,
+    roots: Roots,
+    /// The log level the host set, sent in each request's `_meta` to a modern server (which
+    /// keeps no session to remember it).
+    log_level: Arc<Mutex<Option<Value>>>,
+}
+
+impl HostHandler {
+    pub(crate) fn new(client: Arc<Client>, slot: Arc<HostSlot>, roots: Roots) -> HostHandler {
+        HostHandler {
+            client,
+            slot,
+            roots,
+            log_level: Arc::default(),
+        }
+    }
+
+    fn initialize(&self, params: Option<Value>, peer: Peer) -> Result<Value, ErrorObject> {
+        let p: InitializeParams = serde_json::from_value(params.unwrap_or(Value::Null))
+            .map_err(|e| ErrorObject::invalid_params(format!("invalid initialize params: {e}")))?;
+        tracing::info!(host = %p.client_info.name, version = %p.protocol_version, "host connected");
+        let host = Host {
+            peer: peer.clone(),
+            caps: p.capabilities,
+        };
+        if host.caps.can_list_roots() {
+            refresh_roots(peer, self.roots.clone());
+        }
+        self.slot.set(host);
+        let server_info = self
+            .client
+            .server_info()
+            .cloned()
+            .unwrap_or_else(|| Implementation::new("server", "unknown"));
+        let result = InitializeResult {
+            protocol_version: negotiate_legacy(&p.protocol_version).to_string(),
+            capabilities: self.client.server_capabilities().clone(),
+            server_info,
+            instructions: None,
+        };
+        serde_json::to_value(result).map_err(|e| ErrorObject::internal(e.to_string()))
+    }
+}
+
+impl Handler for HostHandler {
+    fn request(&self, req: Request) -> BoxFuture<Result<Value, ErrorObject>> {
+        let method = req.method.as_str();
+        if method == Initialize::METHOD {
+            let answer = self.initialize(req.params, req.peer);
+            return Box::pin(async move { answer });
+        }
+        if method == Discover::METHOD {
+            return Box::pin(async move {
+                Err(ErrorObject::method_not_found(
+                    "server/discover (the bridge speaks the legacy era to its host: send initialize)",
+                ))
+            });
+        }
+        if self.slot.get().is_none() {
+            return Box::pin(async move {
+                Err(ErrorObject::invalid_request(
+                    "the bridge's host must send initialize first",
+                ))
+            });
+        }
+        let modern = self.client.era() == Era::Modern;
+        if modern && method == SetLevel::METHOD {
+            let level = req.params.as_ref().and_then(|p| p.get("level")).cloned();
+            *self.log_level.lock().unwrap_or_else(|p| p.into_inner()) = level;
+            return Box::pin(async move { Ok(json!({})) });
+        }
+        if modern && (method == Subscribe::METHOD || method == Unsubscribe::METHOD) {
+            let why = format!(
+                "{method}: the server speaks {}, which has no resource subscriptions",
+                self.client.protocol_version()
+            );
+            return Box::pin(async move { Err(ErrorObject::method_not_found(&why)) });
+        }
+        let mut params = req.params;
+        if modern {
+            let level = self
+                .log_level
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if let (Some(level), Some(obj)) = (
+                level,
+                params.get_or_insert_with(|| json!({})).as_object_mut(),
+            ) {
+                let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+                if let Some(m) = meta.as_object_mut() {
+                    m.insert(META_LOG_LEVEL.into(), level);
+                }
+            }
+        }
+        let client = self.client.clone();
+        let peer = req.peer;
+        let method = req.method;
+        Box::pin(async move { forward(&client, &peer, &method, params).await })
+    }
+
+    fn notification(&self, method: &str, params: Option<Value>, peer: &Peer) {
+        if method == Initialized::METHOD {
+            return;
+        }
+        if method == RootsListChanged::METHOD {
+            refresh_roots(peer.clone(), self.roots.clone());
+            return;
+        }
+        // A modern server takes no notifications from its client.
+        if self.client.era() == Era::Legacy {
+            if let Err(e) = self.client.peer().notify(method, params) {
+                tracing::debug!(method, "cannot pass a notification to the server: {e}");
+            }
+        }
+    }
+}
+
+/// Forwards one request; the server's progress for it reaches the host under the host's
+/// own token.
+async fn forward(
+    client: &Client,
+    host: &Peer,
+    method: &str,
+    params: Option<Value>,
+) -> Result<Value, ErrorObject> {
+    let token = params
+        .as_ref()
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get("progressToken"))
+        .cloned();
+    let (progress, relay) = match token {
+        Some(token) => {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+            let host = host.clone();
+            let relay = tokio::spawn(async move {
+                while let Some(mut p) = rx.recv().await {
+                    if let Some(obj) = p.as_object_mut() {
+                        obj.insert("progressToken".into(), token.clone());
+                    }
+                    if host.notify(Progress::METHOD, Some(p)).is_err() {
+                        return;
+                    }
+                }
+            });
+            (Some(tx), Some(relay))
+        }
+        None => (None, None),
+    };
+    let outcome = client.forward(method, params, progress).await;
+    // The request is over, so its progress channel is closed: the relay ends once it has
+    // passed on what came before the answer, which thus reaches the host first.
+    if let Some(relay) = relay {
+        let _ = relay.await;
+    }
+    outcome.map_err(error_object)
+}
+
+/// The server's error as the host sees it: the server's own answer as it was, else one
+/// sentence naming what failed.
+fn error_object(e: ClientError) -> ErrorObject {
+    match e {
+        ClientError::Rpc(RpcError::Remote(e)) => e,
+        other => ErrorObject::internal(format!("the bridged server failed: {other}")),
+    }
+}
+
+/// Asks the host for its roots and offers them to the server (roots that are not `file://`
+/// URIs are left out, with a warning).
+fn refresh_roots(host: Peer, roots: Roots) {
+    tokio::spawn(async move {
+        let listed = host
+            .request(ListRoots::METHOD, None, RequestOptions::default())
+            .await;
+        let list: ListRootsResult = match listed.map(serde_json::from_value) {
+            Ok(Ok(list)) => list,
+            Ok(Err(e)) => return tracing::warn!("the host's roots/list answer is malformed: {e}"),
+            Err(e) => return tracing::warn!("the host did not list its roots: {e}"),
+        };
+        let (good, bad): (Vec<_>, Vec<_>) = list.roots.into_iter().partition(|r| r.check().is_ok());
+        if !bad.is_empty() {
+            tracing::warn!(
+                left_out = bad.len(),
+                "the host offered roots that are not file:// URIs"
+            );
+        }
+        if let Err(e) = roots.set(good) {
+            tracing::warn!("cannot offer the host's roots: {e}");
+        }
+    });
+}

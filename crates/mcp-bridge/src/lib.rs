@@ -1,0 +1,146 @@
+//! An MCP bridge: an MCP server towards a host (a desktop app, an IDE, an agent) and a client
+//! towards the real server, so that a host that cannot answer sampling can still use a
+//! server that samples.
+//!
+//! - Towards the host, the bridge speaks the legacy era (`initialize`), as hosts do today: it
+//!   answers with the server's identity and capabilities, and passes every request and
+//!   notification through, both ways: tools, resources and templates, prompts, completion,
+//!   logging, pagination, progress (each token mapped to the host's own), cancellation
+//!   (dropping a forwarded request cancels it at the server), `list_changed` and resource
+//!   updates.
+//! - Towards the server, the bridge is a [`Client`] of either era; a server that speaks only
+//!   `2026-07-28` gets the MRTR loop, run by the client, so a legacy host can use it.
+//! - The server always sees a client that can sample. A sampling request goes to the host
+//!   when it declared `sampling` ([`SamplingMode::Auto`]; with tools only when it declared
+//!   `sampling.tools`), else to the bridge's own handler (the host pipeline: policy,
+//!   approval, routing, audit, a model). Elicitation goes to the host when it declared it,
+//!   else to the bridge's own handler, else it is declined. Roots are the host's, when it
+//!   declared them, else the bridge's own.
+//! - Sampling requests name the server by its configured name (`ClientOptions::name`),
+//!   never only by the name it reports about itself.
+
+mod answer;
+mod host;
+
+use answer::{HostSlot, ToHost};
+use mcp_client::{Client, ClientError, ClientOptions, ElicitationHandler, Roots};
+use mcp_proto::handler::SamplingHandler;
+use mcp_rpc::Transport;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Who answers the server's sampling requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SamplingMode {
+    /// The host when it declared `sampling` (with tools: `sampling.tools`), else ours.
+    #[default]
+    Auto,
+    /// Always the host; a host that did not declare sampling gets the request refused.
+    Host,
+    /// Always ours (the host is never asked).
+    Local,
+}
+
+/// How the bridge answers what the host cannot.
+#[derive(Clone)]
+pub struct BridgeOptions {
+    /// Who answers sampling.
+    pub sampling: SamplingMode,
+    /// Our own answer to sampling (the host pipeline).
+    pub local: Arc<dyn SamplingHandler>,
+    /// Our own answer to forms, when the host cannot; none: declined.
+    pub elicitation: Option<Arc<dyn ElicitationHandler>>,
+    /// Our own roots, offered when the host has none.
+    pub roots: Vec<mcp_proto::roots::Root>,
+    /// The client towards the server: era, timeouts, its configured name
+    /// (`ClientOptions::name`). Its capabilities, handlers and notification sink are the
+    /// bridge's.
+    pub client: ClientOptions,
+}
+
+/// Why the bridge could not start or serve.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    /// The server could not be reached or refused the handshake.
+    #[error("cannot connect to the server: {0}")]
+    Connect(#[from] ClientError),
+    /// A root is not a `file://` URI.
+    #[error("invalid root: {0}")]
+    Root(#[from] mcp_proto::roots::RootError),
+    /// The host connection failed.
+    #[error("the host connection failed: {0}")]
+    Host(String),
+}
+
+/// A bridge: connected to its server, serving one host at a time.
+pub struct Bridge {
+    client: Arc<Client>,
+    slot: Arc<HostSlot>,
+    roots: Roots,
+}
+
+impl Bridge {
+    /// Connects to the server: `connect` gets the client's sampling handler and options (the
+    /// bridge's) and opens the connection, such as [`Client::connect`] on a child process or
+    /// [`Client::connect_http`].
+    pub async fn connect<F, Fut>(opts: BridgeOptions, connect: F) -> Result<Bridge, BridgeError>
+    where
+        F: FnOnce(Arc<dyn SamplingHandler>, ClientOptions) -> Fut,
+        Fut: Future<Output = Result<Client, ClientError>>,
+    {
+        let slot = Arc::new(HostSlot::default());
+        let roots = Roots::new(opts.roots.clone())?;
+        let to_host = ToHost {
+            slot: slot.clone(),
+            mode: opts.sampling,
+            local: opts.local.clone(),
+            elicitation: opts.elicitation.clone(),
+        };
+        let mut client_opts = opts.client.clone();
+        // Sampling always (with tools only when ours can take them: the host's are not
+        // known yet); forms always (the host's, ours, or declined); roots always.
+        client_opts.capabilities = mcp_proto::ClientCapabilities::sampling(
+            opts.client.capabilities.can_sample_with_tools(),
+        );
+        client_opts.elicitation = Some(Arc::new(to_host.clone()));
+        client_opts.roots = Some(roots.clone());
+        client_opts.notifications = Some(answer::sink(slot.clone()));
+        let client = connect(Arc::new(to_host), client_opts).await?;
+        tracing::info!(
+            era = %client.era(),
+            version = client.protocol_version(),
+            "bridge connected to the server"
+        );
+        Ok(Bridge {
+            client: Arc::new(client),
+            slot,
+            roots,
+        })
+    }
+
+    /// The client towards the server.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Serves a host on `transport` (stdio for a desktop host) until it closes.
+    pub async fn serve(&self, transport: Transport) -> Result<(), BridgeError> {
+        let handler = Arc::new(host::HostHandler::new(
+            self.client.clone(),
+            self.slot.clone(),
+            self.roots.clone(),
+        ));
+        let mut conn = transport.connect(handler, mcp_rpc::Config::default());
+        let outcome = conn.finished().await.map_err(BridgeError::Host);
+        self.slot.clear();
+        outcome
+    }
+
+    /// Closes the connection to the server.
+    pub async fn close(self) {
+        match Arc::try_unwrap(self.client) {
+            Ok(client) => client.close().await,
+            Err(client) => client.peer().close(),
+        }
+    }
+}

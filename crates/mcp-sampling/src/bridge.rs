@@ -1,0 +1,223 @@
+//! `mcp-sampling bridge`: an MCP server on stdio for a host (a desktop app, an IDE) in front
+//! of a real server (a command, a URL, or a config entry), which passes everything through
+//! and gives the server sampling even when the host has none (see the `mcp-bridge` crate).
+
+use crate::host::{self, HostArgs};
+use anyhow::{bail, Context};
+use clap::Args;
+use mcp_bridge::{Bridge, BridgeOptions, SamplingMode};
+use mcp_client::{Client, HttpOptions};
+use mcp_host::approval::Mode;
+use mcp_rpc::ChildProcess;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct BridgeArgs {
+    /// Who answers the server's sampling requests: auto (the host when it declared sampling,
+    /// else ours), host, local (ours: the pipeline with --provider), or a provider for ours
+    /// (local, openai:MODEL, anthropic:MODEL, ...).
+    #[arg(long, default_value = "auto", value_name = "auto|host|local|PROVIDER")]
+    sampling: String,
+    /// The server's name in policies, approval rules and the audit log. Default: the config
+    /// entry's name, else the command line, else the URL (never only what the server says).
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    host: HostArgs,
+    /// A server from the config's server list, instead of a command after `--`.
+    #[arg(long, conflicts_with = "command")]
+    server: Option<String>,
+    /// A Streamable HTTP endpoint (such as http://127.0.0.1:3000/mcp), instead of a command.
+    #[arg(long, conflicts_with_all = ["command", "server"])]
+    url: Option<String>,
+    /// A bearer token sent with --url (`Authorization: Bearer TOKEN`).
+    #[arg(long, env = "MCP_BEARER_TOKEN", hide_env_values = true)]
+    bearer: Option<String>,
+    /// Print the `mcpServers` entry NAME that runs this bridge (paste it into a desktop
+    /// host's configuration), and exit.
+    #[arg(long, value_name = "NAME")]
+    print_config: Option<String>,
+    /// The server command and its arguments.
+    #[arg(last = true, num_args = 1..)]
+    command: Vec<String>,
+}
+
+pub async fn run(mut a: BridgeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(name) = &a.print_config {
+        println!("{}", print_config(name)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mode = match a.sampling.as_str() {
+        "auto" => SamplingMode::Auto,
+        "host" => SamplingMode::Host,
+        "local" => SamplingMode::Local,
+        provider => {
+            a.host.provider = Some(provider.to_string());
+            SamplingMode::Local
+        }
+    };
+    let pipeline = host::build(&a.host, None)?;
+    say_why_denied(&a.host);
+    let mut client = a.host.client_options(&pipeline)?;
+    client.name = Some(configured_name(&a)?);
+    let opts = BridgeOptions {
+        sampling: mode,
+        local: Arc::new(pipeline),
+        elicitation: client.elicitation.take(),
+        roots: client.roots.take().map(|r| r.list()).unwrap_or_default(),
+        client,
+    };
+    let mut child = None;
+    let bridge = connect(&a, opts, &mut child).await;
+    let outcome = match bridge {
+        Ok(bridge) => {
+            let served = bridge.serve(mcp_rpc::stdio()).await;
+            bridge.close().await;
+            served.context("the bridge stopped")
+        }
+        Err(e) => Err(e),
+    };
+    if let Some(mut child) = child {
+        let status = child.shutdown().await;
+        tracing::debug!(?status, "server exited");
+    }
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+/// The server's configured name: `--name`, the config entry, the command line, the URL.
+fn configured_name(a: &BridgeArgs) -> anyhow::Result<String> {
+    if let Some(n) = a.name.clone().or_else(|| a.server.clone()) {
+        return Ok(n);
+    }
+    if !a.command.is_empty() {
+        return Ok(a.command.join(" "));
+    }
+    a.url
+        .clone()
+        .context("say which server: a command after --, --server NAME from --config, or --url URL")
+}
+
+/// Without a terminal, `ask` cannot ask: requests the bridge answers itself are denied
+/// unless the config or `--approve` says otherwise. Say so once, on stderr.
+fn say_why_denied(args: &HostArgs) {
+    let configured = args
+        .config
+        .as_ref()
+        .and_then(|p| crate::config::Config::load(p).ok())
+        .and_then(|c| c.approval.mode);
+    if args.approve.is_none() && configured.is_none() && !std::io::stdin().is_terminal() {
+        eprintln!(
+            "mcp-sampling bridge: no terminal to ask on, so sampling requests the bridge answers \
+             itself are denied (mode {:?}); pass --approve auto, or set [approval] mode in a \
+             --config",
+            Mode::Deny
+        );
+    }
+}
+
+/// Connects to the server: the command after `--`, `--url`, or `--server NAME`.
+async fn connect(
+    a: &BridgeArgs,
+    opts: BridgeOptions,
+    child: &mut Option<ChildProcess>,
+) -> anyhow::Result<Bridge> {
+    if let Some(url) = &a.url {
+        let http = HttpOptions {
+            bearer: a.bearer.clone(),
+            ..Default::default()
+        };
+        return Bridge::connect(opts, |h, o| Client::connect_http(url, http, h, o))
+            .await
+            .with_context(|| format!("cannot bridge {url}"));
+    }
+    if let Some((program, rest)) = a.command.split_first() {
+        let mut c = ChildProcess::spawn(program, rest)
+            .with_context(|| format!("cannot start the server {program:?}"))?;
+        let transport = c.transport.take().context("the child has no transport")?;
+        *child = Some(c);
+        return Bridge::connect(opts, |h, o| Client::connect(transport, h, o))
+            .await
+            .context("cannot connect to the server");
+    }
+    let Some(name) = &a.server else {
+        bail!("say which server: a command after --, --server NAME from --config, or --url URL");
+    };
+    let path = a
+        .host
+        .config
+        .as_ref()
+        .context("--server needs --config (the file that lists the servers)")?;
+    let cfg = crate::config::Config::load(path)?;
+    let entry = cfg
+        .servers
+        .get(name)
+        .with_context(|| format!("no server {name:?} in {}", path.display()))?
+        .clone();
+    let made = Arc::new(std::sync::Mutex::new(None));
+    let keep = made.clone();
+    let name = name.clone();
+    let bridge = Bridge::connect(opts, |h, o| async move {
+        let (client, c) = entry
+            .connect(&name, h, o)
+            .await
+            .map_err(|e| mcp_client::ClientError::Transport(format!("{e:#}")))?;
+        *keep.lock().unwrap_or_else(|p| p.into_inner()) = c;
+        Ok(client)
+    })
+    .await;
+    *child = made.lock().unwrap_or_else(|p| p.into_inner()).take();
+    Ok(bridge?)
+}
+
+/// The `mcpServers` entry that runs this very command (without `--print-config`), named.
+fn print_config(name: &str) -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("cannot tell where this program is")?;
+    let mut args: Vec<String> = Vec::new();
+    let mut it = std::env::args().skip(1).peekable();
+    let mut named = false;
+    while let Some(arg) = it.next() {
+        if arg == "--print-config" {
+            it.next();
+            continue;
+        }
+        if arg.starts_with("--print-config=") {
+            continue;
+        }
+        if arg == "--" {
+            if !named {
+                args.extend(["--name".to_string(), name.to_string()]);
+                named = true;
+            }
+            args.push(arg);
+            // A desktop host starts the bridge from its own directory: a relative program
+            // path is made absolute.
+            if let Some(program) = it.next() {
+                args.push(absolute_program(program));
+            }
+            args.extend(it.by_ref());
+            break;
+        }
+        named |= arg == "--name" || arg.starts_with("--name=");
+        args.push(arg);
+    }
+    if !named {
+        args.extend(["--name".to_string(), name.to_string()]);
+    }
+    let entry = serde_json::json!({
+        "mcpServers": { name: { "command": exe.to_string_lossy(), "args": args } }
+    });
+    Ok(serde_json::to_string_pretty(&entry)?)
+}
+
+/// `program` made absolute when it is a relative path (not a bare name found on PATH).
+fn absolute_program(program: String) -> String {
+    let path = std::path::Path::new(&program);
+    if path.is_relative() && path.components().count() > 1 {
+        if let Ok(abs) = std::fs::canonicalize(path) {
+            return abs.to_string_lossy().into_owned();
+        }
+    }
+    program
+}
