@@ -7,7 +7,6 @@ use anyhow::{bail, Context};
 use clap::Args;
 use mcp_bridge::{Bridge, BridgeOptions, SamplingMode};
 use mcp_client::{Client, HttpOptions};
-use mcp_host::approval::Mode;
 use mcp_rpc::ChildProcess;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -110,9 +109,8 @@ fn say_why_denied(args: &HostArgs) {
     if args.approve.is_none() && configured.is_none() && !std::io::stdin().is_terminal() {
         eprintln!(
             "mcp-sampling bridge: no terminal to ask on, so sampling requests the bridge answers \
-             itself are denied (mode {:?}); pass --approve auto, or set [approval] mode in a \
-             --config",
-            Mode::Deny
+             itself are denied (mode deny); pass --approve auto, or set [approval] mode in a \
+             --config"
         );
     }
 }

@@ -3,65 +3,10 @@
 //! The peers are pinned in `tests/peers/` and installed by `tests/peers/install.sh` (which
 //! `scripts/test.sh` runs first). A missing peer fails the test; nothing is skipped.
 
+mod common;
+
+use common::{bin, peer, python, run, server_everything, text};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root")
-}
-
-fn bin() -> String {
-    env!("CARGO_BIN_EXE_mcp-sampling").to_owned()
-}
-
-fn peer(rel: &str) -> String {
-    let p = root().join("tests/peers").join(rel);
-    assert!(
-        p.exists(),
-        "peer {} is not installed: run tests/peers/install.sh",
-        p.display()
-    );
-    p.display().to_string()
-}
-
-fn python() -> String {
-    peer("python/.venv/bin/python")
-}
-
-fn server_everything() -> Vec<String> {
-    vec![
-        "node".into(),
-        peer("node/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
-        "stdio".into(),
-    ]
-}
-
-/// Keeps the host's audit log out of the user's own data directory.
-fn scratch_data_home() -> PathBuf {
-    std::env::temp_dir().join(format!("mcp-sampling-interop-{}", std::process::id()))
-}
-
-fn run(cmd: &[String]) -> Output {
-    let out = Command::new(&cmd[0])
-        .args(&cmd[1..])
-        .env("XDG_DATA_HOME", scratch_data_home())
-        .output()
-        .expect("spawn");
-    if !out.status.success() {
-        panic!(
-            "{:?} failed ({})\nstdout: {}\nstderr: {}",
-            cmd,
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    out
-}
 
 /// `mcp-sampling call` against a server command; returns the CallToolResult.
 fn our_call(era: &str, reply: &str, tool: &str, args: &str, server: Vec<String>) -> Value {
@@ -103,13 +48,6 @@ fn our_call_with(
             String::from_utf8_lossy(&out.stdout)
         )
     })
-}
-
-fn text(result: &Value) -> String {
-    result["content"][0]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 const LONG: &str = "The quick brown fox jumps over the lazy dog. It does so every morning. The dog does not mind. \

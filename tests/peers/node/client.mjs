@@ -4,6 +4,8 @@
 // Example: node client.mjs --tool trigger-sampling-request --args '{"prompt":"hi"}' \
 //            -- node node_modules/@modelcontextprotocol/server-everything/dist/index.js stdio
 // --list-tools lists the tools first, so that the SDK checks structuredContent against their outputSchema.
+// --no-sampling declares no sampling capability (and answers none); --progress asks for progress and
+// counts the notifications (progressCount in the output).
 // Prints ONE JSON line on stdout: {"result","protocolVersion","samplingRequests","lastSamplingRequest"} (exit 0)
 // or {"error": "..."} (exit 1). The server's stderr is passed through to ours.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -12,11 +14,13 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 function parseArgs(argv) {
-  const opts = { tool: null, args: "{}", reply: "ts-client-reply", timeoutMs: 60000, server: [], url: null, listTools: false };
+  const opts = { tool: null, args: "{}", reply: "ts-client-reply", timeoutMs: 60000, server: [], url: null, listTools: false, sampling: true, progress: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--") { opts.server = argv.slice(i + 1); break; }
     if (a === "--list-tools") { opts.listTools = true; continue; }
+    if (a === "--no-sampling") { opts.sampling = false; continue; }
+    if (a === "--progress") { opts.progress = true; continue; }
     const v = argv[++i];
     if (v === undefined) throw new Error(`missing value for ${a}`);
     if (a === "--tool") opts.tool = v;
@@ -52,10 +56,11 @@ async function main() {
   const setVersion = transport.setProtocolVersion?.bind(transport);
   transport.setProtocolVersion = (v) => { protocolVersion = v; setVersion?.(v); };
 
-  const client = new Client({ name: "mcp-sampling-ts-client", version: "0.1.0" }, { capabilities: { sampling: {} } });
+  const client = new Client({ name: "mcp-sampling-ts-client", version: "0.1.0" }, { capabilities: opts.sampling ? { sampling: {} } : {} });
   let samplingRequests = 0;
   let lastSamplingRequest = null;
-  client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+  let progressCount = 0;
+  if (opts.sampling) client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
     samplingRequests++;
     lastSamplingRequest = request.params;
     return {
@@ -69,9 +74,11 @@ async function main() {
   try {
     await client.connect(transport, { timeout: opts.timeoutMs });
     const tools = opts.listTools ? (await client.listTools(undefined, { timeout: opts.timeoutMs })).tools : undefined;
-    const result = await client.callTool({ name: opts.tool, arguments: opts.args }, undefined, { timeout: opts.timeoutMs });
+    const callOpts = { timeout: opts.timeoutMs };
+    if (opts.progress) callOpts.onprogress = () => { progressCount++; };
+    const result = await client.callTool({ name: opts.tool, arguments: opts.args }, undefined, callOpts);
     await client.close().catch(() => {});
-    finish({ result, protocolVersion, samplingRequests, lastSamplingRequest, tools }, 0);
+    finish({ result, protocolVersion, samplingRequests, lastSamplingRequest, tools, progressCount }, 0);
   } catch (err) {
     await client.close().catch(() => {});
     finish({ error: String(err?.message ?? err), code: err?.code ?? null, samplingRequests }, 1);

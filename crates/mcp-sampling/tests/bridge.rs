@@ -1,0 +1,198 @@
+//! `mcp-sampling bridge` between the official SDKs' clients (the host) and servers of
+//! either era, over stdio: a host without sampling gets our pipeline's answer, a host with
+//! sampling answers itself (`--sampling host`), progress crosses the bridge, and the
+//! printed desktop entry runs.
+
+mod common;
+
+use common::{bin, peer, python, run, server_everything, text};
+use serde_json::Value;
+
+const LONG: &str =
+    "The quick brown fox jumps over the lazy dog. It does so every morning. The dog \
+does not mind. Nobody knows why the fox keeps jumping. Some say it is for exercise. Others say it \
+is for fun. The dog sleeps on. In the afternoon the fox rests under an oak tree. The dog wakes up \
+and barks once. Then both of them go home for dinner.";
+
+fn summarize() -> (String, String, Vec<String>) {
+    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
+    let server = vec![bin(), "serve".into(), "summarize".into()];
+    ("summarize".into(), args, server)
+}
+
+fn everything() -> (String, String, Vec<String>) {
+    let args = r#"{"prompt":"hi","maxTokens":20}"#.to_string();
+    ("trigger-sampling-request".into(), args, server_everything())
+}
+
+/// Our bridge in front of `server`, with these flags.
+fn bridge(flags: &[&str], server: Vec<String>) -> Vec<String> {
+    let mut cmd = vec![bin(), "bridge".into()];
+    cmd.extend(flags.iter().map(|f| f.to_string()));
+    cmd.push("--".into());
+    cmd.extend(server);
+    cmd
+}
+
+/// The TypeScript SDK's client (with `client_flags`) calling `tool` through `server_cmd`.
+fn typescript(client_flags: &[&str], tool: &str, args: &str, server_cmd: Vec<String>) -> Value {
+    let mut cmd = vec!["node".into(), peer("node/client.mjs")];
+    cmd.extend(client_flags.iter().map(|f| f.to_string()));
+    cmd.extend([
+        "--tool".into(),
+        tool.into(),
+        "--args".into(),
+        args.into(),
+        "--".into(),
+    ]);
+    cmd.extend(server_cmd);
+    serde_json::from_slice(&run(&cmd).stdout).expect("the client prints JSON")
+}
+
+#[test]
+fn a_typescript_host_without_sampling_gets_our_pipeline_s_answer() {
+    let python_server = vec![python(), peer("python/sampling_server.py")];
+    let cases = [
+        (everything(), "auto"),
+        (summarize(), "auto"),
+        // The Python SDK's server, on 2026-07-28: the bridge runs the MRTR rounds.
+        (
+            (
+                "resolve_sample".to_string(),
+                r#"{"prompt":"hi"}"#.to_string(),
+                python_server,
+            ),
+            "modern",
+        ),
+    ];
+    for ((tool, args, server), era) in cases {
+        let flags = [
+            "--era",
+            era,
+            "--approve",
+            "auto",
+            "--provider",
+            "fixed:FROM-BRIDGE",
+        ];
+        let out = typescript(&["--no-sampling"], &tool, &args, bridge(&flags, server));
+        assert_eq!(out["samplingRequests"], 0, "{tool}: {out}");
+        assert_ne!(out["result"]["isError"], true, "{tool}: {out}");
+        assert!(
+            text(&out["result"]).contains("FROM-BRIDGE"),
+            "{tool}: {out}"
+        );
+    }
+}
+
+#[test]
+fn a_typescript_host_with_sampling_answers_itself() {
+    for (tool, args, server) in [everything(), summarize()] {
+        let flags = ["--sampling", "host", "--provider", "fixed:NOT-USED"];
+        let out = typescript(&["--reply", "ts-own"], &tool, &args, bridge(&flags, server));
+        assert_eq!(out["samplingRequests"], 1, "{tool}: {out}");
+        assert!(text(&out["result"]).contains("ts-own"), "{tool}: {out}");
+        // The request reached the host as the server made it.
+        assert!(out["lastSamplingRequest"]["maxTokens"].is_number(), "{out}");
+    }
+}
+
+#[test]
+fn without_a_terminal_the_bridge_denies_and_says_why() {
+    let (tool, args, server) = summarize();
+    let mut cmd = vec!["node".into(), peer("node/client.mjs")];
+    cmd.extend(["--no-sampling", "--tool", &tool, "--args", &args, "--"].map(String::from));
+    cmd.extend(bridge(&["--era", "legacy"], server));
+    let o = std::process::Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .output()
+        .expect("spawn");
+    let out: Value = serde_json::from_slice(&o.stdout).expect("the client prints JSON");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("no terminal to ask on"), "{stderr}");
+    // The legacy server makes the rejection a tool error naming the reason.
+    assert_eq!(out["result"]["isError"], true, "{out}");
+    assert!(text(&out["result"]).contains("mode deny"), "{out}");
+}
+
+#[test]
+fn a_python_host_in_auto_mode_through_the_bridge_to_a_legacy_server() {
+    let (tool, args, server) = summarize();
+    let flags = [
+        "--era",
+        "legacy",
+        "--approve",
+        "auto",
+        "--provider",
+        "fixed:UNUSED",
+    ];
+    let mut cmd = vec![
+        python(),
+        peer("python/client.py"),
+        "--mode".into(),
+        "auto".into(),
+        "--tool".into(),
+        tool,
+        "--args".into(),
+        args,
+        "--reply".into(),
+        "py-own".into(),
+        "--".into(),
+    ];
+    cmd.extend(bridge(&flags, server));
+    let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
+    // The bridge speaks the legacy era to its host: the probe is refused, initialize follows.
+    assert_eq!(out["protocolVersion"], "2025-11-25", "{out}");
+    assert_eq!(out["samplingRequests"], 1, "{out}");
+    assert_eq!(text(&out["result"]), "py-own", "{out}");
+}
+
+#[test]
+fn progress_crosses_the_bridge() {
+    let flags = ["--approve", "auto", "--provider", "fixed:x"];
+    let out = typescript(
+        &["--no-sampling", "--progress"],
+        "trigger-long-running-operation",
+        r#"{"duration":0.2,"steps":2}"#,
+        bridge(&flags, server_everything()),
+    );
+    assert_ne!(out["result"]["isError"], true, "{out}");
+    assert_eq!(out["progressCount"], 2, "{out}");
+}
+
+#[test]
+fn the_printed_desktop_entry_runs_the_bridge() {
+    let (tool, args, server) = summarize();
+    let mut flags = vec![
+        "--approve".to_string(),
+        "auto".into(),
+        "--provider".into(),
+        "fixed:FROM-ENTRY".into(),
+        "--print-config".into(),
+        "notes".into(),
+    ];
+    flags.push("--".into());
+    flags.extend(server);
+    let mut cmd = vec![bin(), "bridge".into()];
+    cmd.extend(flags);
+    let printed: Value = serde_json::from_slice(&run(&cmd).stdout).expect("JSON");
+    let entry = &printed["mcpServers"]["notes"];
+    let command = entry["command"].as_str().expect("a command").to_string();
+    let entry_args: Vec<String> = entry["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| a.as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        entry_args.windows(2).any(|w| w == ["--name", "notes"]),
+        "{entry}"
+    );
+    assert!(
+        !entry_args.iter().any(|a| a.contains("print-config")),
+        "{entry}"
+    );
+    let mut host_cmd = vec![command];
+    host_cmd.extend(entry_args);
+    let out = typescript(&["--no-sampling"], &tool, &args, host_cmd);
+    assert_eq!(text(&out["result"]), "FROM-ENTRY", "{out}");
+}
