@@ -15,6 +15,8 @@ use mcp_proto::{BoxFuture, Era, ErrorObject, Implementation};
 use mcp_rpc::{Handler, Peer, Request, RequestOptions, RpcError};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
 
 pub(crate) struct HostHandler {
     client: Arc<Client>,
@@ -23,15 +25,25 @@ pub(crate) struct HostHandler {
     /// The log level the host set, sent in each request's `_meta` to a modern server (which
     /// keeps no session to remember it).
     log_level: Arc<Mutex<Option<Value>>>,
+    /// False while the host's roots are being listed after `initialize`: requests wait for
+    /// them (a bounded time), so the server never sees the bridge's own roots instead.
+    roots_ready: watch::Receiver<bool>,
+    roots_done: Arc<watch::Sender<bool>>,
 }
+
+/// How long a request waits for the host's first roots.
+const ROOTS_WAIT: Duration = Duration::from_secs(5);
 
 impl HostHandler {
     pub(crate) fn new(client: Arc<Client>, slot: Arc<HostSlot>, roots: Roots) -> HostHandler {
+        let (done, ready) = watch::channel(true);
         HostHandler {
             client,
             slot,
             roots,
             log_level: Arc::default(),
+            roots_ready: ready,
+            roots_done: Arc::new(done),
         }
     }
 
@@ -44,7 +56,8 @@ impl HostHandler {
             caps: p.capabilities,
         };
         if host.caps.can_list_roots() {
-            refresh_roots(peer, self.roots.clone());
+            self.roots_done.send_replace(false);
+            refresh_roots(peer, self.roots.clone(), Some(self.roots_done.clone()));
         }
         self.slot.set(host);
         let server_info = self
@@ -116,7 +129,17 @@ impl Handler for HostHandler {
         let client = self.client.clone();
         let peer = req.peer;
         let method = req.method;
-        Box::pin(async move { forward(&client, &peer, &method, params).await })
+        let mut roots_ready = self.roots_ready.clone();
+        let roots_done = self.roots_done.clone();
+        Box::pin(async move {
+            let ready = roots_ready.wait_for(|r| *r);
+            if tokio::time::timeout(ROOTS_WAIT, ready).await.is_err() {
+                // Once: later requests do not wait for a host that does not answer.
+                roots_done.send_replace(true);
+                tracing::warn!("the host has not listed its roots yet; going on without them");
+            }
+            forward(&client, &peer, &method, params).await
+        })
     }
 
     fn notification(&self, method: &str, params: Option<Value>, peer: &Peer) {
@@ -124,7 +147,7 @@ impl Handler for HostHandler {
             return;
         }
         if method == RootsListChanged::METHOD {
-            refresh_roots(peer.clone(), self.roots.clone());
+            refresh_roots(peer.clone(), self.roots.clone(), None);
             return;
         }
         // A modern server takes no notifications from its client.
@@ -186,26 +209,31 @@ fn error_object(e: ClientError) -> ErrorObject {
 }
 
 /// Asks the host for its roots and offers them to the server (roots that are not `file://`
-/// URIs are left out, with a warning).
-fn refresh_roots(host: Peer, roots: Roots) {
+/// URIs are left out, with a warning); says so on `done` when finished, either way.
+fn refresh_roots(host: Peer, roots: Roots, done: Option<Arc<watch::Sender<bool>>>) {
     tokio::spawn(async move {
         let listed = host
             .request(ListRoots::METHOD, None, RequestOptions::default())
             .await;
-        let list: ListRootsResult = match listed.map(serde_json::from_value) {
-            Ok(Ok(list)) => list,
-            Ok(Err(e)) => return tracing::warn!("the host's roots/list answer is malformed: {e}"),
-            Err(e) => return tracing::warn!("the host did not list its roots: {e}"),
-        };
-        let (good, bad): (Vec<_>, Vec<_>) = list.roots.into_iter().partition(|r| r.check().is_ok());
-        if !bad.is_empty() {
-            tracing::warn!(
-                left_out = bad.len(),
-                "the host offered roots that are not file:// URIs"
-            );
+        match listed.map(serde_json::from_value::<ListRootsResult>) {
+            Ok(Ok(list)) => {
+                let (good, bad): (Vec<_>, Vec<_>) =
+                    list.roots.into_iter().partition(|r| r.check().is_ok());
+                if !bad.is_empty() {
+                    tracing::warn!(
+                        left_out = bad.len(),
+                        "the host offered roots that are not file:// URIs"
+                    );
+                }
+                if let Err(e) = roots.set(good) {
+                    tracing::warn!("cannot offer the host's roots: {e}");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!("the host's roots/list answer is malformed: {e}"),
+            Err(e) => tracing::warn!("the host did not list its roots: {e}"),
         }
-        if let Err(e) = roots.set(good) {
-            tracing::warn!("cannot offer the host's roots: {e}");
+        if let Some(done) = done {
+            done.send_replace(true);
         }
     });
 }

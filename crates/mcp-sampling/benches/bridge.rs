@@ -95,7 +95,10 @@ async fn sampling(path: Path, n: u64, c: u64) -> f64 {
         .await
         .expect("call");
     let secs = start.elapsed().as_secs_f64();
-    assert_eq!(r.text_content(), format!("completed {n} sampling round trips"));
+    assert_eq!(
+        r.text_content(),
+        format!("completed {n} sampling round trips")
+    );
     client.close().await;
     secs
 }

@@ -196,3 +196,43 @@ fn the_printed_desktop_entry_runs_the_bridge() {
     let out = typescript(&["--no-sampling"], &tool, &args, host_cmd);
     assert_eq!(text(&out["result"]), "FROM-ENTRY", "{out}");
 }
+
+/// The Python client (a host with forms and roots) through the bridge to our elicit-demo
+/// server, on both of the server's eras: its form and its roots are the host's.
+#[test]
+fn forms_and_roots_are_the_host_s() {
+    let demo = vec![bin(), "serve".into(), "elicit-demo".into()];
+    for era in ["legacy", "modern"] {
+        let host = |extra: &[&str]| {
+            let mut cmd = vec![
+                python(),
+                peer("python/client.py"),
+                "--mode".into(),
+                "auto".into(),
+            ];
+            cmd.extend(extra.iter().map(|s| s.to_string()));
+            cmd.push("--".into());
+            cmd.extend(bridge(&["--era", era], demo.clone()));
+            let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
+            out
+        };
+        let out = host(&[
+            "--tool",
+            "book_table",
+            "--args",
+            r#"{"restaurant":"X"}"#,
+            "--elicit",
+            r#"{"name":"Py","date":"2025-05-05"}"#,
+        ]);
+        assert_eq!(out["elicitationRequests"], 1, "{era}: {out}");
+        assert_eq!(
+            out["result"]["structuredContent"]["booked"]["name"], "Py",
+            "{era}: {out}"
+        );
+        let out = host(&["--tool", "list_roots", "--root", "file:///py/root"]);
+        assert_eq!(
+            out["result"]["structuredContent"]["roots"][0]["uri"], "file:///py/root",
+            "{era}: {out}"
+        );
+    }
+}
