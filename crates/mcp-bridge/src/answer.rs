@@ -5,8 +5,11 @@ use mcp_client::{ElicitationError, ElicitationHandler, ElicitationRequest, Notif
 use mcp_proto::elicitation::ElicitResult;
 use mcp_proto::handler::{SamplingError, SamplingHandler, SamplingRequest};
 use mcp_proto::jsonrpc::{INVALID_PARAMS, USER_REJECTED};
-use mcp_proto::methods::{CreateMessage, Elicit, Notification as _, Progress, Request as _};
+use mcp_proto::methods::{
+    CallTool, CreateMessage, Elicit, GetPrompt, Notification as _, Progress, Request as _,
+};
 use mcp_proto::sampling::CreateMessageResult;
+use mcp_proto::RequestId;
 use mcp_proto::{BoxFuture, ClientCapabilities};
 use mcp_rpc::{Peer, RequestOptions, RpcError};
 use std::sync::{Arc, Mutex};
@@ -19,6 +22,10 @@ const HOST_TIMEOUT: Duration = Duration::from_secs(600);
 #[derive(Default)]
 pub(crate) struct HostSlot {
     host: Mutex<Option<Host>>,
+    /// The host's calls being forwarded (`tools/call`, `prompts/get`): a sampling request
+    /// sent to the host is related to the call when there is one (HTTP puts it on that
+    /// call's stream).
+    calls: Mutex<Vec<RequestId>>,
 }
 
 /// A connected host: where to send, and what it declared.
@@ -39,6 +46,34 @@ impl HostSlot {
 
     pub(crate) fn clear(&self) {
         *self.host.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Notes a host call being forwarded, when `method` is one; says whether it was.
+    pub(crate) fn call_started(&self, id: &RequestId, method: &str) -> bool {
+        let call = method == CallTool::METHOD || method == GetPrompt::METHOD;
+        if call {
+            self.calls
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(id.clone());
+        }
+        call
+    }
+
+    pub(crate) fn call_ended(&self, id: &RequestId) {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|c| c != id);
+    }
+
+    /// The host call a request of the server serves: the only one in flight, if so.
+    fn only_call(&self) -> Option<RequestId> {
+        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        match calls.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -91,6 +126,7 @@ impl SamplingHandler for ToHost {
             tracing::debug!(server = %req.server, "sampling forwarded to the host");
             let opts = RequestOptions {
                 timeout: Some(HOST_TIMEOUT),
+                related: this.slot.only_call(),
                 ..Default::default()
             };
             host.peer
@@ -123,6 +159,7 @@ impl ElicitationHandler for ToHost {
                 Some(host) => {
                     let opts = RequestOptions {
                         timeout: Some(HOST_TIMEOUT),
+                        related: this.slot.only_call(),
                         ..Default::default()
                     };
                     host.peer

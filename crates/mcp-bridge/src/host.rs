@@ -18,36 +18,94 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// The server side of one host: connected already (stdio), or on the host's `initialize`
+/// (each HTTP session has its own).
+pub(crate) enum ServerSide {
+    Ready(Arc<Client>),
+    Lazy(Box<crate::BridgeOptions>, crate::Connector),
+}
+
 pub(crate) struct HostHandler {
-    client: Arc<Client>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    server: tokio::sync::OnceCell<Connected>,
+    lazy: Option<(Box<crate::BridgeOptions>, crate::Connector)>,
     slot: Arc<HostSlot>,
     roots: Roots,
     /// The log level the host set, sent in each request's `_meta` to a modern server (which
     /// keeps no session to remember it).
-    log_level: Arc<Mutex<Option<Value>>>,
+    log_level: Mutex<Option<Value>>,
     /// False while the host's roots are being listed after `initialize`: requests wait for
     /// them (a bounded time), so the server never sees the bridge's own roots instead.
     roots_ready: watch::Receiver<bool>,
     roots_done: Arc<watch::Sender<bool>>,
 }
 
+/// A connected server side: the client, and the child process to keep alive with it.
+pub(crate) struct Connected {
+    pub client: Arc<Client>,
+    /// Killed when dropped (the session ended).
+    pub _child: Mutex<Option<mcp_rpc::ChildProcess>>,
+}
+
 /// How long a request waits for the host's first roots.
 const ROOTS_WAIT: Duration = Duration::from_secs(5);
 
 impl HostHandler {
-    pub(crate) fn new(client: Arc<Client>, slot: Arc<HostSlot>, roots: Roots) -> HostHandler {
+    pub(crate) fn new(server: ServerSide, slot: Arc<HostSlot>, roots: Roots) -> HostHandler {
         let (done, ready) = watch::channel(true);
+        let (cell, lazy) = match server {
+            ServerSide::Ready(client) => {
+                let connected = Connected {
+                    client,
+                    _child: Mutex::new(None),
+                };
+                (tokio::sync::OnceCell::new_with(Some(connected)), None)
+            }
+            ServerSide::Lazy(opts, connector) => {
+                (tokio::sync::OnceCell::new(), Some((opts, connector)))
+            }
+        };
         HostHandler {
-            client,
-            slot,
-            roots,
-            log_level: Arc::default(),
-            roots_ready: ready,
-            roots_done: Arc::new(done),
+            inner: Arc::new(Inner {
+                server: cell,
+                lazy,
+                slot,
+                roots,
+                log_level: Mutex::default(),
+                roots_ready: ready,
+                roots_done: Arc::new(done),
+            }),
         }
     }
+}
 
-    fn initialize(&self, params: Option<Value>, peer: Peer) -> Result<Value, ErrorObject> {
+impl Inner {
+    /// The client towards the server, connected now if it was not.
+    async fn client(&self) -> Result<Arc<Client>, ErrorObject> {
+        let connected = self
+            .server
+            .get_or_try_init(|| async {
+                let Some((opts, connector)) = &self.lazy else {
+                    return Err(ErrorObject::internal("the bridge has no server"));
+                };
+                let (to_host, client_opts) =
+                    crate::client_side(opts, self.slot.clone(), self.roots.clone());
+                let (client, child) = connector(Arc::new(to_host), client_opts)
+                    .await
+                    .map_err(|e| ErrorObject::internal(format!("cannot reach the server: {e}")))?;
+                Ok(Connected {
+                    client: Arc::new(client),
+                    _child: Mutex::new(child),
+                })
+            })
+            .await?;
+        Ok(connected.client.clone())
+    }
+
+    async fn initialize(&self, params: Option<Value>, peer: Peer) -> Result<Value, ErrorObject> {
         let p: InitializeParams = serde_json::from_value(params.unwrap_or(Value::Null))
             .map_err(|e| ErrorObject::invalid_params(format!("invalid initialize params: {e}")))?;
         tracing::info!(host = %p.client_info.name, version = %p.protocol_version, "host connected");
@@ -55,59 +113,53 @@ impl HostHandler {
             peer: peer.clone(),
             caps: p.capabilities,
         };
-        if host.caps.can_list_roots() {
+        let list_roots = host.caps.can_list_roots();
+        self.slot.set(host);
+        let client = self.client().await?;
+        if list_roots {
             self.roots_done.send_replace(false);
             refresh_roots(peer, self.roots.clone(), Some(self.roots_done.clone()));
         }
-        self.slot.set(host);
-        let server_info = self
-            .client
+        let server_info = client
             .server_info()
             .cloned()
             .unwrap_or_else(|| Implementation::new("server", "unknown"));
         let result = InitializeResult {
             protocol_version: negotiate_legacy(&p.protocol_version).to_string(),
-            capabilities: self.client.server_capabilities().clone(),
+            capabilities: client.server_capabilities().clone(),
             server_info,
             instructions: None,
         };
         serde_json::to_value(result).map_err(|e| ErrorObject::internal(e.to_string()))
     }
-}
 
-impl Handler for HostHandler {
-    fn request(&self, req: Request) -> BoxFuture<Result<Value, ErrorObject>> {
+    async fn request(&self, req: Request) -> Result<Value, ErrorObject> {
         let method = req.method.as_str();
         if method == Initialize::METHOD {
-            let answer = self.initialize(req.params, req.peer);
-            return Box::pin(async move { answer });
+            return self.initialize(req.params, req.peer).await;
         }
         if method == Discover::METHOD {
-            return Box::pin(async move {
-                Err(ErrorObject::method_not_found(
-                    "server/discover (the bridge speaks the legacy era to its host: send initialize)",
-                ))
-            });
+            return Err(ErrorObject::method_not_found(
+                "server/discover (the bridge speaks the legacy era to its host: send initialize)",
+            ));
         }
-        if self.slot.get().is_none() {
-            return Box::pin(async move {
-                Err(ErrorObject::invalid_request(
-                    "the bridge's host must send initialize first",
-                ))
-            });
-        }
-        let modern = self.client.era() == Era::Modern;
+        let (Some(_), Some(connected)) = (self.slot.get(), self.server.get()) else {
+            return Err(ErrorObject::invalid_request(
+                "the bridge's host must send initialize first",
+            ));
+        };
+        let client = connected.client.clone();
+        let modern = client.era() == Era::Modern;
         if modern && method == SetLevel::METHOD {
             let level = req.params.as_ref().and_then(|p| p.get("level")).cloned();
             *self.log_level.lock().unwrap_or_else(|p| p.into_inner()) = level;
-            return Box::pin(async move { Ok(json!({})) });
+            return Ok(json!({}));
         }
         if modern && (method == Subscribe::METHOD || method == Unsubscribe::METHOD) {
-            let why = format!(
+            return Err(ErrorObject::method_not_found(&format!(
                 "{method}: the server speaks {}, which has no resource subscriptions",
-                self.client.protocol_version()
-            );
-            return Box::pin(async move { Err(ErrorObject::method_not_found(&why)) });
+                client.protocol_version()
+            )));
         }
         let mut params = req.params;
         if modern {
@@ -116,44 +168,54 @@ impl Handler for HostHandler {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone();
-            if let (Some(level), Some(obj)) = (
-                level,
-                params.get_or_insert_with(|| json!({})).as_object_mut(),
-            ) {
+            let obj = params.get_or_insert_with(|| json!({})).as_object_mut();
+            if let (Some(level), Some(obj)) = (level, obj) {
                 let meta = obj.entry("_meta").or_insert_with(|| json!({}));
                 if let Some(m) = meta.as_object_mut() {
                     m.insert(META_LOG_LEVEL.into(), level);
                 }
             }
         }
-        let client = self.client.clone();
-        let peer = req.peer;
-        let method = req.method;
         let mut roots_ready = self.roots_ready.clone();
-        let roots_done = self.roots_done.clone();
-        Box::pin(async move {
-            let ready = roots_ready.wait_for(|r| *r);
-            if tokio::time::timeout(ROOTS_WAIT, ready).await.is_err() {
-                // Once: later requests do not wait for a host that does not answer.
-                roots_done.send_replace(true);
-                tracing::warn!("the host has not listed its roots yet; going on without them");
-            }
-            forward(&client, &peer, &method, params).await
-        })
+        if tokio::time::timeout(ROOTS_WAIT, roots_ready.wait_for(|r| *r))
+            .await
+            .is_err()
+        {
+            // Once: later requests do not wait for a host that does not answer.
+            self.roots_done.send_replace(true);
+            tracing::warn!("the host has not listed its roots yet; going on without them");
+        }
+        let call = self.slot.call_started(&req.id, method);
+        let outcome = forward(&client, &req.peer, method, params).await;
+        if call {
+            self.slot.call_ended(&req.id);
+        }
+        outcome
+    }
+}
+
+impl Handler for HostHandler {
+    fn request(&self, req: Request) -> BoxFuture<Result<Value, ErrorObject>> {
+        let inner = self.inner.clone();
+        Box::pin(async move { inner.request(req).await })
     }
 
     fn notification(&self, method: &str, params: Option<Value>, peer: &Peer) {
+        let inner = &self.inner;
         if method == Initialized::METHOD {
             return;
         }
         if method == RootsListChanged::METHOD {
-            refresh_roots(peer.clone(), self.roots.clone(), None);
+            refresh_roots(peer.clone(), inner.roots.clone(), None);
             return;
         }
         // A modern server takes no notifications from its client.
-        if self.client.era() == Era::Legacy {
-            if let Err(e) = self.client.peer().notify(method, params) {
-                tracing::debug!(method, "cannot pass a notification to the server: {e}");
+        if let Some(connected) = inner.server.get() {
+            let client = &connected.client;
+            if client.era() == Era::Legacy {
+                if let Err(e) = client.peer().notify(method, params) {
+                    tracing::debug!(method, "cannot pass a notification to the server: {e}");
+                }
             }
         }
     }

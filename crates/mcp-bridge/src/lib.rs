@@ -25,6 +25,7 @@ mod host;
 use answer::{HostSlot, ToHost};
 use mcp_client::{Client, ClientError, ClientOptions, ElicitationHandler, Roots};
 use mcp_proto::handler::SamplingHandler;
+use mcp_proto::BoxFuture;
 use mcp_rpc::Transport;
 use std::future::Future;
 use std::sync::Arc;
@@ -72,6 +73,41 @@ pub enum BridgeError {
     Host(String),
 }
 
+/// Opens the server side for one host (each HTTP session has its own): gets the bridge's
+/// sampling handler and client options, returns the client and the child process to keep
+/// alive with it, if any.
+pub type Connector = Arc<
+    dyn Fn(
+            Arc<dyn SamplingHandler>,
+            ClientOptions,
+        ) -> BoxFuture<Result<(Client, Option<mcp_rpc::ChildProcess>), ClientError>>
+        + Send
+        + Sync,
+>;
+
+/// The bridge's answers towards `slot`'s host, and the client options that use them.
+pub(crate) fn client_side(
+    opts: &BridgeOptions,
+    slot: Arc<HostSlot>,
+    roots: Roots,
+) -> (ToHost, ClientOptions) {
+    let to_host = ToHost {
+        slot: slot.clone(),
+        mode: opts.sampling,
+        local: opts.local.clone(),
+        elicitation: opts.elicitation.clone(),
+    };
+    let mut client_opts = opts.client.clone();
+    // Sampling always (with tools only when ours can take them: the host's are not known
+    // yet); forms always (the host's, ours, or declined); roots always.
+    client_opts.capabilities =
+        mcp_proto::ClientCapabilities::sampling(opts.client.capabilities.can_sample_with_tools());
+    client_opts.elicitation = Some(Arc::new(to_host.clone()));
+    client_opts.roots = Some(roots);
+    client_opts.notifications = Some(answer::sink(slot));
+    (to_host, client_opts)
+}
+
 /// A bridge: connected to its server, serving one host at a time.
 pub struct Bridge {
     client: Arc<Client>,
@@ -90,21 +126,7 @@ impl Bridge {
     {
         let slot = Arc::new(HostSlot::default());
         let roots = Roots::new(opts.roots.clone())?;
-        let to_host = ToHost {
-            slot: slot.clone(),
-            mode: opts.sampling,
-            local: opts.local.clone(),
-            elicitation: opts.elicitation.clone(),
-        };
-        let mut client_opts = opts.client.clone();
-        // Sampling always (with tools only when ours can take them: the host's are not
-        // known yet); forms always (the host's, ours, or declined); roots always.
-        client_opts.capabilities = mcp_proto::ClientCapabilities::sampling(
-            opts.client.capabilities.can_sample_with_tools(),
-        );
-        client_opts.elicitation = Some(Arc::new(to_host.clone()));
-        client_opts.roots = Some(roots.clone());
-        client_opts.notifications = Some(answer::sink(slot.clone()));
+        let (to_host, client_opts) = client_side(&opts, slot.clone(), roots.clone());
         let client = connect(Arc::new(to_host), client_opts).await?;
         tracing::info!(
             era = %client.era(),
@@ -126,7 +148,7 @@ impl Bridge {
     /// Serves a host on `transport` (stdio for a desktop host) until it closes.
     pub async fn serve(&self, transport: Transport) -> Result<(), BridgeError> {
         let handler = Arc::new(host::HostHandler::new(
-            self.client.clone(),
+            host::ServerSide::Ready(self.client.clone()),
             self.slot.clone(),
             self.roots.clone(),
         ));
@@ -142,5 +164,38 @@ impl Bridge {
             Ok(client) => client.close().await,
             Err(client) => client.peer().close(),
         }
+    }
+
+    /// The host side for Streamable HTTP ([`mcp_http::HttpServer::for_service`]): each host
+    /// session gets its own server side, opened by `connector` on its `initialize` and
+    /// closed with the session.
+    pub fn http_service(
+        opts: BridgeOptions,
+        connector: Connector,
+    ) -> Result<Arc<dyn mcp_http::Service>, BridgeError> {
+        Roots::new(opts.roots.clone())?;
+        Ok(Arc::new(HttpService { opts, connector }))
+    }
+}
+
+/// Bridges each HTTP session to its own server side.
+struct HttpService {
+    opts: BridgeOptions,
+    connector: Connector,
+}
+
+impl mcp_http::Service for HttpService {
+    fn handler(&self) -> Arc<dyn mcp_rpc::Handler> {
+        // Checked by `http_service`.
+        let roots = Roots::new(self.opts.roots.clone()).unwrap_or_else(|_| Roots::default());
+        Arc::new(host::HostHandler::new(
+            host::ServerSide::Lazy(Box::new(self.opts.clone()), self.connector.clone()),
+            Arc::new(HostSlot::default()),
+            roots,
+        ))
+    }
+
+    fn rpc_config(&self) -> mcp_rpc::Config {
+        mcp_rpc::Config::default()
     }
 }

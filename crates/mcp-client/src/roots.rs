@@ -21,6 +21,15 @@ impl std::fmt::Debug for Roots {
     }
 }
 
+impl Default for Roots {
+    /// No roots.
+    fn default() -> Self {
+        Roots {
+            tx: Arc::new(watch::Sender::new(Vec::new())),
+        }
+    }
+}
+
 impl Roots {
     /// These roots (each must be a `file://` URI).
     pub fn new(roots: Vec<Root>) -> Result<Roots, RootError> {

@@ -1,4 +1,4 @@
-//! Streamable HTTP for an [`mcp_server::Server`], both eras on one endpoint.
+//! Streamable HTTP for an [`mcp_server::Server`] (or any [`Service`]), both eras on one endpoint.
 //!
 //! - Legacy (`2025-03-26` .. `2025-11-25`, `legacy.rs`): `initialize` opens a session
 //!   (`Mcp-Session-Id`), one engine connection per session. A request's answer and everything
@@ -32,6 +32,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use checks::is_loopback_host;
+
+/// What an HTTP endpoint serves: a fresh engine handler for each connection (a legacy
+/// session, a modern request). An [`mcp_server::Server`] is one; so is a bridge's host side.
+pub trait Service: Send + Sync + 'static {
+    /// The handler of a new connection.
+    fn handler(&self) -> Arc<dyn mcp_rpc::Handler>;
+    /// The engine settings of its connections.
+    fn rpc_config(&self) -> mcp_rpc::Config;
+    /// The definition of tool `name`, to check the arguments a modern request mirrors in
+    /// headers (none: not checked).
+    fn tool(&self, _name: &str) -> Option<&mcp_proto::tools::Tool> {
+        None
+    }
+}
+
+impl Service for mcp_server::Server {
+    fn handler(&self) -> Arc<dyn mcp_rpc::Handler> {
+        mcp_server::Server::handler(self)
+    }
+    fn rpc_config(&self) -> mcp_rpc::Config {
+        mcp_server::Server::rpc_config(self)
+    }
+    fn tool(&self, name: &str) -> Option<&mcp_proto::tools::Tool> {
+        mcp_server::Server::tool(self, name)
+    }
+}
 
 /// Settings of the HTTP endpoint. `Default` is safe for a local server.
 #[derive(Debug, Clone)]
@@ -97,7 +123,7 @@ pub enum HttpError {
 }
 
 pub(crate) struct AppState {
-    pub server: mcp_server::Server,
+    pub server: Arc<dyn Service>,
     pub cfg: Arc<HttpConfig>,
     pub sessions: legacy::Sessions,
     pub stopping: AtomicBool,
@@ -114,6 +140,11 @@ pub struct HttpServer {
 impl HttpServer {
     /// Serves `server` with these settings.
     pub fn new(server: mcp_server::Server, cfg: HttpConfig) -> HttpServer {
+        HttpServer::for_service(Arc::new(server), cfg)
+    }
+
+    /// Serves any [`Service`] with these settings.
+    pub fn for_service(server: Arc<dyn Service>, cfg: HttpConfig) -> HttpServer {
         let slots = cfg.max_requests_in_flight;
         let cfg = Arc::new(cfg);
         HttpServer {

@@ -5,8 +5,8 @@
 use crate::host::{self, HostArgs};
 use anyhow::{bail, Context};
 use clap::Args;
-use mcp_bridge::{Bridge, BridgeOptions, SamplingMode};
-use mcp_client::{Client, HttpOptions};
+use mcp_bridge::{Bridge, BridgeOptions, Connector, SamplingMode};
+use mcp_client::{Client, ClientError, HttpOptions};
 use mcp_rpc::ChildProcess;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -34,6 +34,21 @@ pub struct BridgeArgs {
     /// A bearer token sent with --url (`Authorization: Bearer TOKEN`).
     #[arg(long, env = "MCP_BEARER_TOKEN", hide_env_values = true)]
     bearer: Option<String>,
+    /// Serve the host on Streamable HTTP at this address instead of stdio (`--http` alone is
+    /// 127.0.0.1:8081, loopback only; port 0: any free port); each host session gets its own
+    /// connection to the server (its own child process for a command).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8081")]
+    http: Option<std::net::SocketAddr>,
+    /// With --http: require `Authorization: Bearer TOKEN` from the host.
+    #[arg(long, env = "MCP_BRIDGE_BEARER_TOKEN", hide_env_values = true)]
+    http_bearer: Option<String>,
+    /// With --http: a host name accepted in Host and Origin headers besides the loopback
+    /// names (repeatable).
+    #[arg(long = "allow-host", value_name = "HOST")]
+    allow_hosts: Vec<String>,
+    /// With --http: an origin accepted exactly (repeatable).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
     /// Print the `mcpServers` entry NAME that runs this bridge (paste it into a desktop
     /// host's configuration), and exit.
     #[arg(long, value_name = "NAME")]
@@ -68,8 +83,19 @@ pub async fn run(mut a: BridgeArgs) -> anyhow::Result<ExitCode> {
         roots: client.roots.take().map(|r| r.list()).unwrap_or_default(),
         client,
     };
-    let mut child = None;
-    let bridge = connect(&a, opts, &mut child).await;
+    let connector = connector(&a)?;
+    if let Some(addr) = a.http {
+        return serve_http(addr, &a, opts, connector).await;
+    }
+    let child = Arc::new(std::sync::Mutex::new(None));
+    let keep = child.clone();
+    let bridge = Bridge::connect(opts, |h, o| async move {
+        let (client, c) = connector(h, o).await?;
+        *keep.lock().unwrap_or_else(|p| p.into_inner()) = c;
+        Ok(client)
+    })
+    .await
+    .context("cannot connect to the server");
     let outcome = match bridge {
         Ok(bridge) => {
             let served = bridge.serve(mcp_rpc::stdio()).await;
@@ -78,11 +104,36 @@ pub async fn run(mut a: BridgeArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Err(e),
     };
+    let child = child.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(mut child) = child {
         let status = child.shutdown().await;
         tracing::debug!(?status, "server exited");
     }
     outcome.map(|()| ExitCode::SUCCESS)
+}
+
+/// Serves hosts on Streamable HTTP, one server connection per host session.
+async fn serve_http(
+    addr: std::net::SocketAddr,
+    a: &BridgeArgs,
+    opts: BridgeOptions,
+    connector: Connector,
+) -> anyhow::Result<ExitCode> {
+    let cfg = crate::serve::http_config(
+        addr,
+        a.http_bearer.clone(),
+        &a.allow_hosts,
+        &a.allow_origins,
+    );
+    let service = Bridge::http_service(opts, connector)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    eprintln!("listening on http://{}{}", listener.local_addr()?, cfg.path);
+    mcp_http::HttpServer::for_service(service, cfg)
+        .serve(listener, crate::serve::stop_signal())
+        .await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The server's configured name: `--name`, the config entry, the command line, the URL.
@@ -115,31 +166,44 @@ fn say_why_denied(args: &HostArgs) {
     }
 }
 
-/// Connects to the server: the command after `--`, `--url`, or `--server NAME`.
-async fn connect(
-    a: &BridgeArgs,
-    opts: BridgeOptions,
-    child: &mut Option<ChildProcess>,
-) -> anyhow::Result<Bridge> {
-    if let Some(url) = &a.url {
-        let http = HttpOptions {
-            bearer: a.bearer.clone(),
-            ..Default::default()
-        };
-        return Bridge::connect(opts, |h, o| Client::connect_http(url, http, h, o))
-            .await
-            .with_context(|| format!("cannot bridge {url}"));
+/// Opens the server side: the command after `--` (a child each time), `--url`, or
+/// `--server NAME` from the config.
+fn connector(a: &BridgeArgs) -> anyhow::Result<Connector> {
+    if let Some(url) = a.url.clone() {
+        let bearer = a.bearer.clone();
+        return Ok(Arc::new(move |h, o| {
+            let (url, bearer) = (url.clone(), bearer.clone());
+            Box::pin(async move {
+                let http = HttpOptions {
+                    bearer,
+                    ..Default::default()
+                };
+                Ok((Client::connect_http(&url, http, h, o).await?, None))
+            })
+        }));
     }
     if let Some((program, rest)) = a.command.split_first() {
-        let mut c = ChildProcess::spawn(program, rest)
-            .with_context(|| format!("cannot start the server {program:?}"))?;
-        let transport = c.transport.take().context("the child has no transport")?;
-        *child = Some(c);
-        return Bridge::connect(opts, |h, o| Client::connect(transport, h, o))
-            .await
-            .context("cannot connect to the server");
+        let (program, rest) = (program.clone(), rest.to_vec());
+        return Ok(Arc::new(move |h, o| {
+            let spawned = ChildProcess::spawn(&program, &rest)
+                .map_err(|e| ClientError::Transport(format!("cannot start {program:?}: {e}")));
+            Box::pin(async move {
+                let mut child = spawned?;
+                let transport = child
+                    .transport
+                    .take()
+                    .ok_or_else(|| ClientError::Transport("the child has no transport".into()))?;
+                match Client::connect(transport, h, o).await {
+                    Ok(client) => Ok((client, Some(child))),
+                    Err(e) => {
+                        let _ = child.shutdown().await;
+                        Err(e)
+                    }
+                }
+            })
+        }));
     }
-    let Some(name) = &a.server else {
+    let Some(name) = a.server.clone() else {
         bail!("say which server: a command after --, --server NAME from --config, or --url URL");
     };
     let path = a
@@ -150,23 +214,18 @@ async fn connect(
     let cfg = crate::config::Config::load(path)?;
     let entry = cfg
         .servers
-        .get(name)
+        .get(&name)
         .with_context(|| format!("no server {name:?} in {}", path.display()))?
         .clone();
-    let made = Arc::new(std::sync::Mutex::new(None));
-    let keep = made.clone();
-    let name = name.clone();
-    let bridge = Bridge::connect(opts, |h, o| async move {
-        let (client, c) = entry
-            .connect(&name, h, o)
-            .await
-            .map_err(|e| mcp_client::ClientError::Transport(format!("{e:#}")))?;
-        *keep.lock().unwrap_or_else(|p| p.into_inner()) = c;
-        Ok(client)
-    })
-    .await;
-    *child = made.lock().unwrap_or_else(|p| p.into_inner()).take();
-    Ok(bridge?)
+    Ok(Arc::new(move |h, o| {
+        let (entry, name) = (entry.clone(), name.clone());
+        Box::pin(async move {
+            entry
+                .connect(&name, h, o)
+                .await
+                .map_err(|e| ClientError::Transport(format!("{e:#}")))
+        })
+    }))
 }
 
 /// The `mcpServers` entry that runs this very command (without `--print-config`), named.

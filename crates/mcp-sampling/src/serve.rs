@@ -68,19 +68,7 @@ async fn serve_http(
     addr: std::net::SocketAddr,
     a: &ServeArgs,
 ) -> anyhow::Result<()> {
-    let mut cfg = mcp_http::HttpConfig {
-        bearer_token: a.bearer.clone(),
-        allowed_origins: a.allow_origins.clone(),
-        ..Default::default()
-    };
-    if addr.ip().is_loopback() {
-        cfg.allowed_hosts.extend(a.allow_hosts.iter().cloned());
-    } else if a.allow_hosts.is_empty() {
-        tracing::warn!("listening beyond loopback with no --allow-host: any Host is accepted; consider --bearer");
-        cfg.allowed_hosts.clear();
-    } else {
-        cfg.allowed_hosts = a.allow_hosts.clone();
-    }
+    let cfg = http_config(addr, a.bearer.clone(), &a.allow_hosts, &a.allow_origins);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -92,8 +80,32 @@ async fn serve_http(
     Ok(())
 }
 
+/// The HTTP settings of `serve --http` and `bridge --http`: loopback names accepted in
+/// Host and Origin, plus `allow_hosts`; beyond loopback without any, every host (warned).
+pub fn http_config(
+    addr: std::net::SocketAddr,
+    bearer: Option<String>,
+    allow_hosts: &[String],
+    allow_origins: &[String],
+) -> mcp_http::HttpConfig {
+    let mut cfg = mcp_http::HttpConfig {
+        bearer_token: bearer,
+        allowed_origins: allow_origins.to_vec(),
+        ..Default::default()
+    };
+    if addr.ip().is_loopback() {
+        cfg.allowed_hosts.extend(allow_hosts.iter().cloned());
+    } else if allow_hosts.is_empty() {
+        tracing::warn!("listening beyond loopback with no --allow-host: any Host is accepted; consider --bearer");
+        cfg.allowed_hosts.clear();
+    } else {
+        cfg.allowed_hosts = allow_hosts.to_vec();
+    }
+    cfg
+}
+
 /// Ctrl-C or SIGTERM.
-async fn stop_signal() {
+pub async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{bin, peer, python, run, server_everything, text};
+use common::{bin, free_port, peer, python, run, server_everything, text, Listening};
 use serde_json::Value;
 
 const LONG: &str =
@@ -234,5 +234,44 @@ fn forms_and_roots_are_the_host_s() {
             out["result"]["structuredContent"]["roots"][0]["uri"], "file:///py/root",
             "{era}: {out}"
         );
+    }
+}
+
+/// The bridge on Streamable HTTP: the TypeScript client (no sampling) over HTTP, the server a
+/// child per session; and a host with sampling answers itself, its sampling request riding
+/// the call's stream.
+#[test]
+fn the_bridge_serves_hosts_over_streamable_http() {
+    let (tool, args, server) = summarize();
+    for (client_flags, sampling, want) in [
+        (vec!["--no-sampling"], "auto", "FROM-HTTP-BRIDGE"),
+        (vec!["--reply", "ts-http-own"], "host", "ts-http-own"),
+    ] {
+        let port = free_port();
+        let mut cmd = std::process::Command::new(bin());
+        cmd.args([
+            "bridge",
+            "--http",
+            &format!("127.0.0.1:{port}"),
+            "--sampling",
+            sampling,
+        ]);
+        cmd.args([
+            "--approve",
+            "auto",
+            "--provider",
+            "fixed:FROM-HTTP-BRIDGE",
+            "--",
+        ]);
+        cmd.args(&server);
+        let bridge = Listening::start(cmd, port);
+        let mut flags = client_flags.clone();
+        flags.extend(["--url", bridge.url.as_str()]);
+        let mut cmd = vec!["node".into(), peer("node/client.mjs")];
+        cmd.extend(flags.iter().map(|f| f.to_string()));
+        cmd.extend(["--tool".into(), tool.clone(), "--args".into(), args.clone()]);
+        let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("JSON");
+        assert_eq!(out["protocolVersion"], "2025-11-25", "{out}");
+        assert_eq!(text(&out["result"]), want, "{sampling}: {out}");
     }
 }

@@ -9,78 +9,17 @@
 //! The peers are pinned in `tests/peers/` and installed by `tests/peers/install.sh`. A
 //! missing peer fails the test; nothing is skipped.
 
+mod common;
+
+use common::{free_port, peer, Listening as Peer};
 use mcp_client::{Client, ClientOptions, EraChoice, HttpOptions};
 use mcp_host::testing::Fixed;
 use mcp_proto::Era;
 use serde_json::{json, Map, Value};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
-
-fn peer(rel: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/peers")
-        .join(rel);
-    assert!(
-        p.exists(),
-        "peer {} is not installed: run tests/peers/install.sh",
-        p.display()
-    );
-    p.display().to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// A server process listening on a port; killed when dropped.
-struct Peer {
-    child: Child,
-    url: String,
-}
 
 impl Peer {
-    /// Starts the peer and waits until it says on stderr that it listens (each of them prints
-    /// a line with `listening on` once its port is open); the rest of its stderr is passed on.
-    fn start(mut cmd: Command, port: u16) -> Peer {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the peer");
-        let stderr = child.stderr.take().expect("the peer's stderr");
-        let peer = Peer {
-            child,
-            url: format!("http://127.0.0.1:{port}/mcp"),
-        };
-        let (ready_tx, ready) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[peer] {line}");
-                if line.contains("listening on") {
-                    let _ = ready_tx.send(());
-                }
-            }
-        });
-        match ready.recv_timeout(Duration::from_secs(30)) {
-            Ok(()) => peer,
-            Err(RecvTimeoutError::Disconnected) => {
-                panic!("the peer closed its stderr (exited?) before listening on {port}")
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                panic!("the peer did not listen on {port} within 30 s")
-            }
-        }
-    }
-
     fn server_everything() -> Peer {
         let port = free_port();
         let mut cmd = Command::new("node");
@@ -106,13 +45,6 @@ impl Peer {
             .arg("--http")
             .arg(port.to_string());
         Peer::start(cmd, port)
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -5,8 +5,11 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,4 +72,63 @@ pub fn text(result: &Value) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// A free port on loopback (for a peer that listens).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A server process listening on a port; killed when dropped.
+pub struct Listening {
+    child: Child,
+    /// Its MCP endpoint.
+    pub url: String,
+}
+
+impl Listening {
+    /// Starts the peer and waits until it says on stderr that it listens (each of them prints
+    /// a line with `listening on` once its port is open); the rest of its stderr is passed on.
+    pub fn start(mut cmd: Command, port: u16) -> Listening {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the peer");
+        let stderr = child.stderr.take().expect("the peer's stderr");
+        let peer = Listening {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        };
+        let (ready_tx, ready) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[peer] {line}");
+                if line.contains("listening on") {
+                    let _ = ready_tx.send(());
+                }
+            }
+        });
+        match ready.recv_timeout(Duration::from_secs(30)) {
+            Ok(()) => peer,
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("the peer closed its stderr (exited?) before listening on {port}")
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("the peer did not listen on {port} within 30 s")
+            }
+        }
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
