@@ -104,7 +104,9 @@ impl ToHost {
             crate::SamplingMode::Host => match host {
                 Some(h) if able(&h) => Ok(Some(h)),
                 _ => Err(SamplingError::Rejected(format!(
-                    "the host did not declare sampling{} and the bridge runs with --sampling host",
+                    "the bridge runs with --sampling host, and its host cannot be asked (it did \
+                     not declare sampling{}, or it speaks 2026-07-28, where the bridge cannot \
+                     send it requests)",
                     if tools { " with tools" } else { "" }
                 ))),
             },
@@ -188,6 +190,7 @@ impl ElicitationHandler for ToHost {
 pub(crate) fn sink(slot: Arc<HostSlot>) -> NotificationSink {
     Arc::new(move |method, params| {
         if method == Progress::METHOD {
+            tracing::debug!(?params, "progress for no forwarded request dropped");
             return;
         }
         if let Some(host) = slot.get() {

@@ -4,25 +4,34 @@
 
 use crate::answer::{Host, HostSlot};
 use mcp_client::{Client, ClientError, Roots};
-use mcp_proto::lifecycle::{InitializeParams, InitializeResult, META_LOG_LEVEL};
-use mcp_proto::methods::{
-    Discover, Initialize, Initialized, ListRoots, Notification as _, Progress, Request as _,
-    RootsListChanged, SetLevel, Subscribe, Unsubscribe,
+use mcp_proto::lifecycle::{
+    DiscoverResult, InitializeParams, InitializeResult, RequestMeta, META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO,
 };
+use mcp_proto::methods::{
+    ClientMethod, Discover, Initialize, Initialized, ListRoots, Notification as _, Progress,
+    Request as _, RootsListChanged, SetLevel, Subscribe, Unsubscribe,
+};
+use mcp_proto::mrtr::fill_complete;
 use mcp_proto::roots::ListRootsResult;
-use mcp_proto::version::negotiate_legacy;
+use mcp_proto::version::{negotiate_legacy, MODERN, MODERN_VERSIONS};
 use mcp_proto::{BoxFuture, Era, ErrorObject, Implementation};
 use mcp_rpc::{Handler, Peer, Request, RequestOptions, RpcError};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{watch, OnceCell};
 
 /// The server side of one host: connected already (stdio), or on the host's `initialize`
 /// (each HTTP session has its own).
 pub(crate) enum ServerSide {
     Ready(Arc<Client>),
-    Lazy(Box<crate::BridgeOptions>, crate::Connector),
+    /// Connected on `initialize`; modern requests use `shared`, opened on first use.
+    Lazy(
+        Box<crate::BridgeOptions>,
+        crate::Connector,
+        Arc<OnceCell<Connected>>,
+    ),
 }
 
 pub(crate) struct HostHandler {
@@ -30,7 +39,11 @@ pub(crate) struct HostHandler {
 }
 
 struct Inner {
-    server: tokio::sync::OnceCell<Connected>,
+    /// The server side of this connection's legacy host.
+    server: Arc<OnceCell<Connected>>,
+    /// The server side of modern hosts' requests (stateless: shared by every request; the
+    /// same as `server` on a single connection).
+    shared: Arc<OnceCell<Connected>>,
     lazy: Option<(Box<crate::BridgeOptions>, crate::Connector)>,
     slot: Arc<HostSlot>,
     roots: Roots,
@@ -56,21 +69,23 @@ const ROOTS_WAIT: Duration = Duration::from_secs(5);
 impl HostHandler {
     pub(crate) fn new(server: ServerSide, slot: Arc<HostSlot>, roots: Roots) -> HostHandler {
         let (done, ready) = watch::channel(true);
-        let (cell, lazy) = match server {
+        let (server, shared, lazy) = match server {
             ServerSide::Ready(client) => {
                 let connected = Connected {
                     client,
                     _child: Mutex::new(None),
                 };
-                (tokio::sync::OnceCell::new_with(Some(connected)), None)
+                let cell = Arc::new(OnceCell::new_with(Some(connected)));
+                (cell.clone(), cell, None)
             }
-            ServerSide::Lazy(opts, connector) => {
-                (tokio::sync::OnceCell::new(), Some((opts, connector)))
+            ServerSide::Lazy(opts, connector, shared) => {
+                (Arc::new(OnceCell::new()), shared, Some((opts, connector)))
             }
         };
         HostHandler {
             inner: Arc::new(Inner {
-                server: cell,
+                server,
+                shared,
                 lazy,
                 slot,
                 roots,
@@ -83,16 +98,30 @@ impl HostHandler {
 }
 
 impl Inner {
-    /// The client towards the server, connected now if it was not.
+    /// The client towards the server for this connection's legacy host, connected now if it
+    /// was not.
     async fn client(&self) -> Result<Arc<Client>, ErrorObject> {
-        let connected = self
-            .server
+        self.open(&self.server, self.slot.clone()).await
+    }
+
+    /// The client for modern requests: no host to ask (a modern host cannot be sent
+    /// requests), so sampling is the bridge's own.
+    async fn modern_client(&self) -> Result<Arc<Client>, ErrorObject> {
+        self.open(&self.shared, Arc::new(HostSlot::default())).await
+    }
+
+    async fn open(
+        &self,
+        cell: &OnceCell<Connected>,
+        slot: Arc<HostSlot>,
+    ) -> Result<Arc<Client>, ErrorObject> {
+        let connected = cell
             .get_or_try_init(|| async {
                 let Some((opts, connector)) = &self.lazy else {
                     return Err(ErrorObject::internal("the bridge has no server"));
                 };
-                let (to_host, client_opts) =
-                    crate::client_side(opts, self.slot.clone(), self.roots.clone());
+                let roots = Roots::new(opts.roots.clone()).unwrap_or_default();
+                let (to_host, client_opts) = crate::client_side(opts, slot, roots);
                 let (client, child) = connector(Arc::new(to_host), client_opts)
                     .await
                     .map_err(|e| ErrorObject::internal(format!("cannot reach the server: {e}")))?;
@@ -103,6 +132,59 @@ impl Inner {
             })
             .await?;
         Ok(connected.client.clone())
+    }
+
+    /// `server/discover` from a modern host: the server's identity and capabilities.
+    async fn discover(&self) -> Result<Value, ErrorObject> {
+        let client = self.modern_client().await?;
+        let info = client
+            .server_info()
+            .cloned()
+            .unwrap_or_else(|| Implementation::new("server", "unknown"));
+        let result = DiscoverResult {
+            supported_versions: MODERN_VERSIONS.iter().map(|v| v.to_string()).collect(),
+            capabilities: client.server_capabilities().clone(),
+            instructions: None,
+            meta: Some(json!({ META_SERVER_INFO: info })),
+        };
+        let v = serde_json::to_value(result).map_err(|e| ErrorObject::internal(e.to_string()))?;
+        Ok(complete(Discover::METHOD, v))
+    }
+
+    /// A modern host's request: its protocol fields are the host's, not for the server (the
+    /// client adds its own to a modern server); its log level goes on to a modern server only.
+    async fn modern(&self, req: Request) -> Result<Value, ErrorObject> {
+        RequestMeta::from_params(req.params.as_ref())?;
+        let method = req.method.as_str();
+        if [
+            Initialize::METHOD,
+            SetLevel::METHOD,
+            Subscribe::METHOD,
+            Unsubscribe::METHOD,
+        ]
+        .contains(&method)
+        {
+            return Err(ErrorObject::method_not_found(&format!(
+                "{method} (not in {MODERN})"
+            )));
+        }
+        let client = self.modern_client().await?;
+        let mut params = req.params;
+        if let Some(meta) = params
+            .as_mut()
+            .and_then(|p| p.get_mut("_meta"))
+            .and_then(Value::as_object_mut)
+        {
+            meta.remove(META_PROTOCOL_VERSION);
+            meta.remove(META_CLIENT_CAPABILITIES);
+            meta.remove(META_CLIENT_INFO);
+            if client.era() == Era::Legacy {
+                meta.remove(META_LOG_LEVEL);
+            }
+        }
+        forward(&client, &req.peer, method, params)
+            .await
+            .map(|v| complete(method, v))
     }
 
     async fn initialize(&self, params: Option<Value>, peer: Peer) -> Result<Value, ErrorObject> {
@@ -139,9 +221,10 @@ impl Inner {
             return self.initialize(req.params, req.peer).await;
         }
         if method == Discover::METHOD {
-            return Err(ErrorObject::method_not_found(
-                "server/discover (the bridge speaks the legacy era to its host: send initialize)",
-            ));
+            return self.discover().await;
+        }
+        if RequestMeta::is_modern(req.params.as_ref()) {
+            return self.modern(req).await;
         }
         let (Some(_), Some(connected)) = (self.slot.get(), self.server.get()) else {
             return Err(ErrorObject::invalid_request(
@@ -221,6 +304,15 @@ impl Handler for HostHandler {
     }
 }
 
+/// A result as 2026-07-28 has it (a legacy server's results lack `resultType` and the
+/// caching hints; the client already ran any `input_required` rounds, so what comes back is
+/// complete).
+fn complete(method: &str, mut v: Value) -> Value {
+    let cacheable = ClientMethod::parse(method).is_some_and(ClientMethod::cacheable);
+    fill_complete(&mut v, cacheable);
+    v
+}
+
 /// Forwards one request; the server's progress for it reaches the host under the host's
 /// own token.
 async fn forward(
@@ -240,6 +332,7 @@ async fn forward(
             let host = host.clone();
             let relay = tokio::spawn(async move {
                 while let Some(mut p) = rx.recv().await {
+                    tracing::trace!(?p, "progress relayed to the host");
                     if let Some(obj) = p.as_object_mut() {
                         obj.insert("progressToken".into(), token.clone());
                     }

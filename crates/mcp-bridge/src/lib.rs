@@ -174,7 +174,11 @@ impl Bridge {
         connector: Connector,
     ) -> Result<Arc<dyn mcp_http::Service>, BridgeError> {
         Roots::new(opts.roots.clone())?;
-        Ok(Arc::new(HttpService { opts, connector }))
+        Ok(Arc::new(HttpService {
+            opts,
+            connector,
+            shared: Arc::default(),
+        }))
     }
 }
 
@@ -182,6 +186,8 @@ impl Bridge {
 struct HttpService {
     opts: BridgeOptions,
     connector: Connector,
+    /// The server side of every modern request (they are stateless).
+    shared: Arc<tokio::sync::OnceCell<host::Connected>>,
 }
 
 impl mcp_http::Service for HttpService {
@@ -189,7 +195,11 @@ impl mcp_http::Service for HttpService {
         // Checked by `http_service`.
         let roots = Roots::new(self.opts.roots.clone()).unwrap_or_else(|_| Roots::default());
         Arc::new(host::HostHandler::new(
-            host::ServerSide::Lazy(Box::new(self.opts.clone()), self.connector.clone()),
+            host::ServerSide::Lazy(
+                Box::new(self.opts.clone()),
+                self.connector.clone(),
+                self.shared.clone(),
+            ),
             Arc::new(HostSlot::default()),
             roots,
         ))

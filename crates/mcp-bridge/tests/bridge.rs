@@ -90,6 +90,15 @@ struct Setup {
 }
 
 async fn setup(server_era: EraChoice, host_samples: bool, mode: SamplingMode) -> Setup {
+    setup_with(server_era, EraChoice::Legacy, host_samples, mode).await
+}
+
+async fn setup_with(
+    server_era: EraChoice,
+    host_era: EraChoice,
+    host_samples: bool,
+    mode: SamplingMode,
+) -> Setup {
     let (stx, started) = oneshot::channel();
     let (dtx, dropped) = oneshot::channel();
     let s = server(Arc::new(Mutex::new(Some((stx, dtx)))));
@@ -110,11 +119,12 @@ async fn setup(server_era: EraChoice, host_samples: bool, mode: SamplingMode) ->
     let bridge = Bridge::connect(opts, |h, o| Client::connect(b, h, o))
         .await
         .expect("the bridge connects");
-    host_of(bridge, host_samples, ours, (started, dropped)).await
+    host_of(bridge, host_era, host_samples, ours, (started, dropped)).await
 }
 
 async fn host_of(
     bridge: Bridge,
+    host_era: EraChoice,
     host_samples: bool,
     ours: Arc<Answer>,
     (started, dropped): (oneshot::Receiver<()>, oneshot::Receiver<()>),
@@ -132,8 +142,7 @@ async fn host_of(
         d,
         theirs.clone(),
         ClientOptions {
-            // Auto: the bridge refuses the modern probe, the host falls back to initialize.
-            era: EraChoice::Auto,
+            era: host_era,
             capabilities: caps,
             notifications: Some(Arc::new(move |m: &str, p: Option<Value>| {
                 let _ = ntx.send((m.to_string(), p));
@@ -162,17 +171,50 @@ fn text(r: &mcp_proto::tools::CallToolResult) -> String {
 }
 
 #[tokio::test]
-async fn a_host_without_sampling_gets_the_bridge_s_answer_on_both_eras() {
-    for era in [EraChoice::Legacy, EraChoice::Modern] {
-        let s = setup(era, false, SamplingMode::Auto).await;
-        assert_eq!(s.host.era(), mcp_proto::Era::Legacy);
-        assert_eq!(s.host.server_info().unwrap().name, "claims-to-be-trusted");
-        let r = s.host.call_tool("ask", q("hi")).await.unwrap();
-        assert_eq!(text(&r), "from the bridge", "{era:?}");
-        // Named by its configured name, not by what it claims.
-        assert_eq!(*s.ours.1.lock().unwrap(), vec!["configured".to_string()]);
-        assert!(s.theirs.1.lock().unwrap().is_empty());
+async fn a_host_without_sampling_gets_the_bridge_s_answer_in_every_pairing() {
+    for host_era in [EraChoice::Legacy, EraChoice::Modern] {
+        for era in [EraChoice::Legacy, EraChoice::Modern] {
+            let s = setup_with(era, host_era, false, SamplingMode::Auto).await;
+            let want = match host_era {
+                EraChoice::Modern => mcp_proto::Era::Modern,
+                _ => mcp_proto::Era::Legacy,
+            };
+            assert_eq!(s.host.era(), want);
+            assert_eq!(s.host.server_info().unwrap().name, "claims-to-be-trusted");
+            let r = s.host.call_tool("ask", q("hi")).await.unwrap();
+            assert_eq!(
+                text(&r),
+                "from the bridge",
+                "{host_era:?} host, {era:?} server"
+            );
+            // Named by its configured name, not by what it claims.
+            assert_eq!(*s.ours.1.lock().unwrap(), vec!["configured".to_string()]);
+            assert!(s.theirs.1.lock().unwrap().is_empty());
+        }
     }
+}
+
+#[tokio::test]
+async fn a_modern_host_is_never_asked_to_sample() {
+    let s = setup_with(
+        EraChoice::Legacy,
+        EraChoice::Modern,
+        true,
+        SamplingMode::Auto,
+    )
+    .await;
+    let r = s.host.call_tool("ask", q("hi")).await.unwrap();
+    assert_eq!(text(&r), "from the bridge");
+    let s = setup_with(
+        EraChoice::Legacy,
+        EraChoice::Modern,
+        true,
+        SamplingMode::Host,
+    )
+    .await;
+    let r = s.host.call_tool("ask", q("hi")).await.unwrap();
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("2026-07-28"), "{}", text(&r));
 }
 
 #[tokio::test]
@@ -279,7 +321,7 @@ async fn the_server_s_list_changed_reaches_the_host() {
     let bridge = connect.await.unwrap().expect("the bridge connects");
     let (_stx, started) = oneshot::channel();
     let (_dtx, dropped) = oneshot::channel();
-    let mut s = host_of(bridge, false, ours, (started, dropped)).await;
+    let mut s = host_of(bridge, EraChoice::Legacy, false, ours, (started, dropped)).await;
     let caps = s.host.server_capabilities();
     assert_eq!(caps.tools.as_ref().and_then(|t| t.list_changed), Some(true));
     raw.send(json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}))

@@ -230,6 +230,22 @@ method_enum! {
     }
 }
 
+impl ClientMethod {
+    /// Whether a modern result of this method carries caching hints (`ttlMs`, `cacheScope`).
+    pub fn cacheable(self) -> bool {
+        use ClientMethod::*;
+        matches!(
+            self,
+            Discover
+                | ListTools
+                | ListResources
+                | ListResourceTemplates
+                | ListPrompts
+                | ReadResource
+        )
+    }
+}
+
 method_enum! {
     /// The requests a server sends to a client (legacy era; on the modern era they travel
     /// inside an `input_required` result).

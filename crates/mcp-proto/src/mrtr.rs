@@ -53,6 +53,21 @@ where
     }
 }
 
+/// Fills in what a complete `2026-07-28` result must carry: `resultType`, and with
+/// `cacheable` (see [`crate::methods::ClientMethod::cacheable`]) the caching hints, set to
+/// promise nothing (`ttlMs` 0, `cacheScope` private). Fields already there are kept.
+pub fn fill_complete(result: &mut Value, cacheable: bool) {
+    if let Some(obj) = result.as_object_mut() {
+        if cacheable {
+            obj.entry("ttlMs").or_insert_with(|| Value::from(0));
+            obj.entry("cacheScope")
+                .or_insert_with(|| Value::from("private"));
+        }
+        obj.entry("resultType")
+            .or_insert_with(|| Value::from(COMPLETE));
+    }
+}
+
 /// The `resultType` of a modern result; absent means `complete` (older servers).
 pub fn result_type(result: &Value) -> &str {
     result

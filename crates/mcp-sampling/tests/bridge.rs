@@ -114,36 +114,43 @@ fn without_a_terminal_the_bridge_denies_and_says_why() {
     assert!(text(&out["result"]).contains("mode deny"), "{out}");
 }
 
+/// The Python client through the bridge to a legacy server: in auto mode it speaks
+/// 2026-07-28 to the bridge (which cannot send it requests, so our pipeline samples); forced
+/// to the legacy era it answers the sampling request itself.
 #[test]
-fn a_python_host_in_auto_mode_through_the_bridge_to_a_legacy_server() {
-    let (tool, args, server) = summarize();
-    let flags = [
-        "--era",
-        "legacy",
-        "--approve",
-        "auto",
-        "--provider",
-        "fixed:UNUSED",
-    ];
-    let mut cmd = vec![
-        python(),
-        peer("python/client.py"),
-        "--mode".into(),
-        "auto".into(),
-        "--tool".into(),
-        tool,
-        "--args".into(),
-        args,
-        "--reply".into(),
-        "py-own".into(),
-        "--".into(),
-    ];
-    cmd.extend(bridge(&flags, server));
-    let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
-    // The bridge speaks the legacy era to its host: the probe is refused, initialize follows.
-    assert_eq!(out["protocolVersion"], "2025-11-25", "{out}");
-    assert_eq!(out["samplingRequests"], 1, "{out}");
-    assert_eq!(text(&out["result"]), "py-own", "{out}");
+fn a_python_host_through_the_bridge_to_a_legacy_server() {
+    for (mode, version, want, asked) in [
+        ("auto", "2026-07-28", "FROM-BRIDGE", 0),
+        ("legacy", "2025-11-25", "py-own", 1),
+    ] {
+        let (tool, args, server) = summarize();
+        let flags = [
+            "--era",
+            "legacy",
+            "--approve",
+            "auto",
+            "--provider",
+            "fixed:FROM-BRIDGE",
+        ];
+        let mut cmd = vec![
+            python(),
+            peer("python/client.py"),
+            "--mode".into(),
+            mode.into(),
+            "--tool".into(),
+            tool,
+            "--args".into(),
+            args,
+            "--reply".into(),
+            "py-own".into(),
+            "--".into(),
+        ];
+        cmd.extend(bridge(&flags, server));
+        let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("json");
+        assert_eq!(out["protocolVersion"], version, "{mode}: {out}");
+        assert_eq!(out["samplingRequests"], asked, "{mode}: {out}");
+        assert_eq!(text(&out["result"]), want, "{mode}: {out}");
+    }
 }
 
 #[test]
@@ -156,7 +163,12 @@ fn progress_crosses_the_bridge() {
         bridge(&flags, server_everything()),
     );
     assert_ne!(out["result"]["isError"], true, "{out}");
-    assert_eq!(out["progressCount"], 2, "{out}");
+    // The bridge relays both before the answer (tests/bridge.rs of mcp-bridge checks the
+    // order). The TypeScript SDK runs a notification's handler a microtask later but takes
+    // a response at once, so when the last progress and the answer arrive in one read it
+    // drops that progress ("unknown token"): one or two arrive.
+    let count = out["progressCount"].as_u64().unwrap_or(0);
+    assert!((1..=2).contains(&count), "{out}");
 }
 
 #[test]
@@ -197,7 +209,7 @@ fn the_printed_desktop_entry_runs_the_bridge() {
     assert_eq!(text(&out["result"]), "FROM-ENTRY", "{out}");
 }
 
-/// The Python client (a host with forms and roots) through the bridge to our elicit-demo
+/// The Python client (a legacy host with forms and roots) through the bridge to our elicit-demo
 /// server, on both of the server's eras: its form and its roots are the host's.
 #[test]
 fn forms_and_roots_are_the_host_s() {
@@ -208,7 +220,7 @@ fn forms_and_roots_are_the_host_s() {
                 python(),
                 peer("python/client.py"),
                 "--mode".into(),
-                "auto".into(),
+                "legacy".into(),
             ];
             cmd.extend(extra.iter().map(|s| s.to_string()));
             cmd.push("--".into());

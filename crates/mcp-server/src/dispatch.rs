@@ -97,7 +97,7 @@ impl Handler for ConnHandler {
             let modern = speaks.is_modern();
             let mut result = dispatch(&server, method, req, speaks).await?;
             if modern {
-                mark_modern(&server, &mut result, cacheable(method));
+                mark_modern(&server, &mut result, method.cacheable());
             }
             Ok(result)
         })
@@ -137,25 +137,10 @@ impl ConnHandler {
     }
 }
 
-/// Modern results of these methods carry caching hints (`ttlMs`, `cacheScope`).
-fn cacheable(m: ClientMethod) -> bool {
-    use ClientMethod::*;
-    matches!(
-        m,
-        Discover | ListTools | ListResources | ListResourceTemplates | ListPrompts | ReadResource
-    )
-}
-
 fn mark_modern(server: &Registry, result: &mut Value, cacheable: bool) {
+    // No caching promised: lists may change between releases of a server.
+    mcp_proto::mrtr::fill_complete(result, cacheable);
     if let Some(obj) = result.as_object_mut() {
-        if cacheable {
-            // No caching promised: lists may change between releases of a server.
-            obj.entry("ttlMs").or_insert_with(|| Value::from(0));
-            obj.entry("cacheScope")
-                .or_insert_with(|| Value::from("private"));
-        }
-        obj.entry("resultType")
-            .or_insert_with(|| Value::from(mcp_proto::mrtr::COMPLETE));
         let meta = obj.entry("_meta").or_insert_with(|| json!({}));
         if let Some(m) = meta.as_object_mut() {
             m.entry(mcp_proto::lifecycle::META_SERVER_INFO)
