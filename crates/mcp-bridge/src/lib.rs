@@ -2,8 +2,9 @@
 //! towards the real server, so that a host that cannot answer sampling can still use a
 //! server that samples.
 //!
-//! - Towards the host, the bridge speaks the legacy era (`initialize`), as hosts do today: it
-//!   answers with the server's identity and capabilities, and passes every request and
+//! - Towards the host, the bridge speaks either era (`initialize`, or `server/discover` and
+//!   requests with `_meta`): it answers with the server's identity and capabilities, and
+//!   passes every request and
 //!   notification through, both ways: tools, resources and templates, prompts, completion,
 //!   logging, pagination, progress (each token mapped to the host's own), cancellation
 //!   (dropping a forwarded request cancels it at the server), `list_changed` and resource
@@ -11,8 +12,9 @@
 //! - Towards the server, the bridge is a [`Client`] of either era; a server that speaks only
 //!   `2026-07-28` gets the MRTR loop, run by the client, so a legacy host can use it.
 //! - The server always sees a client that can sample. A sampling request goes to the host
-//!   when it declared `sampling` ([`SamplingMode::Auto`]; with tools only when it declared
-//!   `sampling.tools`), else to the bridge's own handler (the host pipeline: policy,
+//!   when it declared `sampling` on the legacy era ([`SamplingMode::Auto`]; with tools only
+//!   when it declared `sampling.tools`; a modern host cannot be sent requests), else to the
+//!   bridge's own handler (the host pipeline: policy,
 //!   approval, routing, audit, a model). Elicitation goes to the host when it declared it,
 //!   else to the bridge's own handler, else it is declined. Roots are the host's, when it
 //!   declared them, else the bridge's own.
