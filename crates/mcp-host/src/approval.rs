@@ -94,6 +94,55 @@ pub trait Reviewer: Send + Sync + 'static {
         req: &SamplingRequest,
         reply: &CreateMessageResult,
     ) -> BoxFuture<ReplyDecision>;
+    /// Where this reviewer asks, for the others' notices ("the terminal", "the console").
+    fn place(&self) -> &'static str {
+        "another reviewer"
+    }
+    /// [`Reviewer::review_request`], told through `withdrawal` why its question went away
+    /// when the future is dropped (another reviewer answered first). A reviewer that can
+    /// tell its person so overrides this.
+    fn review_request_in(
+        &self,
+        req: &SamplingRequest,
+        model: &str,
+        withdrawal: Withdrawal,
+    ) -> BoxFuture<RequestDecision> {
+        let _ = withdrawal;
+        self.review_request(req, model)
+    }
+    /// [`Reviewer::review_reply`], with a [`Withdrawal`] as in
+    /// [`Reviewer::review_request_in`].
+    fn review_reply_in(
+        &self,
+        req: &SamplingRequest,
+        reply: &CreateMessageResult,
+        withdrawal: Withdrawal,
+    ) -> BoxFuture<ReplyDecision> {
+        let _ = withdrawal;
+        self.review_reply(req, reply)
+    }
+}
+
+/// Why a reviewer's question went away: set (by [`crate::FirstOf`]) before its future is
+/// dropped; unset, the request was cancelled.
+#[derive(Debug, Clone, Default)]
+pub struct Withdrawal(Arc<Mutex<Option<String>>>);
+
+impl Withdrawal {
+    /// Records that the question was answered in `place` ("the terminal").
+    pub fn answered_in(&self, place: &str) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("answered in {place}"));
+    }
+
+    /// Why the question went away, as a short sentence: "answered in the console", or
+    /// "cancelled" when nobody said.
+    pub fn reason(&self) -> String {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_else(|| "cancelled".into())
+    }
 }
 
 /// The decision for a request, and who made it (for the audit log).
