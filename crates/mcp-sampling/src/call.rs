@@ -1,6 +1,7 @@
 //! `mcp-sampling call`: one tool call against a child server or a Streamable HTTP endpoint,
 //! sampling answered by the host pipeline.
 
+use crate::console::{self, ConsoleArgs};
 use crate::host::{self, HostArgs};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -21,6 +22,8 @@ pub struct CallArgs {
     args: String,
     #[command(flatten)]
     host: HostArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
     /// Longest wait for the tool call, in seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -48,7 +51,9 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
     let Value::Object(args) = args else {
         bail!("--args must be a JSON object, like '{{\"text\": \"...\"}}'")
     };
-    let host = host::build(&a.host, None)?;
+    // Kept to the end: the console serves while the call runs.
+    let console = console::start(&a.console).await?;
+    let (host, _) = host::build_with_console(&a.host, None, console.as_ref())?;
     let opts = ClientOptions {
         call_timeout: Duration::from_secs(a.timeout),
         ..a.host.client_options(&host)?

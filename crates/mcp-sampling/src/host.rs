@@ -6,11 +6,12 @@ use crate::review::TerminalReviewer;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use mcp_client::{ClientOptions, EraChoice};
+use mcp_console::Console;
 use mcp_host::approval::{Approval, Mode, Reviewer};
 use mcp_host::audit::AuditLog;
 use mcp_host::routing::ModelEntry;
 use mcp_host::testing::{Echo, Fixed, Script};
-use mcp_host::Host;
+use mcp_host::{FirstOf, Host};
 use mcp_llm::Provider;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -142,6 +143,39 @@ pub fn build_keeping(
     args: &HostArgs,
     observer: Option<Observer>,
 ) -> anyhow::Result<(Host, Providers)> {
+    build_with_console(args, observer, None)
+}
+
+/// Who reviews: the terminal and the console (the first answer wins), either alone, or
+/// nobody. An error when the mode is `ask` and there is neither.
+fn reviewer(
+    asks: bool,
+    mode: Mode,
+    console: Option<&Console>,
+) -> anyhow::Result<Option<Arc<dyn Reviewer>>> {
+    if !asks {
+        return Ok(None);
+    }
+    let web = console.map(Console::reviewer);
+    Ok(match (TerminalReviewer::open(), web) {
+        (Some(t), Some(web)) => Some(Arc::new(FirstOf::new(Arc::new(t), web))),
+        (Some(t), None) => Some(Arc::new(t)),
+        (None, Some(web)) => Some(web),
+        (None, None) if mode == Mode::Ask => {
+            bail!("--approve ask needs a terminal (/dev/tty) or --console; use --approve auto or deny")
+        }
+        (None, None) => None,
+    })
+}
+
+/// [`build_keeping`] with a web console (from [`crate::console::start`]): it reviews
+/// requests too (with the terminal, first answer wins), approval is `ask` unless the flags
+/// or the config say otherwise, and its audit page shows the pipeline's log.
+pub fn build_with_console(
+    args: &HostArgs,
+    observer: Option<Observer>,
+    console: Option<&Console>,
+) -> anyhow::Result<(Host, Providers)> {
     let cfg = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),
@@ -151,7 +185,7 @@ pub fn build_keeping(
         .clone()
         .or(cfg.provider.clone())
         .unwrap_or_else(|| "local".into());
-    let interactive = std::io::stdin().is_terminal();
+    let interactive = std::io::stdin().is_terminal() || console.is_some();
     let mode = match args.approve {
         Some(ApproveArg::Ask) => Mode::Ask,
         Some(ApproveArg::Auto) => Mode::Auto,
@@ -162,13 +196,7 @@ pub fn build_keeping(
             .unwrap_or(if interactive { Mode::Ask } else { Mode::Deny }),
     };
     let asks = mode == Mode::Ask || cfg.approval.rules.iter().any(|r| r.action == Mode::Ask);
-    let reviewer: Option<Arc<dyn Reviewer>> = match (asks, TerminalReviewer::open()) {
-        (true, Some(t)) => Some(Arc::new(t)),
-        (true, None) if mode == Mode::Ask => {
-            bail!("--approve ask needs a terminal (/dev/tty); use --approve auto or deny")
-        }
-        _ => None,
-    };
+    let reviewer = reviewer(asks, mode, console)?;
     let path = args
         .audit
         .clone()
@@ -176,10 +204,14 @@ pub fn build_keeping(
         .unwrap_or_else(default_audit_path);
     let audit = AuditLog::open(&path, cfg.audit.keep_prompts)
         .with_context(|| format!("cannot open the audit log {}", path.display()))?;
+    let audit = Arc::new(audit);
+    if let Some(c) = console {
+        c.show_audit(audit.clone());
+    }
     let mut b = Host::builder()
         .approval(Approval::new(mode, cfg.approval.rules.clone(), reviewer))
         .policy(cfg.policy.default.clone().unwrap_or_default())
-        .audit(Arc::new(audit));
+        .audit(audit);
     for (server, p) in &cfg.policy.servers {
         b = b.server_policy(server, p.clone());
     }

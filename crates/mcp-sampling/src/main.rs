@@ -3,6 +3,7 @@
 mod audit;
 mod call;
 mod config;
+mod console;
 mod demo;
 mod elicit;
 mod host;
