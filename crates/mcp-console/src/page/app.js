@@ -7,6 +7,12 @@ const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 const DECISIONS = ["approved", "edited", "rejected", "refused", "reply edited", "reply rejected"];
 const PALETTE = ["#3b5bdb", "#2b8a3e", "#e67700", "#c2255c", "#1098ad", "#7048e8", "#5c940d", "#d9480f"];
 
+// At most n characters (whole code points), with an ellipsis when cut.
+function clip(text, n) {
+  const cs = Array.from(text || "");
+  return cs.length > n ? cs.slice(0, n).join("") + "…" : cs.join("");
+}
+
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -82,7 +88,10 @@ function lastUserText(params) {
 
 function head(q, title) {
   const h = el("div", { class: "card-head" }, el("h3", { text: title }), el("span", { class: "pill", text: `${q.era} · ${q.protocolVersion}` }));
-  if (q.toolCall) h.append(el("span", { class: "mono", text: `for ${q.toolCall.name} ${JSON.stringify(q.toolCall.arguments)}` }));
+  if (q.toolCall) {
+    const call = `${q.toolCall.name} ${JSON.stringify(q.toolCall.arguments)}`;
+    h.append(el("span", { class: "mono call", title: call, text: `for ${clip(call, 140)}` }));
+  }
   h.append(el("span", { class: "muted", text: new Date(q.atMs).toLocaleTimeString() }));
   return h;
 }
@@ -136,10 +145,12 @@ function button(label, testid, cls, onclick) {
 
 async function send(card, id, answer) {
   card.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+  // Set before the POST: the stream may say "answered" before the POST's answer comes.
+  card.dataset.answered = "yes";
   try {
     await api(`/api/pending/${id}`, answer);
-    card.dataset.answered = "yes";
   } catch (e) {
+    delete card.dataset.answered;
     card.querySelectorAll("button").forEach((b) => { b.disabled = false; });
     notice(card, `Not taken: ${e.message}`, "bad");
   }
@@ -242,7 +253,7 @@ function connect() {
 }
 
 // ---- audit log ----
-const fmtCost = (c) => (c ? `$${c < 0.01 ? c.toFixed(5) : c.toFixed(2)}` : "–");
+const fmtCost = (c) => (c ? `$${c < 0.01 ? c.toFixed(5) : c.toFixed(2)}` : "$0");
 const SVG = "http://www.w3.org/2000/svg";
 function svg(tag, attrs, ...kids) {
   const e = document.createElementNS(SVG, tag);
@@ -295,7 +306,7 @@ function row(e) {
   return el("tr", {},
     el("td", { class: "num", text: new Date(e.at_ms).toLocaleString() }),
     el("td", { text: e.server }),
-    el("td", { class: "mono", text: e.tool_call || "" }),
+    el("td", { class: "mono", title: e.tool_call || "", text: clip(e.tool_call, 60) }),
     el("td", {}, el("span", { class: cls, text: e.decision })),
     el("td", { text: e.decided_by }),
     el("td", { class: "mono", text: e.model || "" }),
