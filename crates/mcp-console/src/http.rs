@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) token: String,
     pub(crate) bound: SocketAddr,
     pub(crate) audit: RwLock<Option<Arc<AuditLog>>>,
+    /// Set when the console shuts down: event streams end after what they still hold.
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
 }
 
 type St = State<Arc<Shared>>;
@@ -185,14 +187,20 @@ async fn events(State(s): St) -> Sse<impl Stream<Item = Result<Event, Infallible
             .chain(now.into_iter().map(|v| event(&Update::Added(v))))
             .map(Ok)
             .collect();
-    let later = stream::unfold(rx, |mut rx| async move {
-        let e = match rx.recv().await {
-            Ok(u) => event(&u),
-            // Too far behind: the page reloads the list.
-            Err(RecvError::Lagged(_)) => Event::default().event("reload").data("{}"),
-            Err(RecvError::Closed) => return None,
+    let closing = s.closing.subscribe();
+    let later = stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
+        let e = tokio::select! {
+            // What is queued goes out first; then the stream ends if the console closes.
+            biased;
+            r = rx.recv() => match r {
+                Ok(u) => event(&u),
+                // Too far behind: the page reloads the list.
+                Err(RecvError::Lagged(_)) => Event::default().event("reload").data("{}"),
+                Err(RecvError::Closed) => return None,
+            },
+            _ = closing.wait_for(|c| *c) => return None,
         };
-        Some((Ok(e), rx))
+        Some((Ok(e), (rx, closing)))
     });
     Sse::new(stream::iter(first).chain(later))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

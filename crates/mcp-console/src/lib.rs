@@ -64,15 +64,23 @@ impl Console {
         let bound = listener
             .local_addr()
             .map_err(|source| ConsoleError::Bind { addr, source })?;
+        let (closing, mut closed) = tokio::sync::watch::channel(false);
         let shared = Arc::new(http::Shared {
             hub: Arc::new(Hub::new()),
             token,
             bound,
             audit: RwLock::new(None),
+            closing,
         });
         let app = http::router(shared.clone());
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            let stop = async move {
+                let _ = closed.wait_for(|c| *c).await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+            {
                 tracing::error!("the console stopped: {e}");
             }
         });
@@ -115,9 +123,14 @@ impl Console {
         *self.shared.audit.write().unwrap_or_else(|p| p.into_inner()) = Some(log);
     }
 
-    /// Stops serving; the questions still waiting are rejected.
-    pub fn shutdown(self) {
-        drop(self);
+    /// Stops serving: the questions still waiting are rejected, the open pages get what was
+    /// queued for them (a question answered elsewhere at the last moment) and their streams
+    /// end; waits for that (a few seconds at most).
+    pub async fn shutdown(mut self) {
+        self.shared.hub.close_all();
+        self.shared.closing.send_replace(true);
+        let server = &mut self.server;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), server).await;
     }
 }
 

@@ -373,3 +373,26 @@ async fn the_audit_log_is_read_with_filters() {
     assert_eq!(later["rows"], json!([]));
     assert_eq!(get("from=yesterday").await.0, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn shutting_down_rejects_what_waits_and_ends_the_streams() {
+    let c = console().await;
+    let mut events = Events::open(&c).await;
+    let reviewer = c.reviewer();
+    let req = request();
+    let asked = tokio::spawn(async move { reviewer.review_request(&req, "m").await });
+    let id = events.next("add").await["id"].clone();
+    c.shutdown().await;
+    assert_eq!(
+        asked.await.unwrap(),
+        RequestDecision::Reject("the console closed before an answer".into())
+    );
+    assert_eq!(
+        events.next("gone").await,
+        json!({"id": id, "why": "the console closed"})
+    );
+    assert!(
+        events.0.chunk().await.map(|c| c.is_none()).unwrap_or(true),
+        "the stream ends"
+    );
+}

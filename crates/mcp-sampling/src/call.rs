@@ -80,6 +80,9 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
             outcome?
         }
     };
+    if let Some(c) = console {
+        c.shutdown().await;
+    }
     println!("{}", serde_json::to_string(&result)?);
     if result.is_error == Some(true) {
         eprintln!("note: the tool reported an error (isError: true)");

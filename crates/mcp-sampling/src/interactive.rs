@@ -157,6 +157,9 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
             tracing::debug!(server = s.name, ?status, "server exited");
         }
     }
+    if let Some(c) = console {
+        c.shutdown().await;
+    }
     outcome.map(|()| ExitCode::SUCCESS)
 }
 

@@ -42,11 +42,12 @@ impl TerminalReviewer {
         f: impl FnOnce(&mut BufReader<File>, &mut File) -> std::io::Result<T> + Send + 'static,
         fallback: T,
         withdrawal: Withdrawal,
+        withdrawn: Arc<AtomicBool>,
     ) -> BoxFuture<T> {
         let tty = self.tty.clone();
         let notice = Notice {
             withdrawal,
-            withdrawn: Arc::new(AtomicBool::new(false)),
+            withdrawn,
             asking: Arc::new(AtomicBool::new(false)),
             done: false,
         };
@@ -167,6 +168,16 @@ fn describe(c: &Content) -> String {
     }
 }
 
+/// The next line, unless the question was withdrawn meanwhile (then an error: the answer
+/// is not wanted any more).
+fn next_line(r: &mut BufReader<File>, withdrawn: &AtomicBool) -> std::io::Result<String> {
+    let line = read_line(r)?;
+    if withdrawn.load(Ordering::SeqCst) {
+        return Err(std::io::Error::other("answered elsewhere"));
+    }
+    Ok(line)
+}
+
 pub(crate) fn read_line(r: &mut BufReader<File>) -> std::io::Result<String> {
     let mut line = String::new();
     if r.read_line(&mut line)? == 0 {
@@ -179,12 +190,17 @@ pub(crate) fn read_line(r: &mut BufReader<File>) -> std::io::Result<String> {
 }
 
 /// Reads lines until an empty one.
-fn read_text(r: &mut BufReader<File>, w: &mut File, what: &str) -> std::io::Result<String> {
+fn read_text(
+    r: &mut BufReader<File>,
+    w: &mut File,
+    what: &str,
+    withdrawn: &AtomicBool,
+) -> std::io::Result<String> {
     writeln!(w, "{what} (finish with an empty line):")?;
     w.flush()?;
     let mut lines = Vec::new();
     loop {
-        let l = read_line(r)?;
+        let l = next_line(r, withdrawn)?;
         if l.is_empty() {
             return Ok(lines.join("\n"));
         }
@@ -231,10 +247,12 @@ impl Reviewer for TerminalReviewer {
     ) -> BoxFuture<RequestDecision> {
         let (req, model) = (req.clone(), model.to_owned());
         let rejected = RequestDecision::Reject("no answer from the terminal".into());
+        let withdrawn = Arc::new(AtomicBool::new(false));
+        let gone = withdrawn.clone();
         self.ask(
             move |r, w| loop {
                 show_request(w, &req, &model)?;
-                match read_line(r)?.to_ascii_lowercase().as_str() {
+                match next_line(r, &gone)?.to_ascii_lowercase().as_str() {
                     "a" | "approve" | "y" | "yes" => return Ok(RequestDecision::Approve(None)),
                     "t" | "trust" => return Ok(RequestDecision::TrustServer),
                     "r" | "reject" | "n" | "no" => {
@@ -243,7 +261,7 @@ impl Reviewer for TerminalReviewer {
                         ))
                     }
                     "e" | "edit" => {
-                        let text = read_text(r, w, "New text for the last user message")?;
+                        let text = read_text(r, w, "New text for the last user message", &gone)?;
                         return Ok(RequestDecision::Approve(Some(Box::new(with_prompt(
                             &req.params,
                             text,
@@ -254,6 +272,7 @@ impl Reviewer for TerminalReviewer {
             },
             rejected,
             withdrawal,
+            withdrawn,
         )
     }
 
@@ -264,6 +283,8 @@ impl Reviewer for TerminalReviewer {
         withdrawal: Withdrawal,
     ) -> BoxFuture<ReplyDecision> {
         let reply = reply.clone();
+        let withdrawn = Arc::new(AtomicBool::new(false));
+        let gone = withdrawn.clone();
         self.ask(
             move |r, w| loop {
                 let stop = reply.stop_reason.clone().map(String::from);
@@ -274,19 +295,25 @@ impl Reviewer for TerminalReviewer {
                 }
                 write!(w, "└─ [s]end  [e]dit  [r]eject > ")?;
                 w.flush()?;
-                match read_line(r)?.to_ascii_lowercase().as_str() {
+                match next_line(r, &gone)?.to_ascii_lowercase().as_str() {
                     "s" | "send" | "y" | "yes" => return Ok(ReplyDecision::Send),
                     "r" | "reject" | "n" | "no" => {
                         return Ok(ReplyDecision::Reject("the user rejected the reply".into()))
                     }
                     "e" | "edit" => {
-                        return Ok(ReplyDecision::Edit(read_text(r, w, "Reply text to send")?))
+                        return Ok(ReplyDecision::Edit(read_text(
+                            r,
+                            w,
+                            "Reply text to send",
+                            &gone,
+                        )?))
                     }
                     other => writeln!(w, "unknown answer {other:?}")?,
                 }
             },
             ReplyDecision::Reject("no answer from the terminal".into()),
             withdrawal,
+            withdrawn,
         )
     }
 }
