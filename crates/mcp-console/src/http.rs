@@ -1,7 +1,7 @@
 //! The console's HTTP side: the page, the live feed (server-sent events), the answers, and
 //! the audit log; and the checks every request passes (Host, Origin, token).
 
-use crate::hub::{Answer, Hub, Refusal, Update};
+use crate::hub::{Answer, Hub, Kind, Refusal, Update};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -45,6 +45,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/pending", get(pending))
         .route("/api/pending/{id}", post(answer))
         .route("/api/audit", get(audit))
+        .route("/api/remote/ask", post(remote_ask))
+        .route("/api/remote/withdraw", post(remote_withdraw))
         .layer(middleware::from_fn_with_state(shared.clone(), guard))
         .with_state(shared)
 }
@@ -207,19 +209,9 @@ async fn events(State(s): St) -> Sse<impl Stream<Item = Result<Event, Infallible
 }
 
 async fn answer(State(s): St, Path(id): Path<u64>, headers: HeaderMap, body: Bytes) -> Response {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !json {
-        return refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send JSON (application/json)",
-        );
-    }
-    let answer: Answer = match serde_json::from_slice(&body) {
+    let answer: Answer = match json_body(&headers, &body) {
         Ok(a) => a,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("not an answer: {e}")),
+        Err((status, why)) => return refuse(status, &why),
     };
     match s.hub.answer(id, answer) {
         Ok(()) => json_response(StatusCode::OK, &json!({ "ok": true })),
@@ -232,6 +224,77 @@ async fn answer(State(s): St, Path(id): Path<u64>, headers: HeaderMap, body: Byt
             "that action does not fit this question",
         ),
     }
+}
+
+/// A JSON body, or the refusal to send back (status and why).
+fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, (StatusCode, String)> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        let why = "send JSON (application/json)".to_owned();
+        return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, why));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("not understood: {e}")))
+}
+
+/// A question from another process (a [`crate::RemoteReviewer`]).
+#[derive(serde::Deserialize)]
+struct RemoteAsk {
+    /// The asker's name for it (to withdraw it).
+    #[serde(rename = "ref")]
+    reference: String,
+    /// `request` or `reply`.
+    kind: String,
+    /// What the page shows.
+    view: serde_json::Map<String, Value>,
+}
+
+/// Holds the answer back until the person answers (long poll). The asker going away
+/// (its connection closes) withdraws the question.
+async fn remote_ask(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
+    let ask: RemoteAsk = match json_body(&headers, &body) {
+        Ok(a) => a,
+        Err((status, why)) => return refuse(status, &why),
+    };
+    let kind = match ask.kind.as_str() {
+        "request" => Kind::Request,
+        "reply" => Kind::Reply,
+        other => return refuse(StatusCode::BAD_REQUEST, &format!("unknown kind {other:?}")),
+    };
+    let mut view = ask.view;
+    view.insert("ref".into(), ask.reference.into());
+    let (ticket, rx) = s.hub.ask(kind, Value::Object(view));
+    let answer = rx.await;
+    drop(ticket);
+    match answer {
+        Ok(a) => json_response(StatusCode::OK, &json!({ "answer": a })),
+        Err(_) => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the console closed before an answer",
+        ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RemoteWithdraw {
+    #[serde(rename = "ref")]
+    reference: String,
+    why: String,
+}
+
+async fn remote_withdraw(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
+    let w: RemoteWithdraw = match json_body(&headers, &body) {
+        Ok(w) => w,
+        Err((status, why)) => return refuse(status, &why),
+    };
+    s.hub.withdraw_ref(&w.reference, w.why);
+    json_response(StatusCode::OK, &json!({ "ok": true }))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (`YYYY-MM-DD`).

@@ -1,7 +1,7 @@
 //! The questions waiting for a person: each has a view (JSON for the page) and the channel
 //! its answer goes back on; changes are broadcast to every open page.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +17,7 @@ pub(crate) enum Kind {
 }
 
 /// A person's answer, as the page posts it (`{"action": "approve"}`, ...).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "lowercase", deny_unknown_fields)]
 pub(crate) enum Answer {
     /// Approve the request as it is.
@@ -180,6 +180,19 @@ impl Hub {
                 id,
                 why: "the console closed".into(),
             });
+        }
+    }
+
+    /// Withdraws the question whose view has this `ref` (a remote asker's name for it).
+    pub(crate) fn withdraw_ref(&self, reference: &str, why: String) {
+        let id = self
+            .lock()
+            .items
+            .iter()
+            .find(|(_, w)| w.view.get("ref").and_then(Value::as_str) == Some(reference))
+            .map(|(id, _)| *id);
+        if let Some(id) = id {
+            self.withdraw(id, why);
         }
     }
 

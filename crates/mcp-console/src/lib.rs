@@ -17,9 +17,11 @@
 
 mod http;
 mod hub;
+mod remote;
 mod reviewer;
 
 pub use http::TOKEN_HEADER;
+pub use remote::{Discovery, RemoteError, RemoteReviewer};
 pub use reviewer::ConsoleReviewer;
 
 use hub::Hub;
@@ -99,6 +101,16 @@ impl Console {
     /// The secret every request needs.
     pub fn token(&self) -> &str {
         &self.shared.token
+    }
+
+    /// What the discovery file of a standalone console holds about this one.
+    pub fn discovery(&self) -> Discovery {
+        Discovery {
+            addr: self.addr,
+            token: self.shared.token.clone(),
+            url: self.url(),
+            pid: std::process::id(),
+        }
     }
 
     /// The page's URL, with the token: what a person opens.

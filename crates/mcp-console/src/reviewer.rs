@@ -63,6 +63,45 @@ fn reason(r: Option<String>, what: &str) -> String {
     }
 }
 
+/// The page's view of a request, with the model the router picked.
+pub(crate) fn request_view(req: &SamplingRequest, model: &str) -> Value {
+    with(origin(req), json!({"params": req.params, "model": model}))
+}
+
+/// The page's view of a reply.
+pub(crate) fn reply_view(req: &SamplingRequest, reply: &CreateMessageResult) -> Value {
+    with(origin(req), json!({"reply": reply}))
+}
+
+/// The decision an answer to a request makes (`None`: nobody will answer, `closed` says why).
+pub(crate) fn request_decision(
+    answer: Option<Answer>,
+    params: &CreateMessageParams,
+    closed: &str,
+) -> RequestDecision {
+    match answer {
+        Some(Answer::Approve) => RequestDecision::Approve(None),
+        Some(Answer::Trust) => RequestDecision::TrustServer,
+        Some(Answer::Edit { text, system }) => {
+            RequestDecision::Approve(Some(Box::new(edited(params, text, system))))
+        }
+        Some(Answer::Reject { reason: r }) => RequestDecision::Reject(reason(r, "request")),
+        Some(Answer::Send) | None => RequestDecision::Reject(closed.to_owned()),
+    }
+}
+
+/// The decision an answer to a reply makes.
+pub(crate) fn reply_decision(answer: Option<Answer>, closed: &str) -> ReplyDecision {
+    match answer {
+        Some(Answer::Send) => ReplyDecision::Send,
+        Some(Answer::Edit { text, .. }) => ReplyDecision::Edit(text),
+        Some(Answer::Reject { reason: r }) => ReplyDecision::Reject(reason(r, "reply")),
+        Some(_) | None => ReplyDecision::Reject(closed.to_owned()),
+    }
+}
+
+const CLOSED: &str = "the console closed before an answer";
+
 impl Reviewer for ConsoleReviewer {
     fn review_request(&self, req: &SamplingRequest, model: &str) -> BoxFuture<RequestDecision> {
         self.review_request_in(req, model, Withdrawal::default())
@@ -86,24 +125,13 @@ impl Reviewer for ConsoleReviewer {
         model: &str,
         withdrawal: Withdrawal,
     ) -> BoxFuture<RequestDecision> {
-        let view = with(origin(req), json!({"params": req.params, "model": model}));
-        let (ticket, rx) = self.hub.ask(Kind::Request, view);
+        let (ticket, rx) = self.hub.ask(Kind::Request, request_view(req, model));
         let ticket = ticket.why(move || withdrawal.reason());
         let params = req.params.clone();
         Box::pin(async move {
-            let answer = rx.await;
+            let answer = rx.await.ok();
             drop(ticket);
-            match answer {
-                Ok(Answer::Approve) => RequestDecision::Approve(None),
-                Ok(Answer::Trust) => RequestDecision::TrustServer,
-                Ok(Answer::Edit { text, system }) => {
-                    RequestDecision::Approve(Some(Box::new(edited(&params, text, system))))
-                }
-                Ok(Answer::Reject { reason: r }) => RequestDecision::Reject(reason(r, "request")),
-                Ok(Answer::Send) | Err(_) => {
-                    RequestDecision::Reject("the console closed before an answer".into())
-                }
-            }
+            request_decision(answer, &params, CLOSED)
         })
     }
 
@@ -113,20 +141,12 @@ impl Reviewer for ConsoleReviewer {
         reply: &CreateMessageResult,
         withdrawal: Withdrawal,
     ) -> BoxFuture<ReplyDecision> {
-        let view = with(origin(req), json!({"reply": reply}));
-        let (ticket, rx) = self.hub.ask(Kind::Reply, view);
+        let (ticket, rx) = self.hub.ask(Kind::Reply, reply_view(req, reply));
         let ticket = ticket.why(move || withdrawal.reason());
         Box::pin(async move {
-            let answer = rx.await;
+            let answer = rx.await.ok();
             drop(ticket);
-            match answer {
-                Ok(Answer::Send) => ReplyDecision::Send,
-                Ok(Answer::Edit { text, .. }) => ReplyDecision::Edit(text),
-                Ok(Answer::Reject { reason: r }) => ReplyDecision::Reject(reason(r, "reply")),
-                Ok(_) | Err(_) => {
-                    ReplyDecision::Reject("the console closed before an answer".into())
-                }
-            }
+            reply_decision(answer, CLOSED)
         })
     }
 }

@@ -162,6 +162,8 @@ pub struct Approval {
     rules: Vec<Rule>,
     reviewer: Option<Arc<dyn Reviewer>>,
     trusted: Mutex<HashSet<String>>,
+    /// Why the default mode is what it is, said when it denies.
+    mode_why: Option<String>,
 }
 
 impl Approval {
@@ -172,7 +174,15 @@ impl Approval {
             rules,
             reviewer,
             trusted: Mutex::new(HashSet::new()),
+            mode_why: None,
         }
+    }
+
+    /// Says why the default mode is what it is ("no terminal and no console to ask"): a
+    /// request it denies is told so.
+    pub fn mode_because(mut self, why: impl Into<String>) -> Approval {
+        self.mode_why = Some(why.into());
+        self
     }
 
     /// Decides on a request.
@@ -190,13 +200,17 @@ impl Approval {
                 review_reply: false,
             };
         }
-        let (mode, by) = match self
+        let (mode, by, why) = match self
             .rules
             .iter()
             .position(|r| r.matches(server, &req.params))
         {
-            Some(i) => (self.rules[i].action, format!("rule {}", i + 1)),
-            None => (self.mode, format!("mode {}", mode_name(self.mode))),
+            Some(i) => (self.rules[i].action, format!("rule {}", i + 1), None),
+            None => (
+                self.mode,
+                format!("mode {}", mode_name(self.mode)),
+                self.mode_why.as_deref(),
+            ),
         };
         match mode {
             Mode::Auto => Verdict {
@@ -205,9 +219,12 @@ impl Approval {
                 review_reply: false,
             },
             Mode::Deny => Verdict {
-                outcome: Err(format!(
-                    "sampling for {server} is denied by the host ({by})"
-                )),
+                outcome: Err(match why {
+                    Some(why) => {
+                        format!("sampling for {server} is denied by the host ({by}: {why})")
+                    }
+                    None => format!("sampling for {server} is denied by the host ({by})"),
+                }),
                 by,
                 review_reply: false,
             },
@@ -323,6 +340,16 @@ mod tests {
         // Not matched: the mode is ask, and there is nobody to ask.
         let v = a.decide(&req("trusted", 500), "m").await;
         assert!(v.outcome.unwrap_err().contains("no terminal"));
+    }
+
+    #[tokio::test]
+    async fn a_default_deny_says_why() {
+        let a = Approval::new(Mode::Deny, vec![], None).mode_because("nobody to ask");
+        let v = a.decide(&req("s", 5), "m").await;
+        assert_eq!(
+            v.outcome.unwrap_err(),
+            "sampling for s is denied by the host (mode deny: nobody to ask)"
+        );
     }
 
     #[tokio::test]

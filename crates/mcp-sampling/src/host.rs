@@ -2,11 +2,11 @@
 //! provider, audit log; and building the pipeline from them.
 
 use crate::config::Config;
+use crate::console::Web;
 use crate::review::TerminalReviewer;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use mcp_client::{ClientOptions, EraChoice};
-use mcp_console::Console;
 use mcp_host::approval::{Approval, Mode, Reviewer};
 use mcp_host::audit::AuditLog;
 use mcp_host::routing::ModelEntry;
@@ -151,12 +151,12 @@ pub fn build_keeping(
 fn reviewer(
     asks: bool,
     mode: Mode,
-    console: Option<&Console>,
+    web: Option<&Web>,
 ) -> anyhow::Result<Option<Arc<dyn Reviewer>>> {
     if !asks {
         return Ok(None);
     }
-    let web = console.map(Console::reviewer);
+    let web = web.map(Web::reviewer);
     Ok(match (TerminalReviewer::open(), web) {
         (Some(t), Some(web)) => Some(Arc::new(FirstOf::new(Arc::new(t), web))),
         (Some(t), None) => Some(Arc::new(t)),
@@ -170,11 +170,11 @@ fn reviewer(
 
 /// [`build_keeping`] with a web console (from [`crate::console::start`]): it reviews
 /// requests too (with the terminal, first answer wins), approval is `ask` unless the flags
-/// or the config say otherwise, and its audit page shows the pipeline's log.
+/// or the config say otherwise, and a console of this process shows the pipeline's log.
 pub fn build_with_console(
     args: &HostArgs,
     observer: Option<Observer>,
-    console: Option<&Console>,
+    web: Option<&Web>,
 ) -> anyhow::Result<(Host, Providers)> {
     let cfg = match &args.config {
         Some(p) => Config::load(p)?,
@@ -185,7 +185,7 @@ pub fn build_with_console(
         .clone()
         .or(cfg.provider.clone())
         .unwrap_or_else(|| "local".into());
-    let interactive = std::io::stdin().is_terminal() || console.is_some();
+    let interactive = std::io::stdin().is_terminal() || web.is_some();
     let mode = match args.approve {
         Some(ApproveArg::Ask) => Mode::Ask,
         Some(ApproveArg::Auto) => Mode::Auto,
@@ -196,7 +196,7 @@ pub fn build_with_console(
             .unwrap_or(if interactive { Mode::Ask } else { Mode::Deny }),
     };
     let asks = mode == Mode::Ask || cfg.approval.rules.iter().any(|r| r.action == Mode::Ask);
-    let reviewer = reviewer(asks, mode, console)?;
+    let reviewer = reviewer(asks, mode, web)?;
     let path = args
         .audit
         .clone()
@@ -205,11 +205,17 @@ pub fn build_with_console(
     let audit = AuditLog::open(&path, cfg.audit.keep_prompts)
         .with_context(|| format!("cannot open the audit log {}", path.display()))?;
     let audit = Arc::new(audit);
-    if let Some(c) = console {
+    if let Some(Web::Local(c)) = web {
         c.show_audit(audit.clone());
     }
+    let mut approval = Approval::new(mode, cfg.approval.rules.clone(), reviewer);
+    if args.approve.is_none() && cfg.approval.mode.is_none() && !interactive {
+        approval = approval.mode_because(
+            "no terminal and no console to ask; run `mcp-sampling console`, or use --console or --approve",
+        );
+    }
     let mut b = Host::builder()
-        .approval(Approval::new(mode, cfg.approval.rules.clone(), reviewer))
+        .approval(approval)
         .policy(cfg.policy.default.clone().unwrap_or_default())
         .audit(audit);
     for (server, p) in &cfg.policy.servers {

@@ -4,6 +4,7 @@ mod audit;
 mod call;
 mod config;
 mod console;
+mod console_cmd;
 mod demo;
 mod elicit;
 mod host;
@@ -44,6 +45,9 @@ enum Cmd {
     Host(interactive::HostCmdArgs),
     /// Run a built-in server on stdio, or on Streamable HTTP with --http.
     Serve(serve::ServeArgs),
+    /// One web console for all of this user's hosts and bridges: they send it their
+    /// sampling requests to approve while it runs (found through a discovery file).
+    Console(console_cmd::ConsoleCmdArgs),
     /// Show the audit log of sampling requests.
     Audit(audit::AuditArgs),
     /// Install the embedded model, or print where it is.
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
             Cmd::Host(a) => interactive::run(a).await,
             Cmd::Serve(a) => serve::run(a).await,
             Cmd::Audit(a) => audit::run(a),
+            Cmd::Console(a) => console_cmd::run(a).await,
             Cmd::Model(a) => model::run(a),
             Cmd::Demo(a) => demo::run(a).await,
         }

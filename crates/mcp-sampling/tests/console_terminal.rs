@@ -3,8 +3,8 @@
 //! terminal prints "answered in the console"), then the terminal sends the reply (the page's
 //! question goes away as "answered in the terminal").
 
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
+use serde_json::json;
+use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -19,33 +19,9 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_mcp-sampling")
 }
 
-/// The console's event stream, read event by event.
-struct Events(reqwest::Response, String);
-
-impl Events {
-    /// The next event named `name` (others are skipped), as JSON.
-    async fn next(&mut self, name: &str) -> Value {
-        loop {
-            while let Some(end) = self.1.find("\n\n") {
-                let block: String = self.1.drain(..end + 2).collect();
-                let mut event = "message";
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(e) = line.strip_prefix("event: ") {
-                        event = e;
-                    } else if let Some(d) = line.strip_prefix("data: ") {
-                        data.push_str(d);
-                    }
-                }
-                if event == name {
-                    return serde_json::from_str(&data).unwrap();
-                }
-            }
-            let chunk = self.0.chunk().await.unwrap().expect("the stream ended");
-            self.1.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-}
+#[path = "support/events.rs"]
+mod events;
+use events::{answer, Events};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_answer_wins_and_the_other_side_is_told() {
@@ -78,12 +54,24 @@ async fn the_first_answer_wins_and_the_other_side_is_told() {
         .spawn()
         .expect("python3 drives the terminal");
     let err = child.stderr.take().expect("stderr");
+    // What the terminal shows, as it comes (drive.py's DRIVE_TEE): the console's URL, then
+    // the request's prompt (its last line has no newline: read bytes, not lines).
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if let Some(at) = line.find("console: http://") {
-                let url: String = line[at..].trim_start_matches("console: ").trim().to_owned();
-                let _ = tx.send(url);
+        let (mut err, mut seen, mut buf) = (err, String::new(), [0u8; 4096]);
+        let (mut url_sent, mut prompt_sent) = (false, false);
+        while let Ok(n @ 1..) = err.read(&mut buf) {
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            if !url_sent {
+                let url = seen
+                    .split_once("console: http://")
+                    .and_then(|(_, rest)| rest.split_once('\n'));
+                if let Some((url, _)) = url {
+                    url_sent = tx.send(format!("http://{}", url.trim())).is_ok();
+                }
+            }
+            if url_sent && !prompt_sent && seen.contains("[t]rust this server") {
+                prompt_sent = tx.send("prompt".to_owned()).is_ok();
             }
         }
     });
@@ -91,21 +79,14 @@ async fn the_first_answer_wins_and_the_other_side_is_told() {
         .recv_timeout(Duration::from_secs(60))
         .expect("the console's URL");
     let (base, token) = url.split_once("/?token=").expect("a URL with its token");
-    let events = reqwest::get(format!("{base}/api/events?token={token}"))
-        .await
-        .unwrap();
-    let mut events = Events(events, String::new());
+    // The console answers once the terminal shows the question (else the terminal never
+    // shows it, and has nothing to say).
+    let shown = rx.recv_timeout(Duration::from_secs(60));
+    assert_eq!(shown.as_deref(), Ok("prompt"));
+    let mut events = Events::open(base, token).await;
     let q = events.next("add").await;
     assert_eq!(q["kind"], "request");
-    let approve = reqwest::Client::new()
-        .post(format!("{base}/api/pending/{}", q["id"]))
-        .header("x-console-token", token)
-        .header("content-type", "application/json")
-        .body(json!({"action": "approve"}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(approve.status().is_success());
+    answer(base, token, &q["id"], json!({"action": "approve"})).await;
     let gone = events.next("gone").await;
     assert_eq!(gone, json!({"id": q["id"], "why": "answered"}));
     let reply = events.next("add").await;
