@@ -265,6 +265,7 @@ async fn remote_ask(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
     let kind = match ask.kind.as_str() {
         "request" => Kind::Request,
         "reply" => Kind::Reply,
+        "form" => Kind::Form,
         other => return refuse(StatusCode::BAD_REQUEST, &format!("unknown kind {other:?}")),
     };
     let mut view = ask.view;

@@ -14,6 +14,8 @@ pub(crate) enum Kind {
     Request,
     /// The model's reply, before it goes to the server.
     Reply,
+    /// A server's form (elicitation).
+    Form,
 }
 
 /// A person's answer, as the page posts it (`{"action": "approve"}`, ...).
@@ -41,6 +43,15 @@ pub(crate) enum Answer {
     Trust,
     /// Send the reply as it is.
     Send,
+    /// Send the form with these values.
+    Accept {
+        /// The values, by field.
+        content: serde_json::Map<String, Value>,
+    },
+    /// Refuse to fill in the form.
+    Decline,
+    /// Dismiss the form.
+    Cancel,
 }
 
 impl Answer {
@@ -48,8 +59,11 @@ impl Answer {
         match self {
             Answer::Approve | Answer::Trust => kind == Kind::Request,
             Answer::Send => kind == Kind::Reply,
-            Answer::Edit { system, .. } => kind == Kind::Request || system.is_none(),
-            Answer::Reject { .. } => true,
+            Answer::Edit { system, .. } => {
+                kind == Kind::Request || (kind == Kind::Reply && system.is_none())
+            }
+            Answer::Reject { .. } => kind != Kind::Form,
+            Answer::Accept { .. } | Answer::Decline | Answer::Cancel => kind == Kind::Form,
         }
     }
 }
@@ -123,6 +137,7 @@ impl Hub {
             let k = match kind {
                 Kind::Request => "request",
                 Kind::Reply => "reply",
+                Kind::Form => "form",
             };
             m.insert("kind".into(), k.into());
         }

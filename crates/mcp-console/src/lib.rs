@@ -15,11 +15,13 @@
 //! [`TOKEN_HEADER`] header); a `Host` that is not the console's and an `Origin` of another
 //! site are refused (403); nothing changes on GET: answers are POSTed JSON.
 
+mod forms;
 mod http;
 mod hub;
 mod remote;
 mod reviewer;
 
+pub use forms::{form_view, FormAnswer, FormAsker};
 pub use http::TOKEN_HEADER;
 pub use remote::{Discovery, RemoteError, RemoteReviewer};
 pub use reviewer::ConsoleReviewer;
@@ -124,6 +126,13 @@ impl Console {
 
     /// The reviewer that asks on the page (an [`Arc`] of a [`ConsoleReviewer`]).
     pub fn reviewer(&self) -> Arc<dyn Reviewer> {
+        Arc::new(ConsoleReviewer {
+            hub: self.shared.hub.clone(),
+        })
+    }
+
+    /// The form asker that asks on the page (servers' elicitation forms).
+    pub fn forms(&self) -> Arc<dyn FormAsker> {
         Arc::new(ConsoleReviewer {
             hub: self.shared.hub.clone(),
         })

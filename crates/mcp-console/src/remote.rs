@@ -169,7 +169,7 @@ impl RemoteReviewer {
     }
 
     /// Sends the question and waits for its answer; `None` when the console cannot answer.
-    fn ask(
+    pub(crate) fn ask(
         &self,
         kind: &'static str,
         view: Value,

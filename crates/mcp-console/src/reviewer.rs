@@ -86,7 +86,7 @@ pub(crate) fn request_decision(
             RequestDecision::Approve(Some(Box::new(edited(params, text, system))))
         }
         Some(Answer::Reject { reason: r }) => RequestDecision::Reject(reason(r, "request")),
-        Some(Answer::Send) | None => RequestDecision::Reject(closed.to_owned()),
+        Some(_) | None => RequestDecision::Reject(closed.to_owned()),
     }
 }
 

@@ -396,3 +396,76 @@ async fn shutting_down_rejects_what_waits_and_ends_the_streams() {
         "the stream ends"
     );
 }
+
+#[tokio::test]
+async fn forms_are_answered_with_values_or_refused() {
+    use mcp_console::{form_view, FormAnswer, FormAsker, RemoteReviewer};
+    use mcp_proto::elicitation::ElicitRequestParams;
+    let c = console().await;
+    let mut events = Events::open(&c).await;
+    let params: ElicitRequestParams = serde_json::from_value(json!({
+        "message": "Your name?",
+        "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    }))
+    .unwrap();
+    let view = form_view(
+        "s",
+        Era::Legacy,
+        "2025-11-25",
+        None,
+        &params,
+        Some("name is required"),
+    );
+    let remote: Arc<dyn FormAsker> =
+        Arc::new(RemoteReviewer::connect(&c.discovery()).await.unwrap());
+    for (asker, answer, want) in [
+        (
+            c.forms(),
+            json!({"action": "accept", "content": {"name": "Ann"}}),
+            FormAnswer::Accept(serde_json::from_value(json!({"name": "Ann"})).unwrap()),
+        ),
+        (c.forms(), json!({"action": "decline"}), FormAnswer::Decline),
+        (
+            remote.clone(),
+            json!({"action": "cancel"}),
+            FormAnswer::Cancel,
+        ),
+        (
+            remote,
+            json!({"action": "accept", "content": {}}),
+            FormAnswer::Accept(Default::default()),
+        ),
+    ] {
+        let v = view.clone();
+        let asked = tokio::spawn(async move { asker.ask_form(v).await });
+        let q = events.next("add").await;
+        assert_eq!(
+            (
+                q["kind"].as_str(),
+                q["message"].as_str(),
+                q["error"].as_str()
+            ),
+            (Some("form"), Some("Your name?"), Some("name is required"))
+        );
+        assert_eq!(q["requestedSchema"]["required"], json!(["name"]));
+        let id = q["id"].as_u64().unwrap();
+        // Actions of other questions do not fit a form, nor a form's of theirs.
+        assert_eq!(
+            post(&c, id, json!({"action": "approve"})).await,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            post(&c, id, json!({"action": "reject"})).await,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(post(&c, id, answer).await, StatusCode::OK);
+        assert_eq!(asked.await.unwrap(), Some(want));
+    }
+    let (r, req) = (c.reviewer(), request());
+    let _asked = tokio::spawn(async move { r.review_request(&req, "m").await });
+    let id = events.next("add").await["id"].as_u64().unwrap();
+    assert_eq!(
+        post(&c, id, json!({"action": "decline"})).await,
+        StatusCode::CONFLICT
+    );
+}

@@ -4,7 +4,7 @@
 //! that answers.
 
 use clap::Args;
-use mcp_console::{Console, RemoteReviewer};
+use mcp_console::{Console, FormAsker, RemoteReviewer};
 use mcp_host::approval::Reviewer;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +33,14 @@ impl Web {
     pub fn reviewer(&self) -> Arc<dyn Reviewer> {
         match self {
             Web::Local(c) => c.reviewer(),
+            Web::Remote(r) => Arc::new(r.clone()),
+        }
+    }
+
+    /// The form asker that asks there (servers' elicitation forms).
+    pub fn forms(&self) -> Arc<dyn FormAsker> {
+        match self {
+            Web::Local(c) => c.forms(),
             Web::Remote(r) => Arc::new(r.clone()),
         }
     }

@@ -83,11 +83,24 @@ impl HostArgs {
     /// sampling with tools declared only when one of the host's models can call tools (the
     /// embedded model cannot: servers then sample without tools).
     pub fn client_options(&self, host: &Host) -> anyhow::Result<ClientOptions> {
+        self.client_options_with(host, None)
+    }
+
+    /// [`HostArgs::client_options`] with a web console: without `--elicit`, servers' forms
+    /// are filled in there.
+    pub fn client_options_with(
+        &self,
+        host: &Host,
+        web: Option<&Web>,
+    ) -> anyhow::Result<ClientOptions> {
         let tools = host.router().catalog().iter().any(|m| m.tools);
         Ok(ClientOptions {
             era: self.era(),
             capabilities: mcp_proto::ClientCapabilities::sampling(tools),
-            elicitation: Some(crate::elicit::handler(self.elicit.as_deref())?),
+            elicitation: Some(crate::elicit::handler(
+                self.elicit.as_deref(),
+                web.map(Web::forms),
+            )?),
             roots: crate::elicit::roots(&self.roots)?,
             max_rounds: self.max_rounds,
             ..Default::default()

@@ -89,7 +89,7 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
     // Kept to the end: the console serves while the host runs.
     let console = console::start(&a.console).await?;
     let (host, made) = host::build_with_console(&a.host, None, console.as_ref())?;
-    let host_opts = a.host.client_options(&host)?;
+    let host_opts = a.host.client_options_with(&host, console.as_ref())?;
     let handler: Arc<dyn SamplingHandler> = Arc::new(host);
     // Not routed: the chat is the host's own use, not a server's request.
     let (spec, chosen_by) = [

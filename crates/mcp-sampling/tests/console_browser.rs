@@ -172,7 +172,22 @@ impl Drop for Driver {
 /// `mcp-sampling call --console` on summarize, with the echo provider, away from any
 /// terminal (setsid): the console alone reviews. Returns the process and the console's URL.
 fn call(data: &std::path::Path) -> (Child, String, mpsc::Receiver<String>) {
-    let args = json!({"text": LONG, "sentences": 1}).to_string();
+    call_with(
+        data,
+        "summarize",
+        json!({"text": LONG, "sentences": 1}),
+        "summarize",
+    )
+}
+
+/// [`call`] of `tool` with `args` on the built-in `server`.
+fn call_with(
+    data: &std::path::Path,
+    tool: &str,
+    args: Value,
+    server: &str,
+) -> (Child, String, mpsc::Receiver<String>) {
+    let args = args.to_string();
     let mut child = Command::new("setsid")
         .arg(bin())
         .args([
@@ -181,13 +196,13 @@ fn call(data: &std::path::Path) -> (Child, String, mpsc::Receiver<String>) {
             "--provider",
             "echo",
             "--tool",
-            "summarize",
+            tool,
             "--args",
             &args,
             "--",
             bin(),
             "serve",
-            "summarize",
+            server,
         ])
         .env("XDG_DATA_HOME", data)
         .stdin(Stdio::null())
@@ -309,7 +324,49 @@ async fn a_person_approves_edits_and_rejects_in_the_browser() {
         "{out}"
     );
 
+    // A server's form: an incomplete answer is asked again, saying what is missing; then
+    // the values reach the server.
+    let (child, url, err) = call_with(
+        &data,
+        "book_table",
+        json!({"restaurant": "Chez Test"}),
+        "elicit-demo",
+    );
+    d.open(&url).await;
+    let form = d.text("article[data-kind=form] .card-body").await;
+    assert!(
+        form.contains("Book a table at Chez Test") && form.contains("Guests"),
+        "{form}"
+    );
+    let form_shot = d.screenshot("form.png").await;
+    d.click("article[data-kind=form] [data-testid=form-submit]")
+        .await;
+    let error = d.text("[data-testid=form-error]").await;
+    assert!(error.contains("name"), "{error}");
+    d.screenshot("form-error.png").await;
+    d.type_into("[data-testid=field-name]", "Ann").await;
+    let set_date = "document.querySelector('[data-testid=field-date]').value = '2026-12-24'";
+    d.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({"script": set_date, "args": []})),
+    )
+    .await;
+    d.click("article[data-kind=form] [data-testid=form-submit]")
+        .await;
+    let (ok, out, e) = finish(child, err);
+    assert!(ok, "{e}");
+    let result: Value = serde_json::from_str(out.trim()).unwrap_or_default();
+    let booked = serde_json::from_str::<Value>(result["content"][0]["text"].as_str().unwrap_or(""))
+        .unwrap_or_default();
+    assert_eq!(
+        booked["booked"],
+        json!({"name": "Ann", "date": "2026-12-24", "guests": 2, "seating": "indoor"}),
+        "{out}"
+    );
+
     d.cmd("DELETE", "", None).await;
+    eprintln!("form screenshot: {}", form_shot.display());
     eprintln!(
         "screenshots: {} and {}",
         shot.display(),

@@ -130,11 +130,18 @@ async fn calls_ask_the_user_s_console_and_without_one_are_denied_saying_why() {
     assert!(err.contains("also asked in the console at"), "{err}");
 
     // A process that goes away while its question waits: the question leaves the page.
-    let mut child = call(&dir).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = call(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let q = events.next("add").await;
     child.kill().unwrap();
     let _ = child.wait();
-    assert_eq!(events.next("gone").await, json!({"id": q["id"], "why": "cancelled"}));
+    assert_eq!(
+        events.next("gone").await,
+        json!({"id": q["id"], "why": "cancelled"})
+    );
 
     // SIGTERM: the console stops and takes its discovery file with it.
     let pid = console.id().to_string();

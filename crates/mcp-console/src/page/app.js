@@ -204,8 +204,103 @@ function actions(card, q) {
   return bar;
 }
 
+// ---- forms (elicitation) ----
+const INPUT_TYPES = { email: "email", uri: "url", date: "date", "date-time": "datetime-local" };
+
+function choices(p) {
+  if (p.oneOf) return p.oneOf.map((o) => [o.const, o.title]);
+  if (p.enum) return p.enum.map((v, i) => [v, (p.enumNames || [])[i] || v]);
+  return null;
+}
+
+// One field: its row, and a function that reads its value (undefined when left empty).
+function field(name, p, required) {
+  const id = `f-${name}`;
+  const label = el("label", { for: id, class: "label", text: (p.title || name) + (required ? " *" : "") });
+  const attrs = { id, "data-field": name, "data-testid": `field-${name}` };
+  let input, read;
+  const opts = choices(p);
+  if (p.type === "boolean") {
+    input = el("input", { ...attrs, type: "checkbox" });
+    input.checked = p.default === true;
+    read = () => input.checked;
+  } else if (p.type === "array") {
+    const items = p.items || {};
+    const list = items.anyOf ? items.anyOf.map((o) => [o.const, o.title]) : (items.enum || []).map((v) => [v, v]);
+    const boxes = list.map(([v, t]) => {
+      const b = el("input", { type: "checkbox", value: v });
+      b.checked = Array.isArray(p.default) && p.default.includes(v);
+      return [b, el("label", { class: "choice" }, b, " " + t)];
+    });
+    input = el("div", { ...attrs, class: "choices" }, ...boxes.map(([, l]) => l));
+    read = () => boxes.filter(([b]) => b.checked).map(([b]) => b.value);
+  } else if (opts) {
+    input = el("select", attrs, ...(required ? [] : [el("option", { value: "", text: "—" })]),
+      ...opts.map(([v, t]) => el("option", { value: v, text: t })));
+    if (p.default != null) input.value = p.default;
+    read = () => input.value || undefined;
+  } else if (p.type === "number" || p.type === "integer") {
+    input = el("input", { ...attrs, type: "number", step: p.type === "integer" ? "1" : "any" });
+    if (p.minimum != null) input.min = p.minimum;
+    if (p.maximum != null) input.max = p.maximum;
+    if (p.default != null) input.value = p.default;
+    read = () => (input.value === "" ? undefined : Number(input.value));
+  } else {
+    input = el("input", { ...attrs, type: INPUT_TYPES[p.format] || "text", size: "40" });
+    if (p.default != null) input.value = p.default;
+    read = () => {
+      if (input.value === "") return undefined;
+      return p.format === "date-time" ? new Date(input.value).toISOString() : input.value;
+    };
+  }
+  const row = el("div", { class: "field" }, label, input);
+  if (p.description) row.append(el("div", { class: "muted hint", text: p.description }));
+  return [row, name, read];
+}
+
+function formBody(q) {
+  const schema = q.requestedSchema || {};
+  const required = schema.required || [];
+  const body = el("div", { class: "card-body" });
+  body.append(el("div", { class: "system", text: q.message }));
+  if (q.error) body.append(el("div", { class: "notice bad", "data-testid": "form-error", text: `Not accepted: ${q.error}` }));
+  // The schema's order is not kept on the way: required fields first, each group by name.
+  const entries = Object.entries(schema.properties || {});
+  const ordered = [...entries.filter(([n]) => required.includes(n)), ...entries.filter(([n]) => !required.includes(n))];
+  const fields = ordered.map(([n, p]) => field(n, p, required.includes(n)));
+  body.append(el("div", { class: "form" }, ...fields.map(([row]) => row)));
+  const read = () => {
+    const content = {};
+    for (const [, name, get] of fields) {
+      const v = get();
+      if (v !== undefined && !(Array.isArray(v) && !v.length && !required.includes(name))) content[name] = v;
+    }
+    return content;
+  };
+  return [body, read];
+}
+
+function formCard(q) {
+  const card = el("article", { class: "card form", "data-id": String(q.id), "data-kind": "form" });
+  card.append(head(q, `${q.server} asks for input`));
+  const [body, read] = formBody(q);
+  card.append(body);
+  card.append(el("div", { class: "actions" },
+    button("Send", "form-submit", "primary", () => send(card, q.id, { action: "accept", content: read() })),
+    button("Decline", "form-decline", "", () => send(card, q.id, { action: "decline" })),
+    button("Cancel", "form-cancel", "", () => send(card, q.id, { action: "cancel" }))));
+  return card;
+}
+
 function add(q) {
   if (cards.has(q.id)) return;
+  if (q.kind === "form") {
+    const card = formCard(q);
+    cards.set(q.id, card);
+    $("cards").append(card);
+    updateCount();
+    return;
+  }
   const isRequest = q.kind === "request";
   const card = el("article", { class: `card ${q.kind}`, "data-id": String(q.id), "data-kind": q.kind });
   card.append(head(q, isRequest ? `${q.server} asks for a completion` : `Reply for ${q.server}`));
