@@ -58,14 +58,7 @@ impl Web {
 /// Keep it while requests may come; give it to [`crate::host::build_with_console`].
 pub async fn start(args: &ConsoleArgs) -> anyhow::Result<Option<Web>> {
     let Some(addr) = args.console else {
-        let remote = RemoteReviewer::discover().await;
-        if let Some(r) = &remote {
-            eprintln!(
-                "console: sampling requests are also asked in the console at http://{}",
-                r.addr()
-            );
-        }
-        return Ok(remote.map(Web::Remote));
+        return Ok(RemoteReviewer::discover().await.map(Web::Remote));
     };
     let console = Console::bind(addr).await?;
     if !console.addr().ip().is_loopback() {

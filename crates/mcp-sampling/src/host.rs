@@ -210,6 +210,12 @@ pub fn build_with_console(
     };
     let asks = mode == Mode::Ask || cfg.approval.rules.iter().any(|r| r.action == Mode::Ask);
     let reviewer = reviewer(asks, mode, web)?;
+    if let (true, Some(Web::Remote(r))) = (asks, web) {
+        eprintln!(
+            "console: sampling requests are also asked in the console at http://{}",
+            r.addr()
+        );
+    }
     let path = args
         .audit
         .clone()
