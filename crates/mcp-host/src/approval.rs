@@ -126,22 +126,36 @@ pub trait Reviewer: Send + Sync + 'static {
 /// Why a reviewer's question went away: set (by [`crate::FirstOf`]) before its future is
 /// dropped; unset, the request was cancelled.
 #[derive(Debug, Clone, Default)]
-pub struct Withdrawal(Arc<Mutex<Option<String>>>);
+pub struct Withdrawal {
+    why: Arc<Mutex<Option<String>>>,
+    /// Where the reason comes from when none is set here (a question inside another).
+    outer: Option<Arc<Withdrawal>>,
+}
 
 impl Withdrawal {
+    /// A withdrawal for a question asked on behalf of `outer`'s: without a reason of its
+    /// own, it gives `outer`'s.
+    pub fn within(outer: &Withdrawal) -> Withdrawal {
+        Withdrawal {
+            why: Arc::default(),
+            outer: Some(Arc::new(outer.clone())),
+        }
+    }
+
     /// Records that the question was answered in `place` ("the terminal").
     pub fn answered_in(&self, place: &str) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("answered in {place}"));
+        *self.why.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("answered in {place}"));
     }
 
     /// Why the question went away, as a short sentence: "answered in the console", or
     /// "cancelled" when nobody said.
     pub fn reason(&self) -> String {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .unwrap_or_else(|| "cancelled".into())
+        let own = self.why.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match (own, &self.outer) {
+            (Some(why), _) => why,
+            (None, Some(outer)) => outer.reason(),
+            (None, None) => "cancelled".into(),
+        }
     }
 }
 

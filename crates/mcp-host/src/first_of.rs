@@ -57,9 +57,9 @@ impl Reviewer for FirstOf {
         &self,
         req: &SamplingRequest,
         model: &str,
-        _outer: Withdrawal,
+        outer: Withdrawal,
     ) -> BoxFuture<RequestDecision> {
-        let (wa, wb) = (Withdrawal::default(), Withdrawal::default());
+        let (wa, wb) = (Withdrawal::within(&outer), Withdrawal::within(&outer));
         let fa = self.a.review_request_in(req, model, wa.clone());
         let fb = self.b.review_request_in(req, model, wb.clone());
         let (pa, pb) = (self.a.place(), self.b.place());
@@ -70,9 +70,9 @@ impl Reviewer for FirstOf {
         &self,
         req: &SamplingRequest,
         reply: &CreateMessageResult,
-        _outer: Withdrawal,
+        outer: Withdrawal,
     ) -> BoxFuture<ReplyDecision> {
-        let (wa, wb) = (Withdrawal::default(), Withdrawal::default());
+        let (wa, wb) = (Withdrawal::within(&outer), Withdrawal::within(&outer));
         let fa = self.a.review_reply_in(req, reply, wa.clone());
         let fb = self.b.review_reply_in(req, reply, wb.clone());
         let (pa, pb) = (self.a.place(), self.b.place());
@@ -180,6 +180,24 @@ mod tests {
         drop(asked);
         assert_eq!(term.told.lock().unwrap().as_deref(), Some("cancelled"));
         assert_eq!(web.told.lock().unwrap().as_deref(), Some("cancelled"));
+    }
+
+    #[tokio::test]
+    async fn a_pair_inside_another_pair_hears_the_outer_reason() {
+        let (term, _t) = gated("the terminal");
+        let (web, _w) = gated("the console");
+        let (remote, remote_tx) = gated("the other console");
+        let inner: Arc<dyn Reviewer> = Arc::new(FirstOf::new(term.clone(), web.clone()));
+        let outer = FirstOf::new(inner, remote);
+        let asked = outer.review_request(&req(), "m");
+        remote_tx.send(RequestDecision::Approve(None)).unwrap();
+        assert_eq!(asked.await, RequestDecision::Approve(None));
+        let told = |g: &Gated| g.told.lock().unwrap().clone();
+        assert_eq!(
+            told(&term).as_deref(),
+            Some("answered in the other console")
+        );
+        assert_eq!(told(&web).as_deref(), Some("answered in the other console"));
     }
 
     /// Polls once: `Some` when ready.
