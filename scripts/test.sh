@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Runs every test: installs the pinned peers (npm, PyPI) and the embedded model first, then
 # the whole workspace's tests, which include interop tests against the official TypeScript and
-# Python SDKs, and the embedded model answering.
+# Python SDKs, the embedded model answering, and the web console in headless Chromium
+# (installed with apt-get when missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python3 scripts/check-architecture.py
+# The console's browser test drives Debian's headless Chromium through chromedriver.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "installing chromium and chromium-driver (apt-get)" >&2
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null
+fi
 bash tests/peers/install.sh
 cargo build --workspace --bins
 "${CARGO_TARGET_DIR:-target}/debug/mcp-sampling" model install

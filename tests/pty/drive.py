@@ -2,8 +2,9 @@
 
 Usage: python3 drive.py STEPS_JSON -- COMMAND ARGS...
 STEPS_JSON is a list of [text to wait for, line to type]. Each wait is at most 30 s.
-Prints everything the terminal showed, then exits with the command's exit code
-(or 124 if a prompt never came, 125 if the command did not exit).
+Prints everything the terminal showed (with DRIVE_TEE=1 also to stderr as it comes), then
+exits with the command's exit code (or 124 if a prompt never came, 125 if the command did not
+exit).
 """
 
 import json
@@ -12,6 +13,10 @@ import pty
 import select
 import sys
 import time
+
+# DRIVE_TEE=1: also copy what the terminal shows to stderr as it comes (for a test that must
+# read something, such as a URL, while the command runs).
+TEE = os.environ.get("DRIVE_TEE") == "1"
 
 
 def read_until(fd, seen, needle, deadline):
@@ -28,7 +33,11 @@ def read_until(fd, seen, needle, deadline):
             return needle in seen[0]
         if not chunk:
             return needle in seen[0]
-        seen[0] += chunk.decode("utf-8", "replace")
+        text = chunk.decode("utf-8", "replace")
+        seen[0] += text
+        if TEE:
+            sys.stderr.write(text)
+            sys.stderr.flush()
     return True
 
 

@@ -94,6 +94,69 @@ pub trait Reviewer: Send + Sync + 'static {
         req: &SamplingRequest,
         reply: &CreateMessageResult,
     ) -> BoxFuture<ReplyDecision>;
+    /// Where this reviewer asks, for the others' notices ("the terminal", "the console").
+    fn place(&self) -> &'static str {
+        "another reviewer"
+    }
+    /// [`Reviewer::review_request`], told through `withdrawal` why its question went away
+    /// when the future is dropped (another reviewer answered first). A reviewer that can
+    /// tell its person so overrides this.
+    fn review_request_in(
+        &self,
+        req: &SamplingRequest,
+        model: &str,
+        withdrawal: Withdrawal,
+    ) -> BoxFuture<RequestDecision> {
+        let _ = withdrawal;
+        self.review_request(req, model)
+    }
+    /// [`Reviewer::review_reply`], with a [`Withdrawal`] as in
+    /// [`Reviewer::review_request_in`].
+    fn review_reply_in(
+        &self,
+        req: &SamplingRequest,
+        reply: &CreateMessageResult,
+        withdrawal: Withdrawal,
+    ) -> BoxFuture<ReplyDecision> {
+        let _ = withdrawal;
+        self.review_reply(req, reply)
+    }
+}
+
+/// Why a reviewer's question went away: set (by [`crate::FirstOf`]) before its future is
+/// dropped; unset, the request was cancelled.
+#[derive(Debug, Clone, Default)]
+pub struct Withdrawal {
+    why: Arc<Mutex<Option<String>>>,
+    /// Where the reason comes from when none is set here (a question inside another).
+    outer: Option<Arc<Withdrawal>>,
+}
+
+impl Withdrawal {
+    /// A withdrawal for a question asked on behalf of `outer`'s: without a reason of its
+    /// own, it gives `outer`'s.
+    pub fn within(outer: &Withdrawal) -> Withdrawal {
+        Withdrawal {
+            why: Arc::default(),
+            outer: Some(Arc::new(outer.clone())),
+        }
+    }
+
+    /// Records that the question was answered in `place` ("the terminal").
+    pub fn answered_in(&self, place: &str) {
+        *self.why.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("answered in {place}"));
+    }
+
+    /// Why the question went away, as a short sentence: "answered in the console", or
+    /// "cancelled" when nobody said.
+    pub fn reason(&self) -> String {
+        let own = self.why.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match (own, &self.outer) {
+            (Some(why), _) => why,
+            (None, Some(outer)) => outer.reason(),
+            (None, None) => "cancelled".into(),
+        }
+    }
 }
 
 /// The decision for a request, and who made it (for the audit log).
@@ -113,6 +176,8 @@ pub struct Approval {
     rules: Vec<Rule>,
     reviewer: Option<Arc<dyn Reviewer>>,
     trusted: Mutex<HashSet<String>>,
+    /// Why the default mode is what it is, said when it denies.
+    mode_why: Option<String>,
 }
 
 impl Approval {
@@ -123,7 +188,15 @@ impl Approval {
             rules,
             reviewer,
             trusted: Mutex::new(HashSet::new()),
+            mode_why: None,
         }
+    }
+
+    /// Says why the default mode is what it is ("no terminal and no console to ask"): a
+    /// request it denies is told so.
+    pub fn mode_because(mut self, why: impl Into<String>) -> Approval {
+        self.mode_why = Some(why.into());
+        self
     }
 
     /// Decides on a request.
@@ -141,13 +214,17 @@ impl Approval {
                 review_reply: false,
             };
         }
-        let (mode, by) = match self
+        let (mode, by, why) = match self
             .rules
             .iter()
             .position(|r| r.matches(server, &req.params))
         {
-            Some(i) => (self.rules[i].action, format!("rule {}", i + 1)),
-            None => (self.mode, format!("mode {}", mode_name(self.mode))),
+            Some(i) => (self.rules[i].action, format!("rule {}", i + 1), None),
+            None => (
+                self.mode,
+                format!("mode {}", mode_name(self.mode)),
+                self.mode_why.as_deref(),
+            ),
         };
         match mode {
             Mode::Auto => Verdict {
@@ -156,9 +233,12 @@ impl Approval {
                 review_reply: false,
             },
             Mode::Deny => Verdict {
-                outcome: Err(format!(
-                    "sampling for {server} is denied by the host ({by})"
-                )),
+                outcome: Err(match why {
+                    Some(why) => {
+                        format!("sampling for {server} is denied by the host ({by}: {why})")
+                    }
+                    None => format!("sampling for {server} is denied by the host ({by})"),
+                }),
                 by,
                 review_reply: false,
             },
@@ -274,6 +354,16 @@ mod tests {
         // Not matched: the mode is ask, and there is nobody to ask.
         let v = a.decide(&req("trusted", 500), "m").await;
         assert!(v.outcome.unwrap_err().contains("no terminal"));
+    }
+
+    #[tokio::test]
+    async fn a_default_deny_says_why() {
+        let a = Approval::new(Mode::Deny, vec![], None).mode_because("nobody to ask");
+        let v = a.decide(&req("s", 5), "m").await;
+        assert_eq!(
+            v.outcome.unwrap_err(),
+            "sampling for s is denied by the host (mode deny: nobody to ask)"
+        );
     }
 
     #[tokio::test]

@@ -208,54 +208,155 @@ impl AuditLog {
 
     /// The newest `limit` entries, oldest first.
     pub fn recent(&self, limit: usize) -> Result<Vec<Entry>, AuditError> {
-        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
-        let err = |source| AuditError {
-            path: self.path.clone(),
-            source,
-        };
-        let mut stmt = db
-            .prepare(
-                "SELECT id, at_ms, server, tool_call, era, prompt_sha256, prompt_bytes, prompt, decision, decided_by, model,
-                 route_reason, tokens_in, tokens_out, cost, latency_ms, outcome FROM sampling ORDER BY id DESC LIMIT ?1",
-            )
-            .map_err(err)?;
-        let rows = stmt
-            .query_map([limit as i64], |r| {
-                Ok(Entry {
-                    id: r.get(0)?,
-                    at_ms: r.get(1)?,
-                    server: r.get(2)?,
-                    tool_call: r.get(3)?,
-                    era: r.get(4)?,
-                    prompt_sha256: r.get(5)?,
-                    prompt_bytes: r.get(6)?,
-                    prompt: r.get(7)?,
-                    decision: {
-                        let text: String = r.get(8)?;
-                        Decision::parse(&text).ok_or_else(|| {
-                            let why = format!("unknown decision {text:?}");
-                            rusqlite::Error::FromSqlConversionFailure(
-                                8,
-                                rusqlite::types::Type::Text,
-                                why.into(),
-                            )
-                        })?
-                    },
-                    decided_by: r.get(9)?,
-                    model: r.get(10)?,
-                    route_reason: r.get(11)?,
-                    tokens_in: r.get(12)?,
-                    tokens_out: r.get(13)?,
-                    cost: r.get(14)?,
-                    latency_ms: r.get(15)?,
-                    outcome: r.get(16)?,
-                })
-            })
-            .map_err(err)?;
-        let mut out: Vec<Entry> = rows.collect::<Result<_, _>>().map_err(err)?;
+        let mut out = self.query(&Filter {
+            limit,
+            ..Filter::default()
+        })?;
         out.reverse();
         Ok(out)
     }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> AuditError + '_ {
+        |source| AuditError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The entries that pass `f`, newest first.
+    pub fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError> {
+        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        let err = self.err();
+        let mut stmt = db
+            .prepare(
+                "SELECT id, at_ms, server, tool_call, era, prompt_sha256, prompt_bytes, prompt, decision, decided_by, model,
+                 route_reason, tokens_in, tokens_out, cost, latency_ms, outcome FROM sampling
+                 WHERE (?1 IS NULL OR server = ?1) AND (?2 IS NULL OR decision = ?2)
+                   AND (?3 IS NULL OR at_ms >= ?3) AND (?4 IS NULL OR at_ms < ?4)
+                 ORDER BY id DESC LIMIT ?5",
+            )
+            .map_err(&err)?;
+        let decision = f.decision.map(Decision::as_str);
+        let args = params![f.server, decision, f.from_ms, f.until_ms, f.limit as i64];
+        let rows = stmt.query_map(args, entry).map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    /// The servers named in the log, sorted.
+    pub fn servers(&self) -> Result<Vec<String>, AuditError> {
+        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        let err = self.err();
+        let mut stmt = db
+            .prepare("SELECT DISTINCT server FROM sampling ORDER BY server")
+            .map_err(&err)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    /// Tokens (in + out), cost and requests per server per UTC day, of the entries that pass
+    /// `f` (its limit counts days), oldest day first.
+    pub fn daily(&self, f: &Filter) -> Result<Vec<DailyUsage>, AuditError> {
+        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        let err = self.err();
+        let mut stmt = db
+            .prepare(
+                "SELECT date(at_ms / 1000, 'unixepoch') AS day, server, SUM(tokens_in + tokens_out), SUM(cost), COUNT(*)
+                 FROM sampling
+                 WHERE (?1 IS NULL OR server = ?1) AND (?2 IS NULL OR decision = ?2)
+                   AND (?3 IS NULL OR at_ms >= ?3) AND (?4 IS NULL OR at_ms < ?4)
+                   AND day IN (SELECT DISTINCT date(at_ms / 1000, 'unixepoch') AS d FROM sampling ORDER BY d DESC LIMIT ?5)
+                 GROUP BY day, server ORDER BY day, server",
+            )
+            .map_err(&err)?;
+        let decision = f.decision.map(Decision::as_str);
+        let args = params![f.server, decision, f.from_ms, f.until_ms, f.limit as i64];
+        let rows = stmt
+            .query_map(args, |r| {
+                Ok(DailyUsage {
+                    day: r.get(0)?,
+                    server: r.get(1)?,
+                    tokens: r.get(2)?,
+                    cost: r.get(3)?,
+                    requests: r.get(4)?,
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+}
+
+/// Which entries to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    /// Only this server's.
+    pub server: Option<String>,
+    /// Only those with this decision.
+    pub decision: Option<Decision>,
+    /// Only those at or after this Unix time in milliseconds.
+    pub from_ms: Option<i64>,
+    /// Only those before this Unix time in milliseconds.
+    pub until_ms: Option<i64>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl Default for Filter {
+    fn default() -> Filter {
+        Filter {
+            server: None,
+            decision: None,
+            from_ms: None,
+            until_ms: None,
+            limit: 200,
+        }
+    }
+}
+
+/// One server's use on one day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyUsage {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// The server.
+    pub server: String,
+    /// Tokens in and out.
+    pub tokens: i64,
+    /// USD.
+    pub cost: f64,
+    /// Requests.
+    pub requests: i64,
+}
+
+fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    Ok(Entry {
+        id: r.get(0)?,
+        at_ms: r.get(1)?,
+        server: r.get(2)?,
+        tool_call: r.get(3)?,
+        era: r.get(4)?,
+        prompt_sha256: r.get(5)?,
+        prompt_bytes: r.get(6)?,
+        prompt: r.get(7)?,
+        decision: {
+            let text: String = r.get(8)?;
+            Decision::parse(&text).ok_or_else(|| {
+                let why = format!("unknown decision {text:?}");
+                rusqlite::Error::FromSqlConversionFailure(
+                    8,
+                    rusqlite::types::Type::Text,
+                    why.into(),
+                )
+            })?
+        },
+        decided_by: r.get(9)?,
+        model: r.get(10)?,
+        route_reason: r.get(11)?,
+        tokens_in: r.get(12)?,
+        tokens_out: r.get(13)?,
+        cost: r.get(14)?,
+        latency_ms: r.get(15)?,
+        outcome: r.get(16)?,
+    })
 }
 
 impl BudgetStore for AuditLog {
@@ -350,5 +451,81 @@ mod tests {
         assert_eq!(log.used("s", "2026-11-21"), (42, 0.75));
         assert_eq!(log.used("s", "2026-11-22"), (0, 0.0));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn queries_filter_by_server_decision_and_time_and_sum_per_day() {
+        let log = AuditLog::in_memory();
+        let day = 86_400_000;
+        for (at_ms, server, decision, tokens_in) in [
+            (0, "a", Decision::Approved, 10),
+            (1, "b", Decision::Rejected, 0),
+            (day + 5, "a", Decision::Approved, 7),
+            (day + 6, "a", Decision::Edited, 3),
+        ] {
+            log.record(&Entry {
+                at_ms,
+                server: server.into(),
+                decision,
+                tokens_in,
+                tokens_out: 1,
+                cost: 0.5,
+                ..Default::default()
+            });
+        }
+        let ids = |f: Filter| -> Vec<i64> { log.query(&f).unwrap().iter().map(|e| e.id).collect() };
+        assert_eq!(ids(Filter::default()), [4, 3, 2, 1]);
+        let a = Some("a".to_owned());
+        assert_eq!(
+            ids(Filter {
+                server: a.clone(),
+                ..Filter::default()
+            }),
+            [4, 3, 1]
+        );
+        let approved = Some(Decision::Approved);
+        assert_eq!(
+            ids(Filter {
+                decision: approved,
+                ..Filter::default()
+            }),
+            [3, 1]
+        );
+        assert_eq!(
+            ids(Filter {
+                from_ms: Some(day),
+                ..Filter::default()
+            }),
+            [4, 3]
+        );
+        assert_eq!(
+            ids(Filter {
+                until_ms: Some(day),
+                limit: 1,
+                ..Filter::default()
+            }),
+            [2]
+        );
+        assert_eq!(log.servers().unwrap(), ["a", "b"]);
+        let daily = log.daily(&Filter::default()).unwrap();
+        let rows: Vec<_> = daily
+            .iter()
+            .map(|d| (d.day.as_str(), d.server.as_str(), d.tokens, d.requests))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("1970-01-01", "a", 11, 1),
+                ("1970-01-01", "b", 1, 1),
+                ("1970-01-02", "a", 12, 2)
+            ]
+        );
+        let last = log
+            .daily(&Filter {
+                limit: 1,
+                ..Filter::default()
+            })
+            .unwrap();
+        assert_eq!(last.len(), 1);
     }
 }

@@ -8,7 +8,8 @@
 //!   daily token and cost budgets, tools and `includeContext` allowed, nesting depth.
 //! - [`routing`]: the model catalog and the router that reads `modelPreferences`;
 //!   [`routing::catalog_entry`] describes any `provider:model`.
-//! - [`approval`]: modes, rules and the [`Reviewer`](approval::Reviewer) a person answers.
+//! - [`approval`]: modes, rules and the [`Reviewer`](approval::Reviewer) a person answers;
+//!   [`FirstOf`] asks two reviewers and takes the first answer.
 //! - [`audit`]: every request in SQLite; the budgets' store.
 //! - [`pipeline`]: [`Host`], the composition, and the [`Event`]s it reports.
 //! - [`answer_with`]: the one-liner that turns a provider into a handler (no pipeline).
@@ -17,11 +18,13 @@
 pub mod approval;
 pub mod audit;
 mod direct;
+mod first_of;
 pub mod pipeline;
 pub mod policy;
 pub mod routing;
 pub mod testing;
 
 pub use direct::{answer_with, ProviderHandler};
+pub use first_of::FirstOf;
 pub use mcp_proto::handler::{SamplingError, SamplingHandler, SamplingRequest, ToolCall};
 pub use pipeline::{BuildError, Event, Host, HostBuilder};

@@ -2,6 +2,7 @@
 //! of a real server (a command, a URL, or a config entry), which passes everything through
 //! and gives the server sampling even when the host has none (see the `mcp-bridge` crate).
 
+use crate::console::{self, ConsoleArgs};
 use crate::host::{self, HostArgs};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -25,6 +26,8 @@ pub struct BridgeArgs {
     name: Option<String>,
     #[command(flatten)]
     host: HostArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
     /// A server from the config's server list, instead of a command after `--`.
     #[arg(long, conflicts_with = "command")]
     server: Option<String>,
@@ -72,9 +75,13 @@ pub async fn run(mut a: BridgeArgs) -> anyhow::Result<ExitCode> {
             SamplingMode::Local
         }
     };
-    let pipeline = host::build(&a.host, None)?;
-    say_why_denied(&a.host);
-    let mut client = a.host.client_options(&pipeline)?;
+    // Kept to the end: the console serves while the bridge runs.
+    let web = console::start(&a.console).await?;
+    let (pipeline, _) = host::build_with_console(&a.host, None, web.as_ref())?;
+    if web.is_none() {
+        say_why_denied(&a.host);
+    }
+    let mut client = a.host.client_options_with(&pipeline, web.as_ref())?;
     client.name = Some(configured_name(&a)?);
     let opts = BridgeOptions {
         sampling: mode,
@@ -84,9 +91,18 @@ pub async fn run(mut a: BridgeArgs) -> anyhow::Result<ExitCode> {
         client,
     };
     let connector = connector(&a)?;
-    if let Some(addr) = a.http {
-        return serve_http(addr, &a, opts, connector).await;
+    let outcome = match a.http {
+        Some(addr) => serve_http(addr, &a, opts, connector).await,
+        None => serve_stdio(opts, connector).await,
+    };
+    if let Some(web) = web {
+        web.shutdown().await;
     }
+    outcome
+}
+
+/// Serves one host on stdio.
+async fn serve_stdio(opts: BridgeOptions, connector: Connector) -> anyhow::Result<ExitCode> {
     let child = Arc::new(std::sync::Mutex::new(None));
     let keep = child.clone();
     let bridge = Bridge::connect(opts, |h, o| async move {
@@ -149,8 +165,8 @@ fn configured_name(a: &BridgeArgs) -> anyhow::Result<String> {
         .context("say which server: a command after --, --server NAME from --config, or --url URL")
 }
 
-/// Without a terminal, `ask` cannot ask: requests the bridge answers itself are denied
-/// unless the config or `--approve` says otherwise. Say so once, on stderr.
+/// Without a terminal or a console, `ask` cannot ask: requests the bridge answers itself are
+/// denied unless the config or `--approve` says otherwise. Say so once, on stderr.
 fn say_why_denied(args: &HostArgs) {
     let configured = args
         .config
@@ -159,9 +175,9 @@ fn say_why_denied(args: &HostArgs) {
         .and_then(|c| c.approval.mode);
     if args.approve.is_none() && configured.is_none() && !std::io::stdin().is_terminal() {
         eprintln!(
-            "mcp-sampling bridge: no terminal to ask on, so sampling requests the bridge answers \
-             itself are denied (mode deny); pass --approve auto, or set [approval] mode in a \
-             --config"
+            "mcp-sampling bridge: no terminal or console to ask on, so sampling requests the \
+             bridge answers itself are denied (mode deny); run `mcp-sampling console`, or pass \
+             --console or --approve auto, or set [approval] mode in a --config"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! `mcp-sampling call`: one tool call against a child server or a Streamable HTTP endpoint,
 //! sampling answered by the host pipeline.
 
+use crate::console::{self, ConsoleArgs};
 use crate::host::{self, HostArgs};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -21,6 +22,8 @@ pub struct CallArgs {
     args: String,
     #[command(flatten)]
     host: HostArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
     /// Longest wait for the tool call, in seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -48,10 +51,12 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
     let Value::Object(args) = args else {
         bail!("--args must be a JSON object, like '{{\"text\": \"...\"}}'")
     };
-    let host = host::build(&a.host, None)?;
+    // Kept to the end: the console serves while the call runs.
+    let console = console::start(&a.console).await?;
+    let (host, _) = host::build_with_console(&a.host, None, console.as_ref())?;
     let opts = ClientOptions {
         call_timeout: Duration::from_secs(a.timeout),
-        ..a.host.client_options(&host)?
+        ..a.host.client_options_with(&host, console.as_ref())?
     };
     let handler: Arc<dyn SamplingHandler> = Arc::new(host);
     let result = match &a.url {
@@ -75,6 +80,9 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
             outcome?
         }
     };
+    if let Some(c) = console {
+        c.shutdown().await;
+    }
     println!("{}", serde_json::to_string(&result)?);
     if result.is_error == Some(true) {
         eprintln!("note: the tool reported an error (isError: true)");

@@ -6,6 +6,7 @@
 use crate::review::{read_line, TTY_TURN};
 use anyhow::{bail, Context};
 use mcp_client::{AutoElicit, ElicitationError, ElicitationHandler, ElicitationRequest, Roots};
+use mcp_console::{form_view, FormAnswer, FormAsker};
 use mcp_proto::elicitation::{ElicitResult, PropertySchema, PropertyType};
 use mcp_proto::form::check_value;
 use mcp_rpc::BoxFuture;
@@ -16,10 +17,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// The handler `--elicit` names: `ask` (the terminal), `decline`, `cancel`, or
-/// `accept:JSON` (these values, defaults for the rest). Default: ask when there is a
-/// terminal, else decline.
-pub fn handler(spec: Option<&str>) -> anyhow::Result<Arc<dyn ElicitationHandler>> {
+/// `accept:JSON` (these values, defaults for the rest). Default: the web console when there
+/// is one (`web`), else ask when there is a terminal, else decline.
+pub fn handler(
+    spec: Option<&str>,
+    web: Option<Arc<dyn FormAsker>>,
+) -> anyhow::Result<Arc<dyn ElicitationHandler>> {
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    if let (None, Some(forms)) = (spec, web) {
+        return Ok(Arc::new(ConsoleElicitor { forms }));
+    }
     match spec {
         None => match TerminalElicitor::open().filter(|_| interactive) {
             Some(t) => Ok(Arc::new(t)),
@@ -57,6 +64,45 @@ pub fn roots(paths: &[PathBuf]) -> anyhow::Result<Option<Roots>> {
         .map(|p| std::path::absolute(p).with_context(|| format!("--root {}", p.display())))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Some(Roots::from_paths(&abs)?))
+}
+
+/// Asks in the web console; an answer that does not fit the schema is asked again, saying
+/// what is wrong.
+pub struct ConsoleElicitor {
+    forms: Arc<dyn FormAsker>,
+}
+
+/// How many answers that do not fit the schema are asked again before giving up (cancel).
+const FORM_ATTEMPTS: usize = 5;
+
+impl ElicitationHandler for ConsoleElicitor {
+    fn elicit(&self, req: ElicitationRequest) -> BoxFuture<Result<ElicitResult, ElicitationError>> {
+        let forms = self.forms.clone();
+        Box::pin(async move {
+            let mut error: Option<String> = None;
+            for _ in 0..FORM_ATTEMPTS {
+                let view = form_view(
+                    &req.server,
+                    req.era,
+                    &req.protocol_version,
+                    req.tool_call.as_ref(),
+                    &req.params,
+                    error.as_deref(),
+                );
+                match forms.ask_form(view).await {
+                    Some(FormAnswer::Accept(content)) => {
+                        match req.params.requested_schema.validate(&content) {
+                            Ok(()) => return Ok(ElicitResult::accept(content)),
+                            Err(e) => error = Some(e.to_string()),
+                        }
+                    }
+                    Some(FormAnswer::Decline) => return Ok(ElicitResult::decline()),
+                    Some(FormAnswer::Cancel) | None => return Ok(ElicitResult::cancel()),
+                }
+            }
+            Ok(ElicitResult::cancel())
+        })
+    }
 }
 
 /// Asks at the controlling terminal.
@@ -344,11 +390,11 @@ mod tests {
 
     #[test]
     fn elicit_specs() {
-        assert!(handler(Some("decline")).is_ok());
-        assert!(handler(Some("cancel")).is_ok());
-        assert!(handler(Some(r#"accept:{"a": 1}"#)).is_ok());
-        assert!(handler(Some("accept:[1]")).is_err());
-        assert!(handler(Some("maybe")).is_err());
+        assert!(handler(Some("decline"), None).is_ok());
+        assert!(handler(Some("cancel"), None).is_ok());
+        assert!(handler(Some(r#"accept:{"a": 1}"#), None).is_ok());
+        assert!(handler(Some("accept:[1]"), None).is_err());
+        assert!(handler(Some("maybe"), None).is_err());
         assert!(roots(&[]).unwrap().is_none());
         let r = roots(&[PathBuf::from("/tmp")]).unwrap().unwrap();
         assert_eq!(r.list()[0].uri, "file:///tmp");

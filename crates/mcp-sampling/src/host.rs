@@ -2,6 +2,7 @@
 //! provider, audit log; and building the pipeline from them.
 
 use crate::config::Config;
+use crate::console::Web;
 use crate::review::TerminalReviewer;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -10,7 +11,7 @@ use mcp_host::approval::{Approval, Mode, Reviewer};
 use mcp_host::audit::AuditLog;
 use mcp_host::routing::ModelEntry;
 use mcp_host::testing::{Echo, Fixed, Script};
-use mcp_host::Host;
+use mcp_host::{FirstOf, Host};
 use mcp_llm::Provider;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -82,11 +83,24 @@ impl HostArgs {
     /// sampling with tools declared only when one of the host's models can call tools (the
     /// embedded model cannot: servers then sample without tools).
     pub fn client_options(&self, host: &Host) -> anyhow::Result<ClientOptions> {
+        self.client_options_with(host, None)
+    }
+
+    /// [`HostArgs::client_options`] with a web console: without `--elicit`, servers' forms
+    /// are filled in there.
+    pub fn client_options_with(
+        &self,
+        host: &Host,
+        web: Option<&Web>,
+    ) -> anyhow::Result<ClientOptions> {
         let tools = host.router().catalog().iter().any(|m| m.tools);
         Ok(ClientOptions {
             era: self.era(),
             capabilities: mcp_proto::ClientCapabilities::sampling(tools),
-            elicitation: Some(crate::elicit::handler(self.elicit.as_deref())?),
+            elicitation: Some(crate::elicit::handler(
+                self.elicit.as_deref(),
+                web.map(Web::forms),
+            )?),
             roots: crate::elicit::roots(&self.roots)?,
             max_rounds: self.max_rounds,
             ..Default::default()
@@ -142,6 +156,39 @@ pub fn build_keeping(
     args: &HostArgs,
     observer: Option<Observer>,
 ) -> anyhow::Result<(Host, Providers)> {
+    build_with_console(args, observer, None)
+}
+
+/// Who reviews: the terminal and the console (the first answer wins), either alone, or
+/// nobody. An error when the mode is `ask` and there is neither.
+fn reviewer(
+    asks: bool,
+    mode: Mode,
+    web: Option<&Web>,
+) -> anyhow::Result<Option<Arc<dyn Reviewer>>> {
+    if !asks {
+        return Ok(None);
+    }
+    let web = web.map(Web::reviewer);
+    Ok(match (TerminalReviewer::open(), web) {
+        (Some(t), Some(web)) => Some(Arc::new(FirstOf::new(Arc::new(t), web))),
+        (Some(t), None) => Some(Arc::new(t)),
+        (None, Some(web)) => Some(web),
+        (None, None) if mode == Mode::Ask => {
+            bail!("--approve ask needs a terminal (/dev/tty) or --console; use --approve auto or deny")
+        }
+        (None, None) => None,
+    })
+}
+
+/// [`build_keeping`] with a web console (from [`crate::console::start`]): it reviews
+/// requests too (with the terminal, first answer wins), approval is `ask` unless the flags
+/// or the config say otherwise, and a console of this process shows the pipeline's log.
+pub fn build_with_console(
+    args: &HostArgs,
+    observer: Option<Observer>,
+    web: Option<&Web>,
+) -> anyhow::Result<(Host, Providers)> {
     let cfg = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),
@@ -151,7 +198,7 @@ pub fn build_keeping(
         .clone()
         .or(cfg.provider.clone())
         .unwrap_or_else(|| "local".into());
-    let interactive = std::io::stdin().is_terminal();
+    let interactive = std::io::stdin().is_terminal() || web.is_some();
     let mode = match args.approve {
         Some(ApproveArg::Ask) => Mode::Ask,
         Some(ApproveArg::Auto) => Mode::Auto,
@@ -162,13 +209,13 @@ pub fn build_keeping(
             .unwrap_or(if interactive { Mode::Ask } else { Mode::Deny }),
     };
     let asks = mode == Mode::Ask || cfg.approval.rules.iter().any(|r| r.action == Mode::Ask);
-    let reviewer: Option<Arc<dyn Reviewer>> = match (asks, TerminalReviewer::open()) {
-        (true, Some(t)) => Some(Arc::new(t)),
-        (true, None) if mode == Mode::Ask => {
-            bail!("--approve ask needs a terminal (/dev/tty); use --approve auto or deny")
-        }
-        _ => None,
-    };
+    let reviewer = reviewer(asks, mode, web)?;
+    if let (true, Some(Web::Remote(r))) = (asks, web) {
+        eprintln!(
+            "console: sampling requests are also asked in the console at http://{}",
+            r.addr()
+        );
+    }
     let path = args
         .audit
         .clone()
@@ -176,10 +223,20 @@ pub fn build_keeping(
         .unwrap_or_else(default_audit_path);
     let audit = AuditLog::open(&path, cfg.audit.keep_prompts)
         .with_context(|| format!("cannot open the audit log {}", path.display()))?;
+    let audit = Arc::new(audit);
+    if let Some(Web::Local(c)) = web {
+        c.show_audit(audit.clone());
+    }
+    let mut approval = Approval::new(mode, cfg.approval.rules.clone(), reviewer);
+    if args.approve.is_none() && cfg.approval.mode.is_none() && !interactive {
+        approval = approval.mode_because(
+            "no terminal and no console to ask; run `mcp-sampling console`, or use --console or --approve",
+        );
+    }
     let mut b = Host::builder()
-        .approval(Approval::new(mode, cfg.approval.rules.clone(), reviewer))
+        .approval(approval)
         .policy(cfg.policy.default.clone().unwrap_or_default())
-        .audit(Arc::new(audit));
+        .audit(audit);
     for (server, p) in &cfg.policy.servers {
         b = b.server_policy(server, p.clone());
     }

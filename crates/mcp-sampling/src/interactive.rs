@@ -3,6 +3,7 @@
 //! request the servers make goes through the pipeline (reviewed at the terminal in `ask` mode).
 
 use crate::config::Config;
+use crate::console::{self, ConsoleArgs};
 use crate::host::{self, HostArgs};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -38,6 +39,8 @@ const SYSTEM_NO_TOOLS: &str = "You are a helpful assistant. Answer briefly.";
 pub struct HostCmdArgs {
     #[command(flatten)]
     host: HostArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
     /// The provider to chat with (a spec like --provider; default: the config's
     /// chat_provider, else the sampling provider). A model that cannot call tools (the
     /// embedded one) chats without them.
@@ -83,8 +86,10 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .context("`host` needs --config FILE (the servers to start; see examples/host.toml)")?;
     let cfg = Config::load(&path)?;
-    let (host, made) = host::build_keeping(&a.host, None)?;
-    let host_opts = a.host.client_options(&host)?;
+    // Kept to the end: the console serves while the host runs.
+    let console = console::start(&a.console).await?;
+    let (host, made) = host::build_with_console(&a.host, None, console.as_ref())?;
+    let host_opts = a.host.client_options_with(&host, console.as_ref())?;
     let handler: Arc<dyn SamplingHandler> = Arc::new(host);
     // Not routed: the chat is the host's own use, not a server's request.
     let (spec, chosen_by) = [
@@ -151,6 +156,9 @@ pub async fn run(a: HostCmdArgs) -> anyhow::Result<ExitCode> {
             let status = child.shutdown().await;
             tracing::debug!(server = s.name, ?status, "server exited");
         }
+    }
+    if let Some(c) = console {
+        c.shutdown().await;
     }
     outcome.map(|()| ExitCode::SUCCESS)
 }

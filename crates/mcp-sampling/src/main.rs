@@ -4,6 +4,8 @@ mod audit;
 mod bridge;
 mod call;
 mod config;
+mod console;
+mod console_cmd;
 mod demo;
 mod elicit;
 mod host;
@@ -48,6 +50,9 @@ enum Cmd {
     /// the server's sampling requests through the host when it can, else through our
     /// pipeline. `--print-config NAME` prints the entry for a desktop host's config.
     Bridge(bridge::BridgeArgs),
+    /// One web console for all of this user's hosts and bridges: they send it their
+    /// sampling requests to approve while it runs (found through a discovery file).
+    Console(console_cmd::ConsoleCmdArgs),
     /// Show the audit log of sampling requests.
     Audit(audit::AuditArgs),
     /// Install the embedded model, or print where it is.
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
             Cmd::Serve(a) => serve::run(a).await,
             Cmd::Bridge(a) => bridge::run(a).await,
             Cmd::Audit(a) => audit::run(a),
+            Cmd::Console(a) => console_cmd::run(a).await,
             Cmd::Model(a) => model::run(a),
             Cmd::Demo(a) => demo::run(a).await,
         }

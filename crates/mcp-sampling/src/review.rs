@@ -3,13 +3,14 @@
 //! It talks to the controlling terminal (`/dev/tty`), not to stdin/stdout, so it works when
 //! those carry protocol traffic (as in `bridge`). One review at a time.
 
-use mcp_host::approval::{ReplyDecision, RequestDecision, Reviewer};
+use mcp_host::approval::{ReplyDecision, RequestDecision, Reviewer, Withdrawal};
 use mcp_host::SamplingRequest;
 use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult};
 use mcp_proto::{Content, OneOrMany};
 use mcp_rpc::BoxFuture;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One prompt at a time on the terminal, across the reviewer and the elicitation form.
@@ -33,24 +34,68 @@ impl TerminalReviewer {
         })
     }
 
+    /// Asks with `f` when the terminal is free. Withdrawn before that (answered in the
+    /// console), it never asks; withdrawn while asking, it says so on the terminal (the
+    /// blocking read then ends with the person's next Enter, and its answer is dropped).
     fn ask<T: Send + Clone + 'static>(
         &self,
         f: impl FnOnce(&mut BufReader<File>, &mut File) -> std::io::Result<T> + Send + 'static,
         fallback: T,
+        withdrawal: Withdrawal,
+        withdrawn: Arc<AtomicBool>,
     ) -> BoxFuture<T> {
         let tty = self.tty.clone();
+        let notice = Notice {
+            withdrawal,
+            withdrawn,
+            asking: Arc::new(AtomicBool::new(false)),
+            done: false,
+        };
+        let (withdrawn, asking) = (notice.withdrawn.clone(), notice.asking.clone());
         Box::pin(async move {
+            let mut notice = notice;
             let joined = tokio::task::spawn_blocking(move || {
                 let _turn = TTY_TURN.lock().unwrap_or_else(|p| p.into_inner());
+                if withdrawn.load(Ordering::SeqCst) {
+                    return None;
+                }
+                asking.store(true, Ordering::SeqCst);
                 let mut guard = tty.lock().unwrap_or_else(|p| p.into_inner());
-                match guard.as_mut() {
+                let answer = match guard.as_mut() {
                     Some((r, w)) => f(r, w).ok(),
                     None => None,
-                }
+                };
+                asking.store(false, Ordering::SeqCst);
+                answer
             })
             .await;
+            notice.done = true;
             joined.ok().flatten().unwrap_or(fallback)
         })
+    }
+}
+
+/// Held by a question's future: dropped before the answer, the question was withdrawn.
+struct Notice {
+    withdrawal: Withdrawal,
+    withdrawn: Arc<AtomicBool>,
+    /// The question is on the terminal now.
+    asking: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl Drop for Notice {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.withdrawn.store(true, Ordering::SeqCst);
+        if self.asking.load(Ordering::SeqCst) {
+            if let Ok(mut w) = OpenOptions::new().write(true).open("/dev/tty") {
+                let why = self.withdrawal.reason();
+                let _ = writeln!(w, "\n└─ {why} (press Enter to go on)");
+            }
+        }
     }
 }
 
@@ -123,6 +168,16 @@ fn describe(c: &Content) -> String {
     }
 }
 
+/// The next line, unless the question was withdrawn meanwhile (then an error: the answer
+/// is not wanted any more).
+fn next_line(r: &mut BufReader<File>, withdrawn: &AtomicBool) -> std::io::Result<String> {
+    let line = read_line(r)?;
+    if withdrawn.load(Ordering::SeqCst) {
+        return Err(std::io::Error::other("answered elsewhere"));
+    }
+    Ok(line)
+}
+
 pub(crate) fn read_line(r: &mut BufReader<File>) -> std::io::Result<String> {
     let mut line = String::new();
     if r.read_line(&mut line)? == 0 {
@@ -135,12 +190,17 @@ pub(crate) fn read_line(r: &mut BufReader<File>) -> std::io::Result<String> {
 }
 
 /// Reads lines until an empty one.
-fn read_text(r: &mut BufReader<File>, w: &mut File, what: &str) -> std::io::Result<String> {
+fn read_text(
+    r: &mut BufReader<File>,
+    w: &mut File,
+    what: &str,
+    withdrawn: &AtomicBool,
+) -> std::io::Result<String> {
     writeln!(w, "{what} (finish with an empty line):")?;
     w.flush()?;
     let mut lines = Vec::new();
     loop {
-        let l = read_line(r)?;
+        let l = next_line(r, withdrawn)?;
         if l.is_empty() {
             return Ok(lines.join("\n"));
         }
@@ -164,12 +224,35 @@ fn with_prompt(p: &CreateMessageParams, text: String) -> CreateMessageParams {
 
 impl Reviewer for TerminalReviewer {
     fn review_request(&self, req: &SamplingRequest, model: &str) -> BoxFuture<RequestDecision> {
+        self.review_request_in(req, model, Withdrawal::default())
+    }
+
+    fn review_reply(
+        &self,
+        req: &SamplingRequest,
+        reply: &CreateMessageResult,
+    ) -> BoxFuture<ReplyDecision> {
+        self.review_reply_in(req, reply, Withdrawal::default())
+    }
+
+    fn place(&self) -> &'static str {
+        "the terminal"
+    }
+
+    fn review_request_in(
+        &self,
+        req: &SamplingRequest,
+        model: &str,
+        withdrawal: Withdrawal,
+    ) -> BoxFuture<RequestDecision> {
         let (req, model) = (req.clone(), model.to_owned());
         let rejected = RequestDecision::Reject("no answer from the terminal".into());
+        let withdrawn = Arc::new(AtomicBool::new(false));
+        let gone = withdrawn.clone();
         self.ask(
             move |r, w| loop {
                 show_request(w, &req, &model)?;
-                match read_line(r)?.to_ascii_lowercase().as_str() {
+                match next_line(r, &gone)?.to_ascii_lowercase().as_str() {
                     "a" | "approve" | "y" | "yes" => return Ok(RequestDecision::Approve(None)),
                     "t" | "trust" => return Ok(RequestDecision::TrustServer),
                     "r" | "reject" | "n" | "no" => {
@@ -178,7 +261,7 @@ impl Reviewer for TerminalReviewer {
                         ))
                     }
                     "e" | "edit" => {
-                        let text = read_text(r, w, "New text for the last user message")?;
+                        let text = read_text(r, w, "New text for the last user message", &gone)?;
                         return Ok(RequestDecision::Approve(Some(Box::new(with_prompt(
                             &req.params,
                             text,
@@ -188,15 +271,20 @@ impl Reviewer for TerminalReviewer {
                 }
             },
             rejected,
+            withdrawal,
+            withdrawn,
         )
     }
 
-    fn review_reply(
+    fn review_reply_in(
         &self,
         _req: &SamplingRequest,
         reply: &CreateMessageResult,
+        withdrawal: Withdrawal,
     ) -> BoxFuture<ReplyDecision> {
         let reply = reply.clone();
+        let withdrawn = Arc::new(AtomicBool::new(false));
+        let gone = withdrawn.clone();
         self.ask(
             move |r, w| loop {
                 let stop = reply.stop_reason.clone().map(String::from);
@@ -207,18 +295,25 @@ impl Reviewer for TerminalReviewer {
                 }
                 write!(w, "└─ [s]end  [e]dit  [r]eject > ")?;
                 w.flush()?;
-                match read_line(r)?.to_ascii_lowercase().as_str() {
+                match next_line(r, &gone)?.to_ascii_lowercase().as_str() {
                     "s" | "send" | "y" | "yes" => return Ok(ReplyDecision::Send),
                     "r" | "reject" | "n" | "no" => {
                         return Ok(ReplyDecision::Reject("the user rejected the reply".into()))
                     }
                     "e" | "edit" => {
-                        return Ok(ReplyDecision::Edit(read_text(r, w, "Reply text to send")?))
+                        return Ok(ReplyDecision::Edit(read_text(
+                            r,
+                            w,
+                            "Reply text to send",
+                            &gone,
+                        )?))
                     }
                     other => writeln!(w, "unknown answer {other:?}")?,
                 }
             },
             ReplyDecision::Reject("no answer from the terminal".into()),
+            withdrawal,
+            withdrawn,
         )
     }
 }

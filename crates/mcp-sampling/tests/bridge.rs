@@ -108,7 +108,7 @@ fn without_a_terminal_the_bridge_denies_and_says_why() {
         .expect("spawn");
     let out: Value = serde_json::from_slice(&o.stdout).expect("the client prints JSON");
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("no terminal to ask on"), "{stderr}");
+    assert!(stderr.contains("no terminal or console to ask on"), "{stderr}");
     // The legacy server makes the rejection a tool error naming the reason.
     assert_eq!(out["result"]["isError"], true, "{out}");
     assert!(text(&out["result"]).contains("mode deny"), "{out}");
