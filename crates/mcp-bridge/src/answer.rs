@@ -1,6 +1,7 @@
 //! What the server asks of its client, answered by the host or by the bridge: sampling,
 //! elicitation; and the server's notifications, passed on to the host.
 
+use crate::parked::{Input, Parked};
 use mcp_client::{ElicitationError, ElicitationHandler, ElicitationRequest, NotificationSink};
 use mcp_proto::elicitation::ElicitResult;
 use mcp_proto::handler::{SamplingError, SamplingHandler, SamplingRequest};
@@ -10,10 +11,12 @@ use mcp_proto::methods::{
 };
 use mcp_proto::sampling::CreateMessageResult;
 use mcp_proto::RequestId;
-use mcp_proto::{BoxFuture, ClientCapabilities};
+use mcp_proto::{BoxFuture, ClientCapabilities, ErrorObject};
 use mcp_rpc::{Peer, RequestOptions, RpcError};
+use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 /// How long a request forwarded to the host may wait: a person may be reviewing it.
 const HOST_TIMEOUT: Duration = Duration::from_secs(600);
@@ -81,35 +84,50 @@ impl HostSlot {
 #[derive(Clone)]
 pub(crate) struct ToHost {
     pub slot: Arc<HostSlot>,
+    /// A modern host's calls waiting for its input.
+    pub parked: Arc<Parked>,
     pub mode: crate::SamplingMode,
     pub local: Arc<dyn SamplingHandler>,
     pub elicitation: Option<Arc<dyn ElicitationHandler>>,
 }
 
+/// Who answers a request of the server.
+enum Target {
+    /// The legacy host, pushed a request.
+    Host(Box<Host>),
+    /// A modern host, through its parked call's next `input_required` round.
+    Parked(mpsc::UnboundedSender<Input>),
+    /// The bridge itself.
+    Ours,
+}
+
 impl ToHost {
-    /// The host, when it is to answer this sampling request.
-    fn sampling_host(&self, req: &SamplingRequest) -> Result<Option<Host>, SamplingError> {
-        let host = self.slot.get();
+    /// Who answers this sampling request.
+    fn sampling_target(&self, req: &SamplingRequest) -> Result<Target, SamplingError> {
         let tools = req.params.tools.as_ref().is_some_and(|t| !t.is_empty());
-        let able = |h: &Host| {
+        let able = |caps: &ClientCapabilities| {
             if tools {
-                h.caps.can_sample_with_tools()
+                caps.can_sample_with_tools()
             } else {
-                h.caps.can_sample()
+                caps.can_sample()
             }
         };
+        if self.mode == crate::SamplingMode::Local {
+            return Ok(Target::Ours);
+        }
+        if let Some(h) = self.slot.get().filter(|h| able(&h.caps)) {
+            return Ok(Target::Host(Box::new(h)));
+        }
+        if let Some(tx) = self.parked.route(req.tool_call.as_ref(), able) {
+            return Ok(Target::Parked(tx));
+        }
         match self.mode {
-            crate::SamplingMode::Local => Ok(None),
-            crate::SamplingMode::Auto => Ok(host.filter(able)),
-            crate::SamplingMode::Host => match host {
-                Some(h) if able(&h) => Ok(Some(h)),
-                _ => Err(SamplingError::Rejected(format!(
-                    "the bridge runs with --sampling host, and its host cannot be asked (it did \
-                     not declare sampling{}, or it speaks 2026-07-28, where the bridge cannot \
-                     send it requests)",
-                    if tools { " with tools" } else { "" }
-                ))),
-            },
+            crate::SamplingMode::Host => Err(SamplingError::Rejected(format!(
+                "the bridge runs with --sampling host, and its host cannot be asked (it did \
+                 not declare sampling{}, or the request cannot be tied to one of its calls)",
+                if tools { " with tools" } else { "" }
+            ))),
+            _ => Ok(Target::Ours),
         }
     }
 }
@@ -121,22 +139,61 @@ impl SamplingHandler for ToHost {
     ) -> BoxFuture<Result<CreateMessageResult, SamplingError>> {
         let this = self.clone();
         Box::pin(async move {
-            let Some(host) = this.sampling_host(&req)? else {
-                tracing::debug!(server = %req.server, "sampling answered by the bridge");
-                return this.local.create_message(req).await;
-            };
-            tracing::debug!(server = %req.server, "sampling forwarded to the host");
-            let opts = RequestOptions {
-                timeout: Some(HOST_TIMEOUT),
-                related: this.slot.only_call(),
-                ..Default::default()
-            };
-            host.peer
-                .request_typed::<_, CreateMessageResult>(CreateMessage::METHOD, &req.params, opts)
-                .await
-                .map_err(sampling_error)
+            match this.sampling_target(&req)? {
+                Target::Ours => {
+                    tracing::debug!(server = %req.server, "sampling answered by the bridge");
+                    this.local.create_message(req).await
+                }
+                Target::Host(host) => {
+                    tracing::debug!(server = %req.server, "sampling forwarded to the host");
+                    let opts = RequestOptions {
+                        timeout: Some(HOST_TIMEOUT),
+                        related: this.slot.only_call(),
+                        ..Default::default()
+                    };
+                    host.peer
+                        .request_typed::<_, CreateMessageResult>(
+                            CreateMessage::METHOD,
+                            &req.params,
+                            opts,
+                        )
+                        .await
+                        .map_err(sampling_error)
+                }
+                Target::Parked(tx) => {
+                    tracing::debug!(server = %req.server, "sampling asked of a modern host");
+                    let params = serde_json::to_value(&req.params)
+                        .map_err(|e| SamplingError::Failed(e.to_string()))?;
+                    let v = ask_parked(&tx, CreateMessage::METHOD, params)
+                        .await
+                        .map_err(|e| sampling_error(RpcError::Remote(e)))?;
+                    serde_json::from_value(v).map_err(|e| {
+                        SamplingError::Failed(format!(
+                            "the host's sampling answer is malformed: {e}"
+                        ))
+                    })
+                }
+            }
         })
     }
+}
+
+/// Asks a modern host through its parked call, and waits for its answer.
+async fn ask_parked(
+    tx: &mpsc::UnboundedSender<Input>,
+    method: &'static str,
+    params: Value,
+) -> Result<Value, ErrorObject> {
+    let (reply, answer) = oneshot::channel();
+    tx.send(Input {
+        method,
+        params,
+        reply,
+    })
+    .map_err(|_| ErrorObject::internal("the host's call has ended"))?;
+    answer
+        .await
+        .map_err(|_| ErrorObject::internal("the host did not come back with an answer"))?
 }
 
 /// The host's refusal as the server will see it.
@@ -176,10 +233,27 @@ impl ElicitationHandler for ToHost {
                             )),
                         })
                 }
-                None => match &this.elicitation {
-                    Some(ours) => ours.elicit(req).await,
-                    None => Ok(ElicitResult::decline()),
-                },
+                None => {
+                    let parked = this
+                        .parked
+                        .route(req.tool_call.as_ref(), |c| c.can_elicit_form());
+                    match (parked, &this.elicitation) {
+                        (Some(tx), _) => {
+                            let params = serde_json::to_value(&req.params)
+                                .map_err(|e| ElicitationError::Failed(e.to_string()))?;
+                            let v = ask_parked(&tx, Elicit::METHOD, params)
+                                .await
+                                .map_err(|e| ElicitationError::Failed(e.message))?;
+                            serde_json::from_value(v).map_err(|e| {
+                                ElicitationError::Failed(format!(
+                                    "the host's form answer is malformed: {e}"
+                                ))
+                            })
+                        }
+                        (None, Some(ours)) => ours.elicit(req).await,
+                        (None, None) => Ok(ElicitResult::decline()),
+                    }
+                }
             }
         })
     }

@@ -3,16 +3,19 @@
 //! and the host's notifications passed on.
 
 use crate::answer::{Host, HostSlot};
+use crate::parked::Parked;
 use mcp_client::{Client, ClientError, Roots};
+use mcp_proto::handler::ToolCall;
 use mcp_proto::lifecycle::{
     DiscoverResult, InitializeParams, InitializeResult, RequestMeta, META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO,
 };
 use mcp_proto::methods::{
-    ClientMethod, Discover, Initialize, Initialized, ListRoots, Notification as _, Progress,
-    Request as _, RootsListChanged, SetLevel, Subscribe, Unsubscribe,
+    CallTool, ClientMethod, Discover, GetPrompt, Initialize, Initialized, ListRoots,
+    Notification as _, Progress, Request as _, RootsListChanged, SetLevel, Subscribe, Unsubscribe,
 };
 use mcp_proto::mrtr::fill_complete;
+use mcp_proto::mrtr::InputResponses;
 use mcp_proto::roots::ListRootsResult;
 use mcp_proto::version::{negotiate_legacy, MODERN, MODERN_VERSIONS};
 use mcp_proto::{BoxFuture, Era, ErrorObject, Implementation};
@@ -46,6 +49,8 @@ struct Inner {
     shared: Arc<OnceCell<Connected>>,
     lazy: Option<(Box<crate::BridgeOptions>, crate::Connector)>,
     slot: Arc<HostSlot>,
+    /// Modern hosts' calls waiting for their input (shared with the modern side's answers).
+    parked: Arc<Parked>,
     roots: Roots,
     /// The log level the host set, sent in each request's `_meta` to a modern server (which
     /// keeps no session to remember it).
@@ -67,7 +72,12 @@ pub(crate) struct Connected {
 const ROOTS_WAIT: Duration = Duration::from_secs(5);
 
 impl HostHandler {
-    pub(crate) fn new(server: ServerSide, slot: Arc<HostSlot>, roots: Roots) -> HostHandler {
+    pub(crate) fn new(
+        server: ServerSide,
+        slot: Arc<HostSlot>,
+        parked: Arc<Parked>,
+        roots: Roots,
+    ) -> HostHandler {
         let (done, ready) = watch::channel(true);
         let (server, shared, lazy) = match server {
             ServerSide::Ready(client) => {
@@ -88,6 +98,7 @@ impl HostHandler {
                 shared,
                 lazy,
                 slot,
+                parked,
                 roots,
                 log_level: Mutex::default(),
                 roots_ready: ready,
@@ -101,19 +112,23 @@ impl Inner {
     /// The client towards the server for this connection's legacy host, connected now if it
     /// was not.
     async fn client(&self) -> Result<Arc<Client>, ErrorObject> {
-        self.open(&self.server, self.slot.clone()).await
+        // A legacy host's own side: no modern host's calls are parked on it.
+        self.open(&self.server, self.slot.clone(), Arc::default())
+            .await
     }
 
     /// The client for modern requests: no host to ask (a modern host cannot be sent
     /// requests), so sampling is the bridge's own.
     async fn modern_client(&self) -> Result<Arc<Client>, ErrorObject> {
-        self.open(&self.shared, Arc::new(HostSlot::default())).await
+        self.open(&self.shared, Arc::default(), self.parked.clone())
+            .await
     }
 
     async fn open(
         &self,
         cell: &OnceCell<Connected>,
         slot: Arc<HostSlot>,
+        parked: Arc<Parked>,
     ) -> Result<Arc<Client>, ErrorObject> {
         let connected = cell
             .get_or_try_init(|| async {
@@ -121,7 +136,7 @@ impl Inner {
                     return Err(ErrorObject::internal("the bridge has no server"));
                 };
                 let roots = Roots::new(opts.roots.clone()).unwrap_or_default();
-                let (to_host, client_opts) = crate::client_side(opts, slot, roots);
+                let (to_host, client_opts) = crate::client_side(opts, slot, parked, roots);
                 let (client, child) = connector(Arc::new(to_host), client_opts)
                     .await
                     .map_err(|e| ErrorObject::internal(format!("cannot reach the server: {e}")))?;
@@ -154,7 +169,7 @@ impl Inner {
     /// A modern host's request: its protocol fields are the host's, not for the server (the
     /// client adds its own to a modern server); its log level goes on to a modern server only.
     async fn modern(&self, req: Request) -> Result<Value, ErrorObject> {
-        RequestMeta::from_params(req.params.as_ref())?;
+        let meta = RequestMeta::from_params(req.params.as_ref())?;
         let method = req.method.as_str();
         if [
             Initialize::METHOD,
@@ -182,9 +197,40 @@ impl Inner {
                 meta.remove(META_LOG_LEVEL);
             }
         }
-        forward(&client, &req.peer, method, params)
-            .await
-            .map(|v| complete(method, v))
+        let caps = meta.client_capabilities;
+        let is_call = method == CallTool::METHOD || method == GetPrompt::METHOD;
+        if !is_call || !(caps.can_sample() || caps.can_elicit_form()) {
+            return forward(&client, &req.peer, method, params)
+                .await
+                .map(|v| complete(method, v));
+        }
+        // The host may answer the server's requests: park the call, and bring them to it.
+        let mut params = params.unwrap_or_else(|| json!({}));
+        let state = params
+            .get("requestState")
+            .and_then(Value::as_str)
+            .map(String::from);
+        if let Some(state) = state {
+            let responses: InputResponses = match params.get("inputResponses") {
+                Some(r) => serde_json::from_value(r.clone()).map_err(|e| {
+                    ErrorObject::invalid_params(format!("invalid inputResponses: {e}"))
+                })?,
+                None => InputResponses::new(),
+            };
+            return self
+                .parked
+                .resume(&state, responses)
+                .await
+                .map(|v| complete(method, v));
+        }
+        if let Some(obj) = params.as_object_mut() {
+            obj.remove("inputResponses");
+        }
+        let call = ToolCall::from_params(&params);
+        let (peer, method_owned) = (req.peer.clone(), method.to_string());
+        let run = async move { forward(&client, &peer, &method_owned, Some(params)).await };
+        let key = self.parked.park(call, caps, run)?;
+        self.parked.first(&key).await.map(|v| complete(method, v))
     }
 
     async fn initialize(&self, params: Option<Value>, peer: Peer) -> Result<Value, ErrorObject> {

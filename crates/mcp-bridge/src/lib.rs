@@ -12,9 +12,9 @@
 //! - Towards the server, the bridge is a [`Client`] of either era; a server that speaks only
 //!   `2026-07-28` gets the MRTR loop, run by the client, so a legacy host can use it.
 //! - The server always sees a client that can sample. A sampling request goes to the host
-//!   when it declared `sampling` on the legacy era ([`SamplingMode::Auto`]; with tools only
-//!   when it declared `sampling.tools`; a modern host cannot be sent requests), else to the
-//!   bridge's own handler (the host pipeline: policy,
+//!   when it declared `sampling` ([`SamplingMode::Auto`]; with tools only when it declared
+//!   `sampling.tools`; a modern host gets it in an `input_required` round of its call), else
+//!   to the bridge's own handler (the host pipeline: policy,
 //!   approval, routing, audit, a model). Elicitation goes to the host when it declared it,
 //!   else to the bridge's own handler, else it is declined. Roots are the host's, when it
 //!   declared them, else the bridge's own.
@@ -23,12 +23,14 @@
 
 mod answer;
 mod host;
+mod parked;
 
 use answer::{HostSlot, ToHost};
 use mcp_client::{Client, ClientError, ClientOptions, ElicitationHandler, Roots};
 use mcp_proto::handler::SamplingHandler;
 use mcp_proto::BoxFuture;
 use mcp_rpc::Transport;
+use parked::Parked;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -91,10 +93,12 @@ pub type Connector = Arc<
 pub(crate) fn client_side(
     opts: &BridgeOptions,
     slot: Arc<HostSlot>,
+    parked: Arc<Parked>,
     roots: Roots,
 ) -> (ToHost, ClientOptions) {
     let to_host = ToHost {
         slot: slot.clone(),
+        parked,
         mode: opts.sampling,
         local: opts.local.clone(),
         elicitation: opts.elicitation.clone(),
@@ -114,6 +118,7 @@ pub(crate) fn client_side(
 pub struct Bridge {
     client: Arc<Client>,
     slot: Arc<HostSlot>,
+    parked: Arc<Parked>,
     roots: Roots,
 }
 
@@ -127,8 +132,10 @@ impl Bridge {
         Fut: Future<Output = Result<Client, ClientError>>,
     {
         let slot = Arc::new(HostSlot::default());
+        let parked = Arc::new(Parked::default());
         let roots = Roots::new(opts.roots.clone())?;
-        let (to_host, client_opts) = client_side(&opts, slot.clone(), roots.clone());
+        let (to_host, client_opts) =
+            client_side(&opts, slot.clone(), parked.clone(), roots.clone());
         let client = connect(Arc::new(to_host), client_opts).await?;
         tracing::info!(
             era = %client.era(),
@@ -138,6 +145,7 @@ impl Bridge {
         Ok(Bridge {
             client: Arc::new(client),
             slot,
+            parked,
             roots,
         })
     }
@@ -152,6 +160,7 @@ impl Bridge {
         let handler = Arc::new(host::HostHandler::new(
             host::ServerSide::Ready(self.client.clone()),
             self.slot.clone(),
+            self.parked.clone(),
             self.roots.clone(),
         ));
         let mut conn = transport.connect(handler, mcp_rpc::Config::default());
@@ -180,6 +189,7 @@ impl Bridge {
             opts,
             connector,
             shared: Arc::default(),
+            parked: Arc::default(),
         }))
     }
 }
@@ -190,6 +200,8 @@ struct HttpService {
     connector: Connector,
     /// The server side of every modern request (they are stateless).
     shared: Arc<tokio::sync::OnceCell<host::Connected>>,
+    /// Modern hosts' calls waiting for their input.
+    parked: Arc<Parked>,
 }
 
 impl mcp_http::Service for HttpService {
@@ -203,6 +215,7 @@ impl mcp_http::Service for HttpService {
                 self.shared.clone(),
             ),
             Arc::new(HostSlot::default()),
+            self.parked.clone(),
             roots,
         ))
     }

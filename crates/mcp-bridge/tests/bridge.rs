@@ -195,7 +195,22 @@ async fn a_host_without_sampling_gets_the_bridge_s_answer_in_every_pairing() {
 }
 
 #[tokio::test]
-async fn a_modern_host_is_never_asked_to_sample() {
+async fn a_modern_host_answers_in_input_required_rounds() {
+    for era in [EraChoice::Legacy, EraChoice::Modern] {
+        let s = setup_with(era, EraChoice::Modern, true, SamplingMode::Auto).await;
+        let r = s.host.call_tool("ask", q("hi")).await.unwrap();
+        assert_eq!(text(&r), "from the host", "{era:?} server");
+        assert!(s.ours.1.lock().unwrap().is_empty());
+        assert_eq!(s.theirs.1.lock().unwrap().len(), 1);
+
+        let s = setup_with(era, EraChoice::Modern, true, SamplingMode::Local).await;
+        let r = s.host.call_tool("ask", q("hi")).await.unwrap();
+        assert_eq!(text(&r), "from the bridge", "{era:?} server");
+    }
+}
+
+#[tokio::test]
+async fn a_forged_request_state_is_refused() {
     let s = setup_with(
         EraChoice::Legacy,
         EraChoice::Modern,
@@ -203,18 +218,17 @@ async fn a_modern_host_is_never_asked_to_sample() {
         SamplingMode::Auto,
     )
     .await;
-    let r = s.host.call_tool("ask", q("hi")).await.unwrap();
-    assert_eq!(text(&r), "from the bridge");
-    let s = setup_with(
-        EraChoice::Legacy,
-        EraChoice::Modern,
-        true,
-        SamplingMode::Host,
-    )
-    .await;
-    let r = s.host.call_tool("ask", q("hi")).await.unwrap();
-    assert_eq!(r.is_error, Some(true));
-    assert!(text(&r).contains("2026-07-28"), "{}", text(&r));
+    let params = json!({"name": "ask", "arguments": {"q": "hi"},
+        "requestState": "00000000000000000000000000000000", "inputResponses": {}});
+    let e = s
+        .host
+        .request(CallTool::METHOD, Some(params), None)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("unknown or expired requestState"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

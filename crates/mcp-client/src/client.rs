@@ -357,23 +357,7 @@ impl Client {
             return self.request_with(method, params, None, progress).await;
         }
         let params = params.unwrap_or_else(|| json!({}));
-        let call = ToolCall {
-            name: params
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .into(),
-            arguments: match params.get("arguments") {
-                Some(Value::Object(a)) => a.clone(),
-                _ => Map::new(),
-            },
-            depth: params
-                .get("_meta")
-                .and_then(|m| m.get(mcp_proto::ext::DEPTH_KEY))
-                .and_then(Value::as_u64)
-                .and_then(|d| u32::try_from(d).ok())
-                .unwrap_or(0),
-        };
+        let call = ToolCall::from_params(&params);
         let timeout = Some(self.opts.call_timeout);
         match self.era {
             Era::Legacy => {

@@ -30,6 +30,30 @@ pub struct ToolCall {
     pub depth: u32,
 }
 
+impl ToolCall {
+    /// The call named by `tools/call` (or `prompts/get`) params: `name`, `arguments` (none:
+    /// empty), and the depth in `_meta` ([`crate::ext::DEPTH_KEY`]; none: 0).
+    pub fn from_params(params: &Value) -> ToolCall {
+        ToolCall {
+            name: params
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .into(),
+            arguments: match params.get("arguments") {
+                Some(Value::Object(a)) => a.clone(),
+                _ => Map::new(),
+            },
+            depth: params
+                .get("_meta")
+                .and_then(|m| m.get(crate::ext::DEPTH_KEY))
+                .and_then(Value::as_u64)
+                .and_then(|d| u32::try_from(d).ok())
+                .unwrap_or(0),
+        }
+    }
+}
+
 /// A sampling request as the host sees it: the params and where they come from.
 #[derive(Debug, Clone)]
 pub struct SamplingRequest {

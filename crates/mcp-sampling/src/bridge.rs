@@ -21,7 +21,8 @@ pub struct BridgeArgs {
     #[arg(long, default_value = "auto", value_name = "auto|host|local|PROVIDER")]
     sampling: String,
     /// The server's name in policies, approval rules and the audit log. Default: the config
-    /// entry's name, else the command line, else the URL (never only what the server says).
+    /// entry's name, else the command line (its program by file name), else the URL (never
+    /// only what the server says).
     #[arg(long)]
     name: Option<String>,
     #[command(flatten)]
@@ -157,8 +158,15 @@ fn configured_name(a: &BridgeArgs) -> anyhow::Result<String> {
     if let Some(n) = a.name.clone().or_else(|| a.server.clone()) {
         return Ok(n);
     }
-    if !a.command.is_empty() {
-        return Ok(a.command.join(" "));
+    if let Some((program, rest)) = a.command.split_first() {
+        // The program by its file name: `mcp-sampling serve kb`, not the whole path.
+        let program = std::path::Path::new(program)
+            .file_name()
+            .map_or_else(|| program.clone(), |f| f.to_string_lossy().into_owned());
+        let words: Vec<String> = std::iter::once(program)
+            .chain(rest.iter().cloned())
+            .collect();
+        return Ok(words.join(" "));
     }
     a.url
         .clone()

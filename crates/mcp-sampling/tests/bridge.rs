@@ -108,21 +108,22 @@ fn without_a_terminal_the_bridge_denies_and_says_why() {
         .expect("spawn");
     let out: Value = serde_json::from_slice(&o.stdout).expect("the client prints JSON");
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("no terminal or console to ask on"), "{stderr}");
+    assert!(
+        stderr.contains("no terminal or console to ask on"),
+        "{stderr}"
+    );
     // The legacy server makes the rejection a tool error naming the reason.
     assert_eq!(out["result"]["isError"], true, "{out}");
     assert!(text(&out["result"]).contains("mode deny"), "{out}");
 }
 
-/// The Python client through the bridge to a legacy server: in auto mode it speaks
-/// 2026-07-28 to the bridge (which cannot send it requests, so our pipeline samples); forced
-/// to the legacy era it answers the sampling request itself.
+/// The Python client through the bridge to a legacy server, answering its sampling request
+/// itself: in auto mode it speaks 2026-07-28 to the bridge (the request reaches it in an
+/// `input_required` round), forced to the legacy era it is sent the request.
 #[test]
 fn a_python_host_through_the_bridge_to_a_legacy_server() {
-    for (mode, version, want, asked) in [
-        ("auto", "2026-07-28", "FROM-BRIDGE", 0),
-        ("legacy", "2025-11-25", "py-own", 1),
-    ] {
+    for (mode, version) in [("auto", "2026-07-28"), ("legacy", "2025-11-25")] {
+        let (want, asked) = ("py-own", 1);
         let (tool, args, server) = summarize();
         let flags = [
             "--era",
@@ -209,18 +210,24 @@ fn the_printed_desktop_entry_runs_the_bridge() {
     assert_eq!(text(&out["result"]), "FROM-ENTRY", "{out}");
 }
 
-/// The Python client (a legacy host with forms and roots) through the bridge to our elicit-demo
-/// server, on both of the server's eras: its form and its roots are the host's.
+/// The Python client (a host with forms and roots) through the bridge to our elicit-demo
+/// server: its form and (legacy host) its roots are the host's, on both of the server's eras
+/// and from a modern host too.
 #[test]
 fn forms_and_roots_are_the_host_s() {
     let demo = vec![bin(), "serve".into(), "elicit-demo".into()];
-    for era in ["legacy", "modern"] {
+    let pairs = [
+        ("legacy", "legacy"),
+        ("legacy", "modern"),
+        ("auto", "legacy"),
+    ];
+    for (mode, era) in pairs {
         let host = |extra: &[&str]| {
             let mut cmd = vec![
                 python(),
                 peer("python/client.py"),
                 "--mode".into(),
-                "legacy".into(),
+                mode.into(),
             ];
             cmd.extend(extra.iter().map(|s| s.to_string()));
             cmd.push("--".into());
@@ -236,15 +243,22 @@ fn forms_and_roots_are_the_host_s() {
             "--elicit",
             r#"{"name":"Py","date":"2025-05-05"}"#,
         ]);
-        assert_eq!(out["elicitationRequests"], 1, "{era}: {out}");
+        assert_eq!(
+            out["elicitationRequests"], 1,
+            "{mode} host, {era} server: {out}"
+        );
         assert_eq!(
             out["result"]["structuredContent"]["booked"]["name"], "Py",
-            "{era}: {out}"
+            "{mode} host, {era} server: {out}"
         );
+        if mode == "auto" {
+            // A modern host's roots are not asked for: the bridge's own are offered.
+            continue;
+        }
         let out = host(&["--tool", "list_roots", "--root", "file:///py/root"]);
         assert_eq!(
             out["result"]["structuredContent"]["roots"][0]["uri"], "file:///py/root",
-            "{era}: {out}"
+            "{mode} host, {era} server: {out}"
         );
     }
 }
@@ -285,5 +299,23 @@ fn the_bridge_serves_hosts_over_streamable_http() {
         let out: Value = serde_json::from_slice(&run(&cmd).stdout).expect("JSON");
         assert_eq!(out["protocolVersion"], "2025-11-25", "{out}");
         assert_eq!(text(&out["result"]), want, "{sampling}: {out}");
+    }
+}
+
+/// The server side over Streamable HTTP: the bridge (on stdio) in front of our summarize
+/// served with `serve --http`, both eras of the server.
+#[test]
+fn the_bridge_reaches_a_server_over_streamable_http() {
+    let port = free_port();
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["serve", "summarize", "--http", &format!("127.0.0.1:{port}")]);
+    let server = Listening::start(cmd, port);
+    let (tool, args, _) = summarize();
+    for era in ["legacy", "modern"] {
+        let mut flags = vec![bin(), "bridge".into(), "--era".into(), era.into()];
+        flags.extend(["--approve", "auto", "--provider", "fixed:OVER-HTTP"].map(String::from));
+        flags.extend(["--url".into(), server.url.clone()]);
+        let out = typescript(&["--no-sampling"], &tool, &args, flags);
+        assert_eq!(text(&out["result"]), "OVER-HTTP", "{era}: {out}");
     }
 }

@@ -1,5 +1,6 @@
 //! The web console in a real browser: Debian's headless Chromium, driven over WebDriver
-//! (chromedriver). A tool call through `call --console` waits for the person; the page shows
+//! (chromedriver). A tool call through `call --console` (and one of the TypeScript client
+//! through `bridge --console`) waits for the person; the page shows
 //! the request; approve lets it complete, an edit reaches the model (the `echo` provider
 //! answers with the prompt it got), a reject reaches the server as the user-rejected error.
 //! Screenshots of the pending request and of the audit page go to
@@ -188,7 +189,7 @@ fn call_with(
     server: &str,
 ) -> (Child, String, mpsc::Receiver<String>) {
     let args = args.to_string();
-    let mut child = Command::new("setsid")
+    let child = Command::new("setsid")
         .arg(bin())
         .args([
             "call",
@@ -210,6 +211,50 @@ fn call_with(
         .stderr(Stdio::piped())
         .spawn()
         .expect("run mcp-sampling");
+    with_console_url(child)
+}
+
+/// The official TypeScript client, declaring no sampling, calling summarize through
+/// `mcp-sampling bridge --console` (away from any terminal): the bridge's console reviews.
+fn bridged_call(data: &std::path::Path) -> (Child, String, mpsc::Receiver<String>) {
+    let client =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/node/client.mjs");
+    assert!(
+        client.exists(),
+        "the TypeScript peer is not installed: run tests/peers/install.sh"
+    );
+    let args = json!({"text": LONG, "sentences": 1}).to_string();
+    let child = Command::new("node")
+        .arg(client)
+        .args([
+            "--no-sampling",
+            "--tool",
+            "summarize",
+            "--args",
+            &args,
+            "--",
+        ])
+        .args([
+            "setsid",
+            bin(),
+            "bridge",
+            "--console",
+            "--provider",
+            "echo",
+            "--",
+        ])
+        .args([bin(), "serve", "summarize"])
+        .env("XDG_DATA_HOME", data)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the TypeScript client");
+    with_console_url(child)
+}
+
+/// Reads the console's URL from the child's stderr (the rest is kept for the end).
+fn with_console_url(mut child: Child) -> (Child, String, mpsc::Receiver<String>) {
     let err = child.stderr.take().expect("stderr");
     let (url_tx, url_rx) = mpsc::channel();
     let (rest_tx, rest_rx) = mpsc::channel();
@@ -282,6 +327,23 @@ async fn a_person_approves_edits_and_rejects_in_the_browser() {
     assert!(ok, "{e}");
     assert!(out.contains("echo: Summarize the following text"), "{out}");
 
+    // Through the bridge: a host without sampling (the TypeScript client) waits while the
+    // bridge's console shows its server's request; approve and send complete the call.
+    let (child, url, err) = bridged_call(&data);
+    d.open(&url).await;
+    let head = d.text("article[data-kind=request] .card-head").await;
+    assert!(head.contains("asks for a completion"), "{head}");
+    d.screenshot("bridged-request.png").await;
+    d.click("article[data-kind=request] [data-testid=approve]")
+        .await;
+    d.click("article[data-kind=reply] [data-testid=send]").await;
+    let (ok, out, e) = finish(child, err);
+    assert!(ok, "{e}");
+    let out: Value = serde_json::from_str(out.trim()).unwrap_or_default();
+    assert_eq!(out["samplingRequests"], 0, "{out}");
+    let text = out["result"]["content"][0]["text"].as_str().unwrap_or("");
+    assert!(text.contains("echo: Summarize the following text"), "{out}");
+
     // Reject, with a reason: the server gets the user-rejected error.
     let (child, url, err) = call(&data);
     d.open(&url).await;
@@ -300,7 +362,8 @@ async fn a_person_approves_edits_and_rejects_in_the_browser() {
     d.find("article[data-kind=request] [data-testid=approve]")
         .await;
     d.click("#tab-audit").await;
-    d.find("body[data-audit-loaded='2'] #chart svg rect").await;
+    // Three requests so far: approved, approved through the bridge, rejected.
+    d.find("body[data-audit-loaded='3'] #chart svg rect").await;
     let rows = d.text("#rows").await;
     assert!(
         rows.contains("approved") && rows.contains("rejected"),
