@@ -129,6 +129,9 @@ async fn serve_stdio(opts: BridgeOptions, connector: Connector) -> anyhow::Resul
     outcome.map(|()| ExitCode::SUCCESS)
 }
 
+/// Most host sessions at once over HTTP (each has its own server connection).
+const MAX_HTTP_SESSIONS: usize = 64;
+
 /// Serves hosts on Streamable HTTP, one server connection per host session.
 async fn serve_http(
     addr: std::net::SocketAddr,
@@ -136,12 +139,14 @@ async fn serve_http(
     opts: BridgeOptions,
     connector: Connector,
 ) -> anyhow::Result<ExitCode> {
-    let cfg = crate::serve::http_config(
+    let mut cfg = crate::serve::http_config(
         addr,
         a.http_bearer.clone(),
         &a.allow_hosts,
         &a.allow_origins,
     );
+    // Each legacy session runs its own server (a child process for a command).
+    cfg.max_sessions = MAX_HTTP_SESSIONS;
     let service = Bridge::http_service(opts, connector)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
