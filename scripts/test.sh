@@ -9,8 +9,10 @@ python3 scripts/check-architecture.py
 # The console's browser test drives Debian's headless Chromium through chromedriver.
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   echo "installing chromium and chromium-driver (apt-get)" >&2
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null
+  as_root=""
+  [ "$(id -u)" = 0 ] || as_root="sudo"
+  $as_root apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null
 fi
 bash tests/peers/install.sh
 cargo build --workspace --bins
