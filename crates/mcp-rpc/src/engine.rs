@@ -42,6 +42,10 @@ pub struct Config {
     /// Most bytes of output waiting for a peer that does not read them; beyond it the
     /// connection is closed (default 64 MiB; byte streams only).
     pub max_pending_output: usize,
+    /// When the peer's input ends (stdio: it closed our stdin), how long the requests already
+    /// read may take to be answered before they are stopped (default 5 s). Our own requests
+    /// fail at once: their answers can no longer come.
+    pub end_grace: Duration,
 }
 
 impl Default for Config {
@@ -52,6 +56,7 @@ impl Default for Config {
             max_request_timeout: Duration::from_secs(30 * 60),
             max_running: 1024,
             max_pending_output: 64 * 1024 * 1024,
+            end_grace: Duration::from_secs(5),
         }
     }
 }
@@ -101,6 +106,8 @@ struct Shared {
     out: Out,
     pending: Mutex<HashMap<i64, Pending>>,
     running: Mutex<HashMap<RequestId, AbortHandle>>,
+    /// Woken when the last running request ends.
+    idle: tokio::sync::Notify,
     next_id: AtomicI64,
     config: Config,
     closed: watch::Sender<bool>,
@@ -393,6 +400,7 @@ fn new_peer(out: Out, config: Config) -> Peer {
             out,
             pending: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
+            idle: tokio::sync::Notify::new(),
             next_id: AtomicI64::new(1),
             config,
             closed,
@@ -524,7 +532,7 @@ impl Inbound {
 
     /// Stops the incoming request `id` if it runs (its stream was closed): it gets no answer.
     pub fn cancel(&self, id: &RequestId) {
-        if let Some(h) = lock(&self.peer.shared.running).remove(id) {
+        if let Some(h) = stop_running(&self.peer.shared, id) {
             h.abort();
             self.peer.shared.out.request_ended(id);
         }
@@ -544,7 +552,11 @@ async fn read_loop<R: AsyncRead + Unpin>(peer: Peer, read: R, handler: Arc<dyn H
                 ));
                 peer.respond(None, &Err(e));
             }
-            Ok(None) => break,
+            Ok(None) => {
+                // The peer closed its side (the stdio shutdown): answer what was read.
+                answer_then_end(&peer).await;
+                break;
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "input stream failed");
                 break;
@@ -552,6 +564,40 @@ async fn read_loop<R: AsyncRead + Unpin>(peer: Peer, read: R, handler: Arc<dyn H
         }
     }
     input_ended(&peer);
+}
+
+/// After the end of input: our own requests fail (their answers cannot come), and the
+/// peer's requests already read run to their answers, for [`Config::end_grace`] at most.
+async fn answer_then_end(peer: &Peer) {
+    peer.shared.closed.send_replace(true);
+    fail_pending(&peer.shared);
+    let deadline = Instant::now() + peer.shared.config.end_grace;
+    loop {
+        let idle = peer.shared.idle.notified();
+        tokio::pin!(idle);
+        idle.as_mut().enable();
+        let left = lock(&peer.shared.running).len();
+        if left == 0 {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, idle).await.is_err() {
+            tracing::warn!(
+                left,
+                "requests still running when the input ended; stopping them"
+            );
+            return;
+        }
+    }
+}
+
+/// Takes request `id` off the running list; wakes [`answer_then_end`] when none is left.
+fn stop_running(shared: &Shared, id: &RequestId) -> Option<AbortHandle> {
+    let mut running = lock(&shared.running);
+    let h = running.remove(id);
+    if h.is_some() && running.is_empty() {
+        shared.idle.notify_waiters();
+    }
+    h
 }
 
 fn input_ended(peer: &Peer) {
@@ -642,7 +688,7 @@ fn on_request(
     // The lock is held across spawn so the task cannot remove its entry before it exists.
     let task = tokio::spawn(async move {
         let outcome = fut.await;
-        if lock(&task_peer.shared.running).remove(&task_id).is_some() {
+        if stop_running(&task_peer.shared, &task_id).is_some() {
             task_peer.respond(Some(&task_id), &outcome);
         }
     });
@@ -660,7 +706,7 @@ fn on_notification(peer: &Peer, handler: &Arc<dyn Handler>, method: &str, params
                 tracing::debug!("ignored a malformed cancellation");
                 return;
             };
-            let task = lock(&peer.shared.running).remove(&id);
+            let task = stop_running(&peer.shared, &id);
             match task {
                 Some(h) => {
                     let reason = params

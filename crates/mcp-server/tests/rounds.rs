@@ -207,12 +207,16 @@ async fn an_unanswered_sampling_request_times_out_and_is_cancelled() {
 }
 
 #[tokio::test]
-async fn closing_the_input_stops_running_handlers() {
+async fn closing_the_input_answers_what_was_read_then_ends() {
     let mut p = start(ServerConfig::default());
     initialize(&mut p, json!({"sampling": {}})).await;
     p.send(call(json!("c"), "ask", "q", None)).await;
     let _sampling = p.recv().await;
     p.close().await;
-    // The server writes nothing more and ends its output.
+    // Its sampling request cannot be answered any more: the call ends with a tool error,
+    // which is written before the server ends its output.
+    let r = p.recv().await;
+    assert_eq!(r["id"], "c", "{r}");
+    assert_eq!(r["result"]["isError"], true, "{r}");
     assert_eq!(p.try_recv(Duration::from_secs(2)).await, None);
 }
