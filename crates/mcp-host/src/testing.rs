@@ -36,22 +36,23 @@ pub struct Script {
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
     /// The file could not be read.
-    #[error("cannot read the script {path}: {source}")]
+    // The cause is in the message, not the error chain: printed once.
+    #[error("cannot read the script {path}: {cause}")]
     Read {
         /// The file.
         path: String,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A line is not a `CreateMessageResult`.
-    #[error("{path}:{line}: not a CreateMessageResult: {source}")]
+    #[error("{path}:{line}: not a CreateMessageResult: {cause}")]
     Line {
         /// The file.
         path: String,
         /// 1-based line number.
         line: usize,
         /// The cause.
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 }
 
@@ -59,9 +60,9 @@ impl Script {
     /// Loads a script; blank lines and lines starting with `#` are skipped.
     pub fn load(path: &Path) -> Result<Script, ScriptError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScriptError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ScriptError::Read {
             path: p.clone(),
-            source,
+            cause,
         })?;
         let mut replies = VecDeque::new();
         for (i, line) in text.lines().enumerate() {
@@ -69,10 +70,10 @@ impl Script {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let r = serde_json::from_str(line).map_err(|source| ScriptError::Line {
+            let r = serde_json::from_str(line).map_err(|cause| ScriptError::Line {
                 path: p.clone(),
                 line: i + 1,
-                source,
+                cause,
             })?;
             replies.push_back(r);
         }

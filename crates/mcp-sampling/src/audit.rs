@@ -9,8 +9,9 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 pub struct AuditArgs {
-    /// The audit database (default: the user's data directory).
-    #[arg(long)]
+    /// The audit database (default: the user's data directory), as `--audit` is for every
+    /// other command (`--db` is kept as another name).
+    #[arg(long = "audit", alias = "db", value_name = "FILE")]
     db: Option<PathBuf>,
     /// Print JSON lines instead of a table.
     #[arg(long)]
@@ -24,7 +25,7 @@ pub fn run(a: AuditArgs) -> anyhow::Result<ExitCode> {
     let path = a.db.unwrap_or_else(default_audit_path);
     if !path.exists() {
         anyhow::bail!(
-            "no audit log at {} (nothing has been sampled yet, or pass --db)",
+            "no audit log at {} (nothing has been sampled yet, or pass --audit FILE)",
             path.display()
         );
     }
@@ -61,11 +62,14 @@ pub fn run(a: AuditArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `s` in at most `n` characters (whole characters: never split inside one), `…` ending a
+/// shortened one.
 fn cut(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…", &s[..i.saturating_sub(1).min(i)]),
-        None => s.to_owned(),
+    if s.chars().count() <= n {
+        return s.to_owned();
     }
+    let kept: String = s.chars().take(n.saturating_sub(1)).collect();
+    format!("{kept}…")
 }
 
 fn time(ms: i64) -> String {
@@ -73,4 +77,20 @@ fn time(ms: i64) -> String {
     let date = mcp_host::policy::civil_date(secs / 86_400);
     let s = secs % 86_400;
     format!("{date} {:02}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut;
+
+    #[test]
+    fn cut_keeps_whole_characters() {
+        assert_eq!(cut("summarize", 20), "summarize");
+        assert_eq!(cut("summarize", 5), "summ…");
+        // Multibyte characters at the cut (this used to panic).
+        assert_eq!(cut("日本語のサーバー", 4), "日本語…");
+        assert_eq!(cut("ééééé", 3), "éé…");
+        assert_eq!(cut("👍👍👍", 3), "👍👍👍");
+        assert_eq!(cut("👍👍👍👍", 3), "👍👍…");
+    }
 }

@@ -98,7 +98,12 @@ pub async fn run(mut a: DemoArgs) -> anyhow::Result<ExitCode> {
         client.era(),
         client.protocol_version()
     );
-    println!("③ searching (approval: auto; every request is in the audit log)");
+    let mode = match a.host.approve {
+        Some(ApproveArg::Ask) => "ask",
+        Some(ApproveArg::Deny) => "deny",
+        _ => "auto",
+    };
+    println!("③ searching (approval: {mode}; every request is in the audit log)");
     let queries: Vec<String> = if a.queries.is_empty() {
         QUERIES.iter().map(|q| q.to_string()).collect()
     } else {
@@ -144,7 +149,7 @@ pub async fn run(mut a: DemoArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(host::default_audit_path);
     println!(
-        "\n④ done: {} queries, {failures} failed. The audit log: mcp-sampling audit --db {}",
+        "\n④ done: {} queries, {failures} failed. The audit log: mcp-sampling audit --audit {}",
         queries.len(),
         audit.display()
     );

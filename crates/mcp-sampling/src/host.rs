@@ -162,6 +162,7 @@ pub fn build_keeping(
 /// Who reviews: the terminal and the console (the first answer wins), either alone, or
 /// nobody. An error when the mode is `ask` and there is neither.
 fn reviewer(
+    args: &HostArgs,
     asks: bool,
     mode: Mode,
     web: Option<&Web>,
@@ -175,7 +176,17 @@ fn reviewer(
         (Some(t), None) => Some(Arc::new(t)),
         (None, Some(web)) => Some(web),
         (None, None) if mode == Mode::Ask => {
-            bail!("--approve ask needs a terminal (/dev/tty) or --console; use --approve auto or deny")
+            let from = if args.approve.is_some() {
+                "--approve ask".to_string()
+            } else {
+                format!(
+                    "mode = \"ask\" in {}",
+                    args.config
+                        .as_ref()
+                        .map_or("the config".into(), |p| p.display().to_string())
+                )
+            };
+            bail!("{from} needs a terminal (/dev/tty) or a console (--console, or `mcp-sampling console` running); pass --approve auto or deny")
         }
         (None, None) => None,
     })
@@ -209,7 +220,7 @@ pub fn build_with_console(
             .unwrap_or(if interactive { Mode::Ask } else { Mode::Deny }),
     };
     let asks = mode == Mode::Ask || cfg.approval.rules.iter().any(|r| r.action == Mode::Ask);
-    let reviewer = reviewer(asks, mode, web)?;
+    let reviewer = reviewer(args, asks, mode, web)?;
     if let (true, Some(Web::Remote(r))) = (asks, web) {
         eprintln!(
             "console: sampling requests are also asked in the console at http://{}",

@@ -218,3 +218,83 @@ fn the_demo_s_queries_land_in_the_right_tables() {
         .collect();
     assert_eq!(got, want, "{out}");
 }
+
+/// The stdio shutdown: requests piped into `serve` and stdin closed right after are all
+/// answered before it exits (they used to be dropped at the end of input).
+#[test]
+fn serve_answers_what_it_read_before_stdin_closed() {
+    use std::io::Write;
+    let mut child = Command::new(bin())
+        .args(["serve", "summarize"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+    writeln!(stdin, "{init}\n{list}").unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let ids: Vec<i64> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["id"].as_i64())
+        .collect();
+    assert_eq!(ids.len(), 2, "{out}");
+    assert!(ids.contains(&1) && ids.contains(&2), "{out}");
+}
+
+/// Messages that name what the user did: a missing script's OS error once; `mode = "ask"`
+/// from a config (not `--approve ask`, which was never passed); the demo's real approval
+/// mode; `audit --audit` like every other command.
+#[test]
+fn messages_name_what_the_user_did() {
+    let o = call(
+        &["--approve", "auto", "--provider", "script:nope.jsonl"],
+        &ours(),
+    );
+    let e = stderr(&o);
+    assert!(!o.status.success());
+    assert_eq!(e.matches("No such file").count(), 1, "{e}");
+
+    let dir = std::env::temp_dir().join(format!("mcp-cfg-ask-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("host.toml");
+    std::fs::write(&cfg, "[approval]\nmode = \"ask\"\n").unwrap();
+    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
+    // setsid: no controlling terminal, so nobody can be asked.
+    let o = Command::new("setsid")
+        .arg(bin())
+        .args(["call", "--tool", "summarize", "--args", &args, "--config"])
+        .arg(&cfg)
+        .args(["--", bin(), "serve", "summarize"])
+        .env("XDG_DATA_HOME", &dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("mode = \"ask\" in") && !e.contains("--approve ask"),
+        "{e}"
+    );
+
+    let o = command()
+        .args(["demo", "--approve", "deny", "--provider", "fixed:products"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("approval: deny"), "{out}");
+
+    let o = command()
+        .args(["audit", "--audit"])
+        .arg(dir.join("none.db"))
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains("pass --audit FILE"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

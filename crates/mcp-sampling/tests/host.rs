@@ -83,7 +83,7 @@ fn run_host(dir: &Path, era: &str, input: &str) -> (String, Vec<Value>) {
         String::from_utf8_lossy(&out.stderr)
     );
     let rows = Command::new(bin())
-        .args(["audit", "--json", "--db"])
+        .args(["audit", "--json", "--audit"])
         .arg(&audit)
         .output()
         .unwrap();

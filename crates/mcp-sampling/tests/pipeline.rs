@@ -64,7 +64,7 @@ fn result(o: &Output) -> Value {
 
 fn audit(dir: &Path) -> Vec<Value> {
     let o = Command::new(bin())
-        .args(["audit", "--json", "--db"])
+        .args(["audit", "--json", "--audit"])
         .arg(dir.join("audit.db"))
         .output()
         .unwrap();
