@@ -249,8 +249,9 @@ impl Policy {
         }
         if r.daily_cost_budget > 0.0 && cost >= r.daily_cost_budget {
             return Err(refuse(format!(
-                "daily cost budget of ${:.2} is used up (${cost:.4} used today)",
-                r.daily_cost_budget
+                "daily cost budget of {} is used up ({} used today)",
+                dollars(r.daily_cost_budget),
+                dollars(cost)
             )));
         }
         let state = self.state(server);
@@ -310,11 +311,34 @@ pub fn civil_date(days: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// An amount of dollars with its significant digits: cents for an amount of a cent or more
+/// (`$1.50`), else up to three significant digits (`$0.001`, `$0.000125`), never `$0.00`
+/// for an amount above zero.
+pub fn dollars(x: f64) -> String {
+    if !x.is_finite() || x <= 0.0 || x >= 0.01 {
+        return format!("${x:.2}");
+    }
+    let decimals = ((-x.log10()).ceil() as usize + 2).min(10);
+    let s = format!("{x:.decimals$}");
+    let trimmed = s.trim_end_matches('0');
+    format!("${trimmed}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use mcp_proto::clock::ManualClock;
     use mcp_proto::SamplingMessage;
+
+    #[test]
+    fn small_amounts_keep_their_digits() {
+        assert_eq!(dollars(1.5), "$1.50");
+        assert_eq!(dollars(0.01), "$0.01");
+        assert_eq!(dollars(0.001), "$0.001");
+        assert_eq!(dollars(0.000125), "$0.000125");
+        assert_eq!(dollars(0.0012345), "$0.00123");
+        assert_eq!(dollars(0.0), "$0.00");
+    }
     use std::future::Future;
     use std::task::Poll;
 

@@ -301,18 +301,36 @@ async fn call(servers: &[Server], rest: &str) -> anyhow::Result<()> {
 }
 
 fn print_result(r: &CallToolResult) {
-    for c in &r.content {
-        match c.as_text() {
-            Some(t) => println!("{t}"),
-            None => println!("[{} block]", c.kind()),
-        }
+    for line in result_lines(r) {
+        println!("{line}");
     }
-    if let Some(s) = &r.structured_content {
-        println!("structured: {s}");
+}
+
+/// What `/call` shows of a result: each content block, the structured content unless a text
+/// block already is its JSON (the spec's advice to tools with structured output), and an
+/// error mark.
+fn result_lines(r: &CallToolResult) -> Vec<String> {
+    let mut lines: Vec<String> = r
+        .content
+        .iter()
+        .map(|c| match c.as_text() {
+            Some(t) => t.to_string(),
+            None => format!("[{} block]", c.kind()),
+        })
+        .collect();
+    let echoed = |s: &Value| {
+        r.content
+            .iter()
+            .filter_map(|c| c.as_text())
+            .any(|t| serde_json::from_str::<Value>(t).is_ok_and(|v| &v == s))
+    };
+    if let Some(s) = r.structured_content.as_ref().filter(|s| !echoed(s)) {
+        lines.push(format!("structured: {s}"));
     }
     if r.is_error == Some(true) {
-        println!("(the tool reported an error)");
+        lines.push("(the tool reported an error)".into());
     }
+    lines
 }
 
 fn first_line(s: &str) -> &str {
@@ -486,6 +504,29 @@ fn message(role: Role, content: Vec<Content>) -> SamplingMessage {
 
 #[cfg(test)]
 mod tests {
+    use super::result_lines;
+    use mcp_proto::tools::CallToolResult;
+    use serde_json::json;
+
+    #[test]
+    fn structured_content_echoed_as_text_is_shown_once() {
+        let r: CallToolResult = serde_json::from_value(json!({
+            "content": [{"type": "text", "text": "{\"category\":\"docs\"}"}],
+            "structuredContent": {"category": "docs"}
+        }))
+        .unwrap();
+        assert_eq!(
+            result_lines(&r),
+            vec!["{\"category\":\"docs\"}".to_string()]
+        );
+        let r: CallToolResult = serde_json::from_value(json!({
+            "content": [{"type": "text", "text": "found it"}],
+            "structuredContent": {"category": "docs"}
+        }))
+        .unwrap();
+        assert_eq!(result_lines(&r).len(), 2);
+    }
+
     #[test]
     fn qualified_names_are_safe() {
         assert_eq!(
