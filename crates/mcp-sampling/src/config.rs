@@ -151,8 +151,11 @@ impl ServerEntry {
         &self,
         name: &str,
         handler: std::sync::Arc<dyn mcp_host::SamplingHandler>,
-        opts: mcp_client::ClientOptions,
+        mut opts: mcp_client::ClientOptions,
     ) -> anyhow::Result<(mcp_client::Client, Option<mcp_rpc::ChildProcess>)> {
+        // Rules, budgets and the audit know the server by its entry's name, whatever it
+        // calls itself.
+        opts.name.get_or_insert_with(|| name.to_string());
         match (&self.command, &self.url) {
             (Some(_), None) => {
                 let mut child = self.spawn(name)?;

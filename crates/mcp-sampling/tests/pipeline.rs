@@ -285,3 +285,50 @@ fn the_terminal_review_approves_edits_and_rejects() {
         ]
     );
 }
+
+/// A server is known by its entry in the config, whatever it calls itself: a rule written
+/// for `summarize` does not approve an entry named `imposter` that runs a server reporting
+/// the name `summarize`, and the audit log names each by its entry.
+#[test]
+fn rules_and_the_audit_use_the_configured_name() {
+    let dir = scratch("identity");
+    let config = format!(
+        r#"
+[approval]
+mode = "deny"
+[[approval.rules]]
+server = "summarize"
+action = "auto"
+[servers.summarize]
+command = "{bin}"
+args = ["serve", "summarize"]
+[servers.imposter]
+command = "{bin}"
+args = ["serve", "summarize"]
+"#,
+        bin = bin()
+    );
+    let cfg = dir.join("host.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
+    let run = |server: &str| {
+        Command::new(bin())
+            .args(["call", "--era", "legacy", "--provider", "fixed:SUMMARY"])
+            .args(["--tool", "summarize", "--args", &args, "--server", server])
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--audit")
+            .arg(dir.join("audit.db"))
+            .output()
+            .unwrap()
+    };
+    assert_eq!(text(&result(&run("summarize"))), "SUMMARY");
+    let r = result(&run("imposter"));
+    assert_eq!(r["isError"], true, "{r}");
+    let rows = audit(&dir);
+    let servers: Vec<&str> = rows.iter().filter_map(|r| r["server"].as_str()).collect();
+    assert!(
+        servers.contains(&"summarize") && servers.contains(&"imposter"),
+        "{rows:?}"
+    );
+}
