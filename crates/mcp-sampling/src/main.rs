@@ -46,9 +46,9 @@ enum Cmd {
     Host(interactive::HostCmdArgs),
     /// Run a built-in server on stdio, or on Streamable HTTP with --http.
     Serve(serve::ServeArgs),
-    /// Stand in front of a server for a host (on stdio): pass everything through, and answer
-    /// the server's sampling requests through the host when it can, else through our
-    /// pipeline. `--print-config NAME` prints the entry for a desktop host's config.
+    /// Stand in front of a server for a host (on stdio, or --http): pass everything through,
+    /// and answer the server's sampling requests through the host when it can, else through
+    /// our pipeline. `--print-config NAME` prints the entry for a desktop host's config.
     Bridge(bridge::BridgeArgs),
     /// One web console for all of this user's hosts and bridges: they send it their
     /// sampling requests to approve while it runs (found through a discovery file).
