@@ -20,6 +20,7 @@ mod http;
 mod hub;
 mod remote;
 mod reviewer;
+pub mod testing;
 
 pub use forms::{form_view, FormAnswer, FormAsker};
 pub use http::TOKEN_HEADER;

@@ -248,18 +248,6 @@ fn token() -> String {
 const UNREACHABLE: &str = "the console did not answer (it closed or cannot be reached)";
 
 impl Reviewer for RemoteReviewer {
-    fn review_request(&self, req: &SamplingRequest, model: &str) -> BoxFuture<RequestDecision> {
-        self.review_request_in(req, model, Withdrawal::default())
-    }
-
-    fn review_reply(
-        &self,
-        req: &SamplingRequest,
-        reply: &CreateMessageResult,
-    ) -> BoxFuture<ReplyDecision> {
-        self.review_reply_in(req, reply, Withdrawal::default())
-    }
-
     fn place(&self) -> &'static str {
         "the console"
     }

@@ -103,18 +103,6 @@ pub(crate) fn reply_decision(answer: Option<Answer>, closed: &str) -> ReplyDecis
 const CLOSED: &str = "the console closed before an answer";
 
 impl Reviewer for ConsoleReviewer {
-    fn review_request(&self, req: &SamplingRequest, model: &str) -> BoxFuture<RequestDecision> {
-        self.review_request_in(req, model, Withdrawal::default())
-    }
-
-    fn review_reply(
-        &self,
-        req: &SamplingRequest,
-        reply: &CreateMessageResult,
-    ) -> BoxFuture<ReplyDecision> {
-        self.review_reply_in(req, reply, Withdrawal::default())
-    }
-
     fn place(&self) -> &'static str {
         "the console"
     }

@@ -1,17 +1,17 @@
 //! The console over real HTTP: its refusals (token, Origin, Host, GET), and questions asked
 //! by the reviewer answered by POST, seen live on the event stream.
 
+use mcp_console::testing::{post_answer, Events, Gate};
 use mcp_console::{Console, TOKEN_HEADER};
 use mcp_host::approval::{ReplyDecision, RequestDecision, Reviewer, Withdrawal};
 use mcp_host::audit::{AuditLog, Decision, Entry};
 use mcp_host::FirstOf;
 use mcp_proto::handler::SamplingRequest;
 use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult, Role};
-use mcp_proto::{BoxFuture, Content, Era, OneOrMany, SamplingMessage};
+use mcp_proto::{Content, Era, OneOrMany, SamplingMessage};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tokio::sync::oneshot;
 
 async fn console() -> Console {
     Console::bind("127.0.0.1:0".parse().unwrap()).await.unwrap()
@@ -41,51 +41,13 @@ fn base(c: &Console) -> String {
     format!("http://{}", c.addr())
 }
 
-/// The console's event stream, read event by event.
-struct Events(reqwest::Response, String);
-
-impl Events {
-    async fn open(c: &Console) -> Events {
-        let url = format!("{}/api/events?token={}", base(c), c.token());
-        let r = reqwest::get(url).await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        Events(r, String::new())
-    }
-
-    /// The next event named `name` (others are skipped), as JSON.
-    async fn next(&mut self, name: &str) -> Value {
-        loop {
-            while let Some(end) = self.1.find("\n\n") {
-                let block: String = self.1.drain(..end + 2).collect();
-                let mut event = "message";
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(e) = line.strip_prefix("event: ") {
-                        event = e;
-                    } else if let Some(d) = line.strip_prefix("data: ") {
-                        data.push_str(d);
-                    }
-                }
-                if event == name {
-                    return serde_json::from_str(&data).unwrap();
-                }
-            }
-            let chunk = self.0.chunk().await.unwrap().expect("the stream ended");
-            self.1.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
+/// The console's event stream.
+async fn events(c: &Console) -> Events {
+    Events::open(&base(c), c.token()).await
 }
 
 async fn post(c: &Console, id: u64, body: Value) -> StatusCode {
-    reqwest::Client::new()
-        .post(format!("{}/api/pending/{id}", base(c)))
-        .header(TOKEN_HEADER, c.token())
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .status()
+    post_answer(&base(c), c.token(), &json!(id), body).await
 }
 
 async fn pending(c: &Console) -> Vec<Value> {
@@ -102,7 +64,7 @@ async fn pending(c: &Console) -> Vec<Value> {
 #[tokio::test]
 async fn refusals_change_nothing() {
     let c = console().await;
-    let mut events = Events::open(&c).await;
+    let mut events = events(&c).await;
     let reviewer = c.reviewer();
     let req = request();
     let asked = tokio::spawn(async move { reviewer.review_request(&req, "echo:echo").await });
@@ -201,7 +163,7 @@ async fn the_page_is_served_with_a_strict_policy() {
 #[tokio::test]
 async fn answers_become_decisions() {
     let c = console().await;
-    let mut events = Events::open(&c).await;
+    let mut events = events(&c).await;
     let reviewer = c.reviewer();
     for (answer, want) in [
         (json!({"action": "approve"}), RequestDecision::Approve(None)),
@@ -265,39 +227,12 @@ async fn answers_become_decisions() {
     }
 }
 
-/// A reviewer that answers when told.
-struct Gate(std::sync::Mutex<Option<oneshot::Receiver<RequestDecision>>>);
-impl Reviewer for Gate {
-    fn review_request(&self, _r: &SamplingRequest, _m: &str) -> BoxFuture<RequestDecision> {
-        let rx = self.0.lock().unwrap().take();
-        Box::pin(async move {
-            match rx {
-                Some(rx) => rx.await.unwrap_or(RequestDecision::Reject("gone".into())),
-                None => std::future::pending().await,
-            }
-        })
-    }
-    fn review_reply(
-        &self,
-        _r: &SamplingRequest,
-        _c: &CreateMessageResult,
-    ) -> BoxFuture<ReplyDecision> {
-        Box::pin(std::future::pending())
-    }
-    fn place(&self) -> &'static str {
-        "the terminal"
-    }
-}
-
 #[tokio::test]
 async fn a_question_answered_elsewhere_or_cancelled_leaves_the_page_saying_so() {
     let c = console().await;
-    let mut events = Events::open(&c).await;
-    let (tx, rx) = oneshot::channel();
-    let both = FirstOf::new(
-        Arc::new(Gate(std::sync::Mutex::new(Some(rx)))),
-        c.reviewer(),
-    );
+    let mut events = events(&c).await;
+    let (gate, tx) = Gate::new();
+    let both = FirstOf::new(Arc::new(gate), c.reviewer());
     let asked = both.review_request(&request(), "m");
     let wait = tokio::spawn(asked);
     let id = events.next("add").await["id"].clone();
@@ -377,7 +312,7 @@ async fn the_audit_log_is_read_with_filters() {
 #[tokio::test]
 async fn shutting_down_rejects_what_waits_and_ends_the_streams() {
     let c = console().await;
-    let mut events = Events::open(&c).await;
+    let mut events = events(&c).await;
     let reviewer = c.reviewer();
     let req = request();
     let asked = tokio::spawn(async move { reviewer.review_request(&req, "m").await });
@@ -391,10 +326,7 @@ async fn shutting_down_rejects_what_waits_and_ends_the_streams() {
         events.next("gone").await,
         json!({"id": id, "why": "the console closed"})
     );
-    assert!(
-        events.0.chunk().await.map(|c| c.is_none()).unwrap_or(true),
-        "the stream ends"
-    );
+    assert!(events.ended().await, "the stream ends");
 }
 
 #[tokio::test]
@@ -402,7 +334,7 @@ async fn forms_are_answered_with_values_or_refused() {
     use mcp_console::{form_view, FormAnswer, FormAsker, RemoteReviewer};
     use mcp_proto::elicitation::ElicitRequestParams;
     let c = console().await;
-    let mut events = Events::open(&c).await;
+    let mut events = events(&c).await;
     let params: ElicitRequestParams = serde_json::from_value(json!({
         "message": "Your name?",
         "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}

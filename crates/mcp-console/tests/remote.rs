@@ -1,16 +1,16 @@
 //! A console in another process: the discovery file, and the remote reviewer's questions
 //! answered, withdrawn (with why) and cut off when the console goes away.
 
-use mcp_console::{Console, Discovery, RemoteReviewer, TOKEN_HEADER};
-use mcp_host::approval::{ReplyDecision, RequestDecision, Reviewer};
+use mcp_console::testing::{self, Events, Gate};
+use mcp_console::{Console, Discovery, RemoteReviewer};
+use mcp_host::approval::{RequestDecision, Reviewer};
 use mcp_host::FirstOf;
 use mcp_proto::handler::SamplingRequest;
-use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult};
-use mcp_proto::{BoxFuture, Era, SamplingMessage};
+use mcp_proto::sampling::CreateMessageParams;
+use mcp_proto::{Era, SamplingMessage};
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
-use std::sync::{Arc, Mutex};
-use tokio::sync::oneshot;
+use std::sync::Arc;
 
 fn request() -> SamplingRequest {
     SamplingRequest {
@@ -22,48 +22,12 @@ fn request() -> SamplingRequest {
     }
 }
 
-/// The console's event stream, read event by event.
-struct Events(reqwest::Response, String);
-
-impl Events {
-    async fn open(c: &Console) -> Events {
-        let url = format!("http://{}/api/events?token={}", c.addr(), c.token());
-        Events(reqwest::get(url).await.unwrap(), String::new())
-    }
-
-    async fn next(&mut self, name: &str) -> Value {
-        loop {
-            while let Some(end) = self.1.find("\n\n") {
-                let block: String = self.1.drain(..end + 2).collect();
-                let mut event = "message";
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(e) = line.strip_prefix("event: ") {
-                        event = e;
-                    } else if let Some(d) = line.strip_prefix("data: ") {
-                        data.push_str(d);
-                    }
-                }
-                if event == name {
-                    return serde_json::from_str(&data).unwrap();
-                }
-            }
-            let chunk = self.0.chunk().await.unwrap().expect("the stream ended");
-            self.1.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
+fn base(c: &Console) -> String {
+    format!("http://{}", c.addr())
 }
 
 async fn answer(c: &Console, id: &Value, body: Value) {
-    let r = reqwest::Client::new()
-        .post(format!("http://{}/api/pending/{id}", c.addr()))
-        .header(TOKEN_HEADER, c.token())
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    testing::answer(&base(c), c.token(), id, body).await
 }
 
 #[test]
@@ -99,34 +63,10 @@ async fn a_stale_discovery_is_not_used() {
     assert!(RemoteReviewer::connect(&d).await.is_err());
 }
 
-/// A terminal that answers when told.
-struct Gate(Mutex<Option<oneshot::Receiver<RequestDecision>>>);
-impl Reviewer for Gate {
-    fn review_request(&self, _r: &SamplingRequest, _m: &str) -> BoxFuture<RequestDecision> {
-        let rx = self.0.lock().unwrap().take();
-        Box::pin(async move {
-            match rx {
-                Some(rx) => rx.await.unwrap_or(RequestDecision::Reject("gone".into())),
-                None => std::future::pending().await,
-            }
-        })
-    }
-    fn review_reply(
-        &self,
-        _r: &SamplingRequest,
-        _c: &CreateMessageResult,
-    ) -> BoxFuture<ReplyDecision> {
-        Box::pin(std::future::pending())
-    }
-    fn place(&self) -> &'static str {
-        "the terminal"
-    }
-}
-
 #[tokio::test]
 async fn remote_questions_are_answered_withdrawn_and_cut_off() {
     let c = Console::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let mut events = Events::open(&c).await;
+    let mut events = Events::open(&base(&c), c.token()).await;
     let remote: Arc<dyn Reviewer> =
         Arc::new(RemoteReviewer::connect(&c.discovery()).await.unwrap());
 
@@ -153,8 +93,8 @@ async fn remote_questions_are_answered_withdrawn_and_cut_off() {
     );
 
     // Answered at the terminal first: the page hears where.
-    let (tx, rx) = oneshot::channel();
-    let both = FirstOf::new(Arc::new(Gate(Mutex::new(Some(rx)))), remote.clone());
+    let (gate, tx) = Gate::new();
+    let both = FirstOf::new(Arc::new(gate), remote.clone());
     let asked = tokio::spawn(both.review_request(&request(), "m"));
     let id = events.next("add").await["id"].clone();
     tx.send(RequestDecision::TrustServer).unwrap();

@@ -85,41 +85,40 @@ pub enum ReplyDecision {
 }
 
 /// Something that asks a person (a terminal, a GUI, a test script).
+///
+/// Each question comes with a [`Withdrawal`]: when the future is dropped (another reviewer
+/// answered first, or the request was cancelled), it says why, so that a reviewer that can
+/// tell its person does; one that cannot ignores it.
 pub trait Reviewer: Send + Sync + 'static {
     /// Shows the request (with the routed model) and asks what to do.
-    fn review_request(&self, req: &SamplingRequest, model: &str) -> BoxFuture<RequestDecision>;
-    /// Shows the reply and asks what to do.
-    fn review_reply(
-        &self,
-        req: &SamplingRequest,
-        reply: &CreateMessageResult,
-    ) -> BoxFuture<ReplyDecision>;
-    /// Where this reviewer asks, for the others' notices ("the terminal", "the console").
-    fn place(&self) -> &'static str {
-        "another reviewer"
-    }
-    /// [`Reviewer::review_request`], told through `withdrawal` why its question went away
-    /// when the future is dropped (another reviewer answered first). A reviewer that can
-    /// tell its person so overrides this.
     fn review_request_in(
         &self,
         req: &SamplingRequest,
         model: &str,
         withdrawal: Withdrawal,
-    ) -> BoxFuture<RequestDecision> {
-        let _ = withdrawal;
-        self.review_request(req, model)
-    }
-    /// [`Reviewer::review_reply`], with a [`Withdrawal`] as in
-    /// [`Reviewer::review_request_in`].
+    ) -> BoxFuture<RequestDecision>;
+    /// Shows the reply and asks what to do.
     fn review_reply_in(
         &self,
         req: &SamplingRequest,
         reply: &CreateMessageResult,
         withdrawal: Withdrawal,
+    ) -> BoxFuture<ReplyDecision>;
+    /// Where this reviewer asks, for the others' notices ("the terminal", "the console").
+    fn place(&self) -> &'static str {
+        "another reviewer"
+    }
+    /// [`Reviewer::review_request_in`] with nobody to tell of a withdrawal.
+    fn review_request(&self, req: &SamplingRequest, model: &str) -> BoxFuture<RequestDecision> {
+        self.review_request_in(req, model, Withdrawal::default())
+    }
+    /// [`Reviewer::review_reply_in`] with nobody to tell of a withdrawal.
+    fn review_reply(
+        &self,
+        req: &SamplingRequest,
+        reply: &CreateMessageResult,
     ) -> BoxFuture<ReplyDecision> {
-        let _ = withdrawal;
-        self.review_reply(req, reply)
+        self.review_reply_in(req, reply, Withdrawal::default())
     }
 }
 
@@ -315,14 +314,20 @@ mod tests {
 
     struct Scripted(Mutex<Vec<RequestDecision>>);
     impl Reviewer for Scripted {
-        fn review_request(&self, _r: &SamplingRequest, _m: &str) -> BoxFuture<RequestDecision> {
+        fn review_request_in(
+            &self,
+            _r: &SamplingRequest,
+            _m: &str,
+            _w: Withdrawal,
+        ) -> BoxFuture<RequestDecision> {
             let d = self.0.lock().unwrap().remove(0);
             Box::pin(async move { d })
         }
-        fn review_reply(
+        fn review_reply_in(
             &self,
             _r: &SamplingRequest,
             _c: &CreateMessageResult,
+            _w: Withdrawal,
         ) -> BoxFuture<ReplyDecision> {
             Box::pin(async { ReplyDecision::Send })
         }

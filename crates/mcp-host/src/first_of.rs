@@ -41,18 +41,6 @@ async fn race<T: Send>(
 }
 
 impl Reviewer for FirstOf {
-    fn review_request(&self, req: &SamplingRequest, model: &str) -> BoxFuture<RequestDecision> {
-        self.review_request_in(req, model, Withdrawal::default())
-    }
-
-    fn review_reply(
-        &self,
-        req: &SamplingRequest,
-        reply: &CreateMessageResult,
-    ) -> BoxFuture<ReplyDecision> {
-        self.review_reply_in(req, reply, Withdrawal::default())
-    }
-
     fn review_request_in(
         &self,
         req: &SamplingRequest,
@@ -103,13 +91,11 @@ mod tests {
     }
 
     impl Reviewer for Gated {
-        fn review_request(&self, r: &SamplingRequest, m: &str) -> BoxFuture<RequestDecision> {
-            self.review_request_in(r, m, Withdrawal::default())
-        }
-        fn review_reply(
+        fn review_reply_in(
             &self,
             _r: &SamplingRequest,
             _c: &CreateMessageResult,
+            _w: Withdrawal,
         ) -> BoxFuture<ReplyDecision> {
             Box::pin(async { ReplyDecision::Send })
         }

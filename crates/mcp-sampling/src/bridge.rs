@@ -4,11 +4,10 @@
 
 use crate::console::{self, ConsoleArgs};
 use crate::host::{self, HostArgs};
-use anyhow::{bail, Context};
+use crate::target::ServerArgs;
+use anyhow::Context;
 use clap::Args;
 use mcp_bridge::{Bridge, BridgeOptions, Connector, SamplingMode};
-use mcp_client::{Client, ClientError, HttpOptions};
-use mcp_rpc::ChildProcess;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -29,15 +28,8 @@ pub struct BridgeArgs {
     host: HostArgs,
     #[command(flatten)]
     console: ConsoleArgs,
-    /// A server from the config's server list, instead of a command after `--`.
-    #[arg(long, conflicts_with = "command")]
-    server: Option<String>,
-    /// A Streamable HTTP endpoint (such as http://127.0.0.1:3000/mcp), instead of a command.
-    #[arg(long, conflicts_with_all = ["command", "server"])]
-    url: Option<String>,
-    /// A bearer token sent with --url (`Authorization: Bearer TOKEN`).
-    #[arg(long, env = "MCP_BEARER_TOKEN", hide_env_values = true)]
-    bearer: Option<String>,
+    #[command(flatten)]
+    target: ServerArgs,
     /// Serve the host on Streamable HTTP at this address instead of stdio (`--http` alone is
     /// 127.0.0.1:8081, loopback only; port 0: any free port); each host session gets its own
     /// connection to the server (its own child process for a command).
@@ -57,9 +49,6 @@ pub struct BridgeArgs {
     /// host's configuration), and exit.
     #[arg(long, value_name = "NAME")]
     print_config: Option<String>,
-    /// The server command and its arguments.
-    #[arg(last = true, num_args = 1..)]
-    command: Vec<String>,
 }
 
 pub async fn run(mut a: BridgeArgs) -> anyhow::Result<ExitCode> {
@@ -83,7 +72,10 @@ pub async fn run(mut a: BridgeArgs) -> anyhow::Result<ExitCode> {
         say_why_denied(&a.host);
     }
     let mut client = a.host.client_options_with(&pipeline, web.as_ref())?;
-    client.name = Some(configured_name(&a)?);
+    client.name = Some(match &a.name {
+        Some(n) => n.clone(),
+        None => a.target.default_name()?,
+    });
     let opts = BridgeOptions {
         sampling: mode,
         local: Arc::new(pipeline),
@@ -91,7 +83,7 @@ pub async fn run(mut a: BridgeArgs) -> anyhow::Result<ExitCode> {
         roots: client.roots.take().map(|r| r.list()).unwrap_or_default(),
         client,
     };
-    let connector = connector(&a)?;
+    let connector = a.target.connector(a.host.config.as_deref())?;
     let outcome = match a.http {
         Some(addr) => serve_http(addr, &a, opts, connector).await,
         None => serve_stdio(opts, connector).await,
@@ -158,26 +150,6 @@ async fn serve_http(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The server's configured name: `--name`, the config entry, the command line, the URL.
-fn configured_name(a: &BridgeArgs) -> anyhow::Result<String> {
-    if let Some(n) = a.name.clone().or_else(|| a.server.clone()) {
-        return Ok(n);
-    }
-    if let Some((program, rest)) = a.command.split_first() {
-        // The program by its file name: `mcp-sampling serve kb`, not the whole path.
-        let program = std::path::Path::new(program)
-            .file_name()
-            .map_or_else(|| program.clone(), |f| f.to_string_lossy().into_owned());
-        let words: Vec<String> = std::iter::once(program)
-            .chain(rest.iter().cloned())
-            .collect();
-        return Ok(words.join(" "));
-    }
-    a.url
-        .clone()
-        .context("say which server: a command after --, --server NAME from --config, or --url URL")
-}
-
 /// Without a terminal or a console, `ask` cannot ask: requests the bridge answers itself are
 /// denied unless the config or `--approve` says otherwise. Say so once, on stderr.
 fn say_why_denied(args: &HostArgs) {
@@ -193,68 +165,6 @@ fn say_why_denied(args: &HostArgs) {
              --console or --approve auto, or set [approval] mode in a --config"
         );
     }
-}
-
-/// Opens the server side: the command after `--` (a child each time), `--url`, or
-/// `--server NAME` from the config.
-fn connector(a: &BridgeArgs) -> anyhow::Result<Connector> {
-    if let Some(url) = a.url.clone() {
-        let bearer = a.bearer.clone();
-        return Ok(Arc::new(move |h, o| {
-            let (url, bearer) = (url.clone(), bearer.clone());
-            Box::pin(async move {
-                let http = HttpOptions {
-                    bearer,
-                    ..Default::default()
-                };
-                Ok((Client::connect_http(&url, http, h, o).await?, None))
-            })
-        }));
-    }
-    if let Some((program, rest)) = a.command.split_first() {
-        let (program, rest) = (program.clone(), rest.to_vec());
-        return Ok(Arc::new(move |h, o| {
-            let spawned = ChildProcess::spawn(&program, &rest)
-                .map_err(|e| ClientError::Transport(format!("cannot start {program:?}: {e}")));
-            Box::pin(async move {
-                let mut child = spawned?;
-                let transport = child
-                    .transport
-                    .take()
-                    .ok_or_else(|| ClientError::Transport("the child has no transport".into()))?;
-                match Client::connect(transport, h, o).await {
-                    Ok(client) => Ok((client, Some(child))),
-                    Err(e) => {
-                        let _ = child.shutdown().await;
-                        Err(e)
-                    }
-                }
-            })
-        }));
-    }
-    let Some(name) = a.server.clone() else {
-        bail!("say which server: a command after --, --server NAME from --config, or --url URL");
-    };
-    let path = a
-        .host
-        .config
-        .as_ref()
-        .context("--server needs --config (the file that lists the servers)")?;
-    let cfg = crate::config::Config::load(path)?;
-    let entry = cfg
-        .servers
-        .get(&name)
-        .with_context(|| format!("no server {name:?} in {}", path.display()))?
-        .clone();
-    Ok(Arc::new(move |h, o| {
-        let (entry, name) = (entry.clone(), name.clone());
-        Box::pin(async move {
-            entry
-                .connect(&name, h, o)
-                .await
-                .map_err(|e| ClientError::Transport(format!("{e:#}")))
-        })
-    }))
 }
 
 /// The `mcpServers` entry that runs this very command (without `--print-config`), named.

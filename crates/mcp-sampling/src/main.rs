@@ -14,6 +14,7 @@ mod model;
 mod progress;
 mod review;
 mod serve;
+mod target;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -223,18 +223,6 @@ fn with_prompt(p: &CreateMessageParams, text: String) -> CreateMessageParams {
 }
 
 impl Reviewer for TerminalReviewer {
-    fn review_request(&self, req: &SamplingRequest, model: &str) -> BoxFuture<RequestDecision> {
-        self.review_request_in(req, model, Withdrawal::default())
-    }
-
-    fn review_reply(
-        &self,
-        req: &SamplingRequest,
-        reply: &CreateMessageResult,
-    ) -> BoxFuture<ReplyDecision> {
-        self.review_reply_in(req, reply, Withdrawal::default())
-    }
-
     fn place(&self) -> &'static str {
         "the terminal"
     }

@@ -9,9 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-#[path = "support/events.rs"]
-mod events;
-use events::{answer, Events};
+use mcp_console::testing::{answer, Events};
 
 const LONG: &str = "One sentence here. Another one follows. A third makes the point. A fourth adds colour. \
 A fifth is long enough to pass the limit for short text, which is about two hundred and eighty characters. \

@@ -19,9 +19,7 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_mcp-sampling")
 }
 
-#[path = "support/events.rs"]
-mod events;
-use events::{answer, Events};
+use mcp_console::testing::{answer, Events};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_answer_wins_and_the_other_side_is_told() {
