@@ -89,6 +89,7 @@ impl Client {
         let state = Arc::new(ClientState {
             era: Mutex::new(None),
             server_name: Mutex::new("server".into()),
+            claims: Mutex::default(),
             caps: opts.capabilities.clone(),
             handler,
             elicitation: opts.elicitation.clone(),
@@ -125,6 +126,9 @@ impl Client {
             (Some(name), _) => client.state.set_server_name(name),
             (None, Some(info)) => client.state.set_server_name(&info.name),
             (None, None) => {}
+        }
+        if let Some(info) = &client.server_info {
+            client.state.set_claims(&info.name);
         }
         if let (Era::Legacy, Some(roots)) = (client.era, &client.opts.roots) {
             roots.notify_changes(client.peer.clone());

@@ -68,6 +68,7 @@ async fn sample(state: &ClientState, params: Option<Value>) -> Result<Value, Err
     let req = SamplingRequest {
         params,
         server: state.server_name(),
+        claims: state.claims(),
         era,
         protocol_version: version.clone(),
         tool_call,

@@ -53,6 +53,7 @@ pub(crate) fn modern(
             let sreq = SamplingRequest {
                 params,
                 server: origin.server,
+                claims: state.claims(),
                 era: Era::Modern,
                 protocol_version: origin.protocol_version,
                 tool_call: origin.tool_call,

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 pub(crate) struct ClientState {
     pub era: Mutex<Option<(Era, String)>>,
     pub server_name: Mutex<Arc<str>>,
+    /// What the server calls itself, when that is not `server_name`.
+    pub claims: Mutex<Option<Arc<str>>>,
     pub caps: ClientCapabilities,
     pub handler: Arc<dyn SamplingHandler>,
     pub elicitation: Option<Arc<dyn ElicitationHandler>>,
@@ -37,6 +39,14 @@ impl ClientState {
     }
     pub(crate) fn set_server_name(&self, name: &str) {
         *lock(&self.server_name) = name.into();
+    }
+    pub(crate) fn claims(&self) -> Option<Arc<str>> {
+        lock(&self.claims).clone()
+    }
+    /// Notes the name the server gave itself (kept only when it differs from the configured one).
+    pub(crate) fn set_claims(&self, claimed: &str) {
+        let differs = *lock(&self.server_name).as_ref() != *claimed;
+        *lock(&self.claims) = differs.then(|| claimed.into());
     }
     /// The tool call in flight, when there is exactly one (legacy requests name none).
     pub(crate) fn only_call(&self) -> Option<ToolCall> {

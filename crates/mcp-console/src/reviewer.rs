@@ -2,6 +2,7 @@
 
 use crate::hub::{Answer, Hub, Kind};
 use mcp_host::approval::{ReplyDecision, RequestDecision, Reviewer, Withdrawal};
+use mcp_host::inspect::{self, reveal};
 use mcp_proto::handler::SamplingRequest;
 use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult, Role};
 use mcp_proto::{BoxFuture, Content, OneOrMany};
@@ -24,10 +25,16 @@ fn now_ms() -> u64 {
 /// What the page shows about where a request comes from.
 fn origin(req: &SamplingRequest) -> Value {
     json!({
-        "server": &*req.server,
+        "server": reveal(&req.server),
+        "claims": req.claims.as_deref().map(reveal),
+        "warnings": inspect::warnings(req),
         "era": req.era.to_string(),
         "protocolVersion": req.protocol_version,
-        "toolCall": req.tool_call.as_ref().map(|t| json!({"name": t.name, "arguments": t.arguments, "depth": t.depth})),
+        "toolCall": req.tool_call.as_ref().map(|t| {
+            let mut call = json!({"name": t.name, "arguments": t.arguments, "depth": t.depth});
+            inspect::reveal_all(&mut call);
+            call
+        }),
         "atMs": now_ms(),
     })
 }
@@ -63,13 +70,19 @@ fn reason(r: Option<String>, what: &str) -> String {
     }
 }
 
-/// The page's view of a request, with the model the router picked.
+/// The page's view of a request, with the model the router picked. Hidden characters are
+/// revealed in every string ([`inspect::shown`]), so an edit starts from what was shown.
 pub(crate) fn request_view(req: &SamplingRequest, model: &str) -> Value {
-    with(origin(req), json!({"params": req.params, "model": model}))
+    with(
+        origin(req),
+        json!({"params": inspect::shown(&req.params), "model": model}),
+    )
 }
 
-/// The page's view of a reply.
+/// The page's view of a reply, hidden characters revealed.
 pub(crate) fn reply_view(req: &SamplingRequest, reply: &CreateMessageResult) -> Value {
+    let mut reply = serde_json::to_value(reply).unwrap_or(Value::Null);
+    inspect::reveal_all(&mut reply);
     with(origin(req), json!({"reply": reply}))
 }
 

@@ -16,6 +16,7 @@ fn request() -> SamplingRequest {
     SamplingRequest {
         params: CreateMessageParams::new(vec![SamplingMessage::user("Summarise: cats nap.")], 64),
         server: "summarize".into(),
+        claims: None,
         era: Era::Modern,
         protocol_version: "2026-07-28".into(),
         tool_call: None,

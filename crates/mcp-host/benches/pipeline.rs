@@ -20,6 +20,7 @@ fn request() -> SamplingRequest {
             16,
         ),
         server: "bench".into(),
+        claims: None,
         era: Era::Legacy,
         protocol_version: "2025-11-25".into(),
         tool_call: None,

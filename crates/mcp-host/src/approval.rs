@@ -306,6 +306,7 @@ mod tests {
         SamplingRequest {
             params: CreateMessageParams::new(vec![SamplingMessage::user("hi")], max_tokens),
             server: server.into(),
+            claims: None,
             era: Era::Legacy,
             protocol_version: "2025-11-25".into(),
             tool_call: None,

@@ -135,6 +135,7 @@ mod tests {
         SamplingRequest {
             params: CreateMessageParams::new(vec![SamplingMessage::user("hi")], 10),
             server: "s".into(),
+            claims: None,
             era: Era::Legacy,
             protocol_version: "2025-11-25".into(),
             tool_call: None,

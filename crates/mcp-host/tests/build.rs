@@ -41,6 +41,7 @@ fn request(params: CreateMessageParams) -> SamplingRequest {
     SamplingRequest {
         params,
         server: "s".into(),
+        claims: None,
         era: Era::Legacy,
         protocol_version: "2025-11-25".into(),
         tool_call: None,

@@ -59,8 +59,13 @@ impl ToolCall {
 pub struct SamplingRequest {
     /// The request.
     pub params: CreateMessageParams,
-    /// The server's name (from its `initialize` or `server/discover` answer).
+    /// The server's name: the one the host configured for it (a config entry, `--name`, the
+    /// command line), else the name the server gave in its `initialize` or `server/discover`
+    /// answer. Rules, trust, budgets and the audit key on it.
     pub server: Arc<str>,
+    /// The name the server gives itself, when that differs from [`SamplingRequest::server`]
+    /// (a reviewer shows both: a server may claim another's name).
+    pub claims: Option<Arc<str>>,
     /// The era of the connection.
     pub era: Era,
     /// The protocol revision spoken.

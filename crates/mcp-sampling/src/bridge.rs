@@ -19,11 +19,6 @@ pub struct BridgeArgs {
     /// (local, openai:MODEL, anthropic:MODEL, ...).
     #[arg(long, default_value = "auto", value_name = "auto|host|local|PROVIDER")]
     sampling: String,
-    /// The server's name in policies, approval rules and the audit log. Default: the config
-    /// entry's name, else the command line (its program by file name), else the URL (never
-    /// only what the server says).
-    #[arg(long)]
-    name: Option<String>,
     #[command(flatten)]
     host: HostArgs,
     #[command(flatten)]
@@ -72,10 +67,7 @@ pub async fn run(mut a: BridgeArgs) -> anyhow::Result<ExitCode> {
         say_why_denied(&a.host);
     }
     let mut client = a.host.client_options_with(&pipeline, web.as_ref())?;
-    client.name = Some(match &a.name {
-        Some(n) => n.clone(),
-        None => a.target.default_name()?,
-    });
+    client.name = Some(a.target.name()?);
     let opts = BridgeOptions {
         sampling: mode,
         local: Arc::new(pipeline),

@@ -46,6 +46,7 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
     let (host, _) = host::build_with_console(&a.host, None, console.as_ref())?;
     let opts = ClientOptions {
         call_timeout: Duration::from_secs(a.timeout),
+        name: Some(a.target.name()?),
         ..a.host.client_options_with(&host, console.as_ref())?
     };
     let handler: Arc<dyn SamplingHandler> = Arc::new(host);

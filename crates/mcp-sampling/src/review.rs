@@ -4,6 +4,7 @@
 //! those carry protocol traffic (as in `bridge`). One review at a time.
 
 use mcp_host::approval::{ReplyDecision, RequestDecision, Reviewer, Withdrawal};
+use mcp_host::inspect::{self, reveal};
 use mcp_host::SamplingRequest;
 use mcp_proto::sampling::{CreateMessageParams, CreateMessageResult};
 use mcp_proto::{Content, OneOrMany};
@@ -104,16 +105,20 @@ fn show_request(w: &mut File, req: &SamplingRequest, model: &str) -> std::io::Re
     writeln!(
         w,
         "\n┌─ sampling request from server {:?} ({} era)",
-        req.server, req.era
+        reveal(&req.server),
+        req.era
     )?;
-    if let Some(t) = &req.tool_call {
-        writeln!(
-            w,
-            "│ for tool call: {} {}",
-            t.name,
-            serde_json::Value::Object(t.arguments.clone())
-        )?;
+    for warning in inspect::warnings(req) {
+        writeln!(w, "│ ⚠ {warning}")?;
     }
+    if let Some(t) = &req.tool_call {
+        let args = serde_json::Value::Object(t.arguments.clone()).to_string();
+        writeln!(w, "│ for tool call: {} {}", reveal(&t.name), reveal(&args))?;
+    }
+    writeln!(
+        w,
+        "│ (every message below is written by the server, the user ones too)"
+    )?;
     if let Some(s) = &p.system_prompt {
         writeln!(w, "│ system: {}", framed(s))?;
     }
@@ -127,16 +132,16 @@ fn show_request(w: &mut File, req: &SamplingRequest, model: &str) -> std::io::Re
         }
     }
     if let Some(prefs) = &p.model_preferences {
-        writeln!(
-            w,
-            "│ model preferences: {}",
-            serde_json::to_string(prefs).unwrap_or_default()
-        )?;
+        let prefs = serde_json::to_string(prefs).unwrap_or_default();
+        writeln!(w, "│ model preferences: {}", reveal(&prefs))?;
     }
     writeln!(w, "│ maxTokens: {}   routed to: {model}", p.max_tokens)?;
-    if let Some(tools) = &p.tools {
-        let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
-        writeln!(w, "│ tools offered to the model: {}", names.join(", "))?;
+    for t in p.tools.iter().flatten() {
+        writeln!(w, "│ tool offered to the model: {}", reveal(&t.name))?;
+        if let Some(d) = &t.description {
+            writeln!(w, "│   {}", framed(d))?;
+        }
+        writeln!(w, "│   input: {}", reveal(&t.input_schema.to_string()))?;
     }
     write!(
         w,
@@ -146,8 +151,9 @@ fn show_request(w: &mut File, req: &SamplingRequest, model: &str) -> std::io::Re
 }
 
 /// Keeps continuation lines inside the frame.
+/// Hidden characters are shown by name ([`inspect::reveal`]).
 fn framed(text: &str) -> String {
-    text.trim_end().replace('\n', "\n│   ")
+    reveal(text.trim_end()).replace('\n', "\n│   ")
 }
 
 fn describe(c: &Content) -> String {

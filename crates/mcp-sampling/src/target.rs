@@ -23,12 +23,26 @@ pub struct ServerArgs {
     /// A bearer token sent with --url (`Authorization: Bearer TOKEN`).
     #[arg(long, env = "MCP_BEARER_TOKEN", hide_env_values = true)]
     pub bearer: Option<String>,
+    /// The server's name in policies, approval rules, trust and the audit log. Default: the
+    /// config entry's name, else the command line (its program by file name), else the URL;
+    /// never only what the server says it is.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// The server command and its arguments.
     #[arg(last = true, num_args = 1..)]
     pub command: Vec<String>,
 }
 
 impl ServerArgs {
+    /// The server's name: `--name`, else [`ServerArgs::default_name`].
+    pub fn name(&self) -> anyhow::Result<String> {
+        match &self.name {
+            Some(n) if n.trim().is_empty() => bail!("--name must not be empty"),
+            Some(n) => Ok(n.clone()),
+            None => self.default_name(),
+        }
+    }
+
     /// The server's name when none is configured: the config entry, the command line (its
     /// program by file name: `mcp-sampling serve kb`, not the whole path), the URL.
     pub fn default_name(&self) -> anyhow::Result<String> {

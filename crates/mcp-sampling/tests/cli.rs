@@ -90,7 +90,7 @@ fn each_reply_s_figures_go_to_stderr_and_verbose_says_why_the_model() {
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains("sampling: summarize asks for a completion"),
+        err.contains("sampling: mcp-sampling serve summarize asks for a completion"),
         "{err}"
     );
     assert!(

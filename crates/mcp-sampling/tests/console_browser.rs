@@ -295,7 +295,13 @@ async fn a_person_approves_edits_and_rejects_in_the_browser() {
     let (child, url, err) = call(&data);
     d.open(&url).await;
     let head = d.text("article[data-kind=request] .card-head").await;
-    assert!(head.contains("summarize asks for a completion"), "{head}");
+    // A bare command is known by its command line, and the name it claims is shown beside.
+    assert!(
+        head.contains(
+            "mcp-sampling serve summarize (calls itself summarize) asks for a completion"
+        ),
+        "{head}"
+    );
     let body = d.text("article[data-kind=request] .card-body").await;
     assert!(
         body.contains("Summarize the following text") && body.contains("echo:echo"),

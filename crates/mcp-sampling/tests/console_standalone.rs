@@ -103,7 +103,7 @@ async fn calls_ask_the_user_s_console_and_without_one_are_denied_saying_why() {
     let q = events.next("add").await;
     assert_eq!(
         (q["kind"].as_str(), q["server"].as_str()),
-        (Some("request"), Some("summarize"))
+        (Some("request"), Some("mcp-sampling serve summarize"))
     );
     answer(
         base,

@@ -139,7 +139,7 @@ fn the_terminal_form_asks_field_by_field() {
             ]),
         );
         assert!(
-            screen.contains("server \"elicit-demo\" asks for input"),
+            screen.contains("server \"mcp-sampling serve elicit-demo\" asks for input"),
             "{screen}"
         );
         assert!(screen.contains("Book a table at Chez Nous"), "{screen}");

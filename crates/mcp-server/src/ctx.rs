@@ -223,6 +223,7 @@ impl Ctx {
         SamplingRequest {
             params,
             server: self.inner.env.info.name.as_str().into(),
+            claims: None,
             era: self.era(),
             protocol_version: self.inner.protocol_version.clone(),
             tool_call: self.inner.call.as_ref().map(|(name, args)| ToolCall {

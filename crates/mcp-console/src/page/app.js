@@ -104,14 +104,22 @@ function prefs(p) {
   return parts.join(" · ") || null;
 }
 
+function toolDef(t) {
+  return el("details", { class: "tool", "data-testid": "tool" },
+    el("summary", {}, el("span", { class: "chip mono", text: t.name }), " ", el("span", { class: "muted", text: t.description || "" })),
+    el("pre", { class: "mono schema", text: JSON.stringify(t.inputSchema, null, 2) }));
+}
+
 function requestBody(q) {
   const p = q.params;
   const body = el("div", { class: "card-body" });
+  if (q.warnings && q.warnings.length) {
+    body.append(el("ul", { class: "warnings", "data-testid": "warnings" }, ...q.warnings.map((w) => el("li", { text: w }))));
+  }
   if (p.systemPrompt) body.append(section("System prompt", el("div", { class: "system", text: p.systemPrompt })));
-  body.append(section("Messages", el("div", { class: "msgs" }, ...(p.messages || []).map(message))));
+  body.append(section("Messages (all written by the server, the user ones too)", el("div", { class: "msgs" }, ...(p.messages || []).map(message))));
   if (p.tools && p.tools.length) {
-    body.append(section("Tools offered to the model", el("div", { class: "chips" },
-      ...p.tools.map((t) => el("span", { class: "chip mono", title: t.description || "", text: t.name })))));
+    body.append(section("Tools offered to the model", el("div", { class: "tools" }, ...p.tools.map(toolDef))));
   }
   const facts = el("div", { class: "facts" });
   const fact = (k, v) => facts.append(el("span", {}, el("b", { text: k + " " }), v));
@@ -303,7 +311,8 @@ function add(q) {
   }
   const isRequest = q.kind === "request";
   const card = el("article", { class: `card ${q.kind}`, "data-id": String(q.id), "data-kind": q.kind });
-  card.append(head(q, isRequest ? `${q.server} asks for a completion` : `Reply for ${q.server}`));
+  const who = q.claims ? `${q.server} (calls itself ${q.claims})` : q.server;
+  card.append(head(q, isRequest ? `${who} asks for a completion` : `Reply for ${who}`));
   card.append(isRequest ? requestBody(q) : replyBody(q));
   card.append(actions(card, q));
   cards.set(q.id, card);
