@@ -1,7 +1,8 @@
-//! The audit log: every sampling request, in SQLite (WAL), and the daily budgets.
+//! The audit log: every sampling request, in SQLite (WAL); and the policy's counts (rate
+//! limiters, budgets, reservations: [`crate::policy::LimitStore`]), shared by every process
+//! that opens the same file.
 
-use crate::policy::BudgetStore;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -127,6 +128,10 @@ CREATE TABLE IF NOT EXISTS sampling (
   cost REAL NOT NULL, latency_ms INTEGER NOT NULL, outcome TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS budget (
   server TEXT NOT NULL, day TEXT NOT NULL, tokens INTEGER NOT NULL, cost REAL NOT NULL, PRIMARY KEY (server, day));
+CREATE TABLE IF NOT EXISTS rate (server TEXT PRIMARY KEY, tat_us INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reservation (
+  id INTEGER PRIMARY KEY, server TEXT NOT NULL, day TEXT NOT NULL, tokens INTEGER NOT NULL, cost REAL NOT NULL,
+  expires_ms INTEGER NOT NULL);
 ";
 
 impl AuditLog {
@@ -359,35 +364,6 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
-impl BudgetStore for AuditLog {
-    fn used(&self, server: &str, day: &str) -> (u64, f64) {
-        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
-        db.query_row(
-            "SELECT tokens, cost FROM budget WHERE server = ?1 AND day = ?2",
-            params![server, day],
-            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, f64>(1)?)),
-        )
-        .optional()
-        .unwrap_or_else(|e| {
-            tracing::error!("cannot read the budget: {e}");
-            None
-        })
-        .unwrap_or((0, 0.0))
-    }
-
-    fn add(&self, server: &str, day: &str, tokens: u64, cost: f64) {
-        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
-        let r = db.execute(
-            "INSERT INTO budget (server, day, tokens, cost) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (server, day) DO UPDATE SET tokens = tokens + excluded.tokens, cost = cost + excluded.cost",
-            params![server, day, tokens as i64, cost],
-        );
-        if let Err(e) = r {
-            tracing::error!("cannot update the budget: {e}");
-        }
-    }
-}
-
 fn setup(path: &Path) -> rusqlite::Result<Connection> {
     let db = Connection::open(path)?;
     db.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -403,9 +379,12 @@ fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
+mod limits;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::{LimitStore, Usage};
 
     #[test]
     fn many_hosts_can_open_a_new_log_at_once() {
@@ -441,15 +420,23 @@ mod tests {
                 outcome: "ok".into(),
                 ..Default::default()
             });
-            log.add("s", "2026-11-21", 40, 0.5);
-            log.add("s", "2026-11-21", 2, 0.25);
+            let spend = |tokens, cost| log.settle("s", "2026-11-21", &[], Usage { tokens, cost });
+            spend(40, 0.5).unwrap();
+            spend(2, 0.25).unwrap();
         }
         let log = AuditLog::open(&path, false).unwrap();
         let rows = log.recent(10).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].server, "s");
-        assert_eq!(log.used("s", "2026-11-21"), (42, 0.75));
-        assert_eq!(log.used("s", "2026-11-22"), (0, 0.0));
+        let used = |day| log.used("s", day);
+        assert_eq!(
+            used("2026-11-21"),
+            Usage {
+                tokens: 42,
+                cost: 0.75
+            }
+        );
+        assert_eq!(used("2026-11-22"), Usage::default());
         let _ = std::fs::remove_dir_all(dir);
     }
 

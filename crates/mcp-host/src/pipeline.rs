@@ -12,7 +12,9 @@
 
 use crate::approval::{Approval, Mode, ReplyDecision};
 use crate::audit::{AuditLog, Decision, Entry};
-use crate::policy::{BudgetStore, MemoryBudgets, Policy, ServerPolicy};
+use crate::policy::{
+    input_bound, LimitStore, MemoryLimits, Policy, Refusal, Reservation, ServerPolicy, Usage,
+};
 use crate::routing::{ModelEntry, Route, Router};
 use mcp_llm::{Completion, Provider, Timing};
 use mcp_proto::clock::{Clock, SystemClock};
@@ -171,9 +173,9 @@ impl HostBuilder {
     /// Finishes the host. A model whose provider was not given is an error (it could never
     /// be used).
     pub fn build(self) -> Result<Host, BuildError> {
-        let budgets: Arc<dyn BudgetStore> = match &self.audit {
+        let counts: Arc<dyn LimitStore> = match &self.audit {
             Some(a) => a.clone(),
-            None => Arc::new(MemoryBudgets::default()),
+            None => Arc::new(MemoryLimits::default()),
         };
         if let Some(m) = self
             .catalog
@@ -189,7 +191,7 @@ impl HostBuilder {
         let catalog = self.catalog;
         Ok(Host {
             inner: Arc::new(Inner {
-                policy: Policy::new(self.default_policy, self.server_policies, budgets)
+                policy: Policy::new(self.default_policy, self.server_policies, counts)
                     .with_clock(self.clock.clone()),
                 approval: self
                     .approval
@@ -322,13 +324,13 @@ impl Inner {
         let depth = known.max(reported);
         let _admitted = match self.policy.admit(server, &mut params, depth).await {
             Ok(a) => a,
-            Err(refusal) => {
-                (entry.decision, entry.decided_by) = (Decision::Refused, "policy".into());
-                self.emit(Event::Refused(refusal.to_string()));
-                return Err(SamplingError::Rejected(refusal.to_string()));
-            }
+            Err(refusal) => return Err(self.refused(entry, refusal)),
         };
         let route = self.route(&params, entry)?;
+        let mut held = self
+            .policy
+            .reserve(server, want(&route, &params))
+            .map_err(|r| self.refused(entry, r))?;
         let review = SamplingRequest {
             params: params.clone(),
             ..req.clone()
@@ -352,10 +354,12 @@ impl Inner {
                     return Err(SamplingError::Invalid(why));
                 }
                 params = *edited;
+                held.grow(want(&route, &params))
+                    .map_err(|r| self.refused(entry, r))?;
             }
             Ok(None) => entry.decision = Decision::Approved,
         }
-        let done = self.generate(&route, &params, entry).await?;
+        let done = self.generate(&route, &params, entry, held).await?;
         let mut result = done.result;
         if verdict.review_reply {
             match self.approval.review_reply(&review, &result).await {
@@ -371,6 +375,13 @@ impl Inner {
             }
         }
         Ok(result)
+    }
+
+    /// Notes a policy's refusal in the entry and the events; the error for the server.
+    fn refused(&self, entry: &mut Entry, refusal: Refusal) -> SamplingError {
+        (entry.decision, entry.decided_by) = (Decision::Refused, "policy".into());
+        self.emit(Event::Refused(refusal.to_string()));
+        SamplingError::Rejected(refusal.to_string())
     }
 
     fn route(
@@ -401,6 +412,7 @@ impl Inner {
         route: &Route,
         params: &CreateMessageParams,
         entry: &mut Entry,
+        mut held: Reservation,
     ) -> Result<Completion, SamplingError> {
         let started = Instant::now();
         let Some(provider) = self.providers.get(&route.model.provider) else {
@@ -408,6 +420,7 @@ impl Inner {
             self.emit(Event::Failed(why.clone()));
             return Err(SamplingError::Failed(why));
         };
+        held.sent();
         let (done, timing) = match provider.complete_timed(&route.model.id, params).await {
             Ok(t) => (t.completion, t.timing),
             Err(e) => {
@@ -418,7 +431,10 @@ impl Inner {
         let (tin, tout) = (done.usage.input_tokens, done.usage.output_tokens);
         let cost = (tin as f64 * route.model.price_in + tout as f64 * route.model.price_out) / 1e6;
         (entry.tokens_in, entry.tokens_out, entry.cost) = (tin as i64, tout as i64, cost);
-        self.policy.record(&entry.server, tin + tout, cost);
+        held.settle(Usage {
+            tokens: tin + tout,
+            cost,
+        });
         self.emit(Event::Replied {
             text: shorten(&done.result.text(), 160),
             tokens: (tin, tout),
@@ -426,5 +442,15 @@ impl Inner {
             timing,
         });
         Ok(done)
+    }
+}
+
+/// The most a request can use on `route`: its prompt's bound and all of its `maxTokens`,
+/// priced.
+fn want(route: &Route, params: &CreateMessageParams) -> Usage {
+    let (input, output) = (input_bound(params), params.max_tokens);
+    Usage {
+        tokens: input.saturating_add(output),
+        cost: (input as f64 * route.model.price_in + output as f64 * route.model.price_out) / 1e6,
     }
 }

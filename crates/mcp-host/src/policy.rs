@@ -1,15 +1,25 @@
 //! Policy, per server: whether it may sample at all, how often, how much, with what.
 //!
 //! Every refusal names the rule it applies, and reaches the server as a clear error.
+//!
+//! The counts behind the limits live in a [`LimitStore`]: rate limiters and the day's use,
+//! and reservations. A request reserves what it could use at most (its prompt's bound and
+//! its `maxTokens`, priced) before it is sent, and settles what it did use after, so a
+//! budget is never overspent, by one process or many sharing the audit log.
 
 use mcp_proto::clock::{Clock, SystemClock};
 use mcp_proto::sampling::{CreateMessageParams, IncludeContext};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+mod reservation;
+mod store;
+
+pub use reservation::{input_bound, Reservation};
+pub use store::{fits, LimitStore, MemoryLimits, Rate, Reserved, StoreError, Usage};
 
 /// What `includeContext` a server may ask for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -67,32 +77,22 @@ impl Default for ServerPolicy {
     }
 }
 
-/// Token and cost totals per server and UTC day, kept where a restart does not lose them.
-pub trait BudgetStore: Send + Sync + 'static {
-    /// Tokens and USD used by `server` on `day` (`YYYY-MM-DD`).
-    fn used(&self, server: &str, day: &str) -> (u64, f64);
-    /// Adds to them.
-    fn add(&self, server: &str, day: &str, tokens: u64, cost: f64);
-}
-
-/// Budgets in memory (tests; hosts that want no persistence).
-#[derive(Default)]
-pub struct MemoryBudgets(Mutex<HashMap<(String, String), (u64, f64)>>);
-
-impl BudgetStore for MemoryBudgets {
-    fn used(&self, server: &str, day: &str) -> (u64, f64) {
-        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        m.get(&(server.to_owned(), day.to_owned()))
-            .copied()
-            .unwrap_or((0, 0.0))
+impl ServerPolicy {
+    /// The rate limit: `requests_per_minute` sustained, `burst` at once (at most
+    /// `requests_per_minute`); `None` when `requests_per_minute` is 0 (no limit).
+    pub fn rate(&self) -> Option<Rate> {
+        (self.requests_per_minute > 0).then(|| Rate {
+            interval_us: 60_000_000 / i64::from(self.requests_per_minute),
+            burst: self.burst.clamp(1, self.requests_per_minute),
+        })
     }
-    fn add(&self, server: &str, day: &str, tokens: u64, cost: f64) {
-        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let e = m
-            .entry((server.to_owned(), day.to_owned()))
-            .or_insert((0, 0.0));
-        e.0 += tokens;
-        e.1 += cost;
+
+    /// The daily budgets as a [`Usage`] limit (`0` fields: no limit).
+    pub fn budget(&self) -> Usage {
+        Usage {
+            tokens: self.daily_token_budget,
+            cost: self.daily_cost_budget,
+        }
     }
 }
 
@@ -106,27 +106,7 @@ pub struct Refusal {
     pub rule: String,
 }
 
-/// The policy's [`Clock`] as governor's: its monotonic reading.
-#[derive(Debug, Clone)]
-struct LimiterClock(Arc<dyn Clock>);
-
-impl governor::clock::Clock for LimiterClock {
-    type Instant = Duration;
-
-    fn now(&self) -> Duration {
-        self.0.monotonic()
-    }
-}
-
-type Limiter = governor::RateLimiter<
-    governor::state::NotKeyed,
-    governor::state::InMemoryState,
-    LimiterClock,
-    governor::middleware::NoOpMiddleware<Duration>,
->;
-
 struct ServerState {
-    limiter: Option<Limiter>,
     slots: Arc<Semaphore>,
 }
 
@@ -135,7 +115,7 @@ pub struct Policy {
     default: ServerPolicy,
     servers: HashMap<String, ServerPolicy>,
     state: Mutex<HashMap<String, Arc<ServerState>>>,
-    budgets: Arc<dyn BudgetStore>,
+    store: Arc<dyn LimitStore>,
     clock: Arc<dyn Clock>,
 }
 
@@ -148,24 +128,24 @@ pub struct Admitted {
 }
 
 impl Policy {
-    /// A policy with a default for all servers, overrides by server name, and a budget store;
-    /// on the system clock.
+    /// A policy with a default for all servers, overrides by server name, and the store of
+    /// its counts; on the system clock.
     pub fn new(
         default: ServerPolicy,
         servers: HashMap<String, ServerPolicy>,
-        budgets: Arc<dyn BudgetStore>,
+        store: Arc<dyn LimitStore>,
     ) -> Policy {
         Policy {
             default,
             servers,
             state: Mutex::new(HashMap::new()),
-            budgets,
+            store,
             clock: Arc::new(SystemClock),
         }
     }
 
-    /// The same policy on another clock: the budgets' UTC day is read from its wall clock,
-    /// the rate limits from its monotonic reading. Set it before the first request.
+    /// The same policy on another clock: the budgets' UTC day and the rate limits are read
+    /// from its wall clock (the one processes share). Set it before the first request.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Policy {
         self.clock = clock;
         self.state = Mutex::new(HashMap::new());
@@ -187,19 +167,51 @@ impl Policy {
         let mut m = self.state.lock().unwrap_or_else(|p| p.into_inner());
         m.entry(server.to_owned())
             .or_insert_with(|| {
-                let limiter = NonZeroU32::new(rules.requests_per_minute).map(|rate| {
-                    let burst = NonZeroU32::new(rules.burst.max(1)).unwrap_or(NonZeroU32::MIN);
-                    governor::RateLimiter::direct_with_clock(
-                        governor::Quota::per_minute(rate).allow_burst(burst),
-                        LimiterClock(self.clock.clone()),
-                    )
-                });
                 Arc::new(ServerState {
-                    limiter,
                     slots: Arc::new(Semaphore::new(rules.max_concurrent.max(1) as usize)),
                 })
             })
             .clone()
+    }
+
+    fn now_us(&self) -> i64 {
+        self.clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64)
+    }
+
+    /// The counts a request must pass: the day's budgets not used up, the rate limit (the
+    /// request is counted when it passes).
+    fn count(&self, server: &str, r: &ServerPolicy) -> Result<(), String> {
+        let used = self.store.used(server, &self.today());
+        if r.daily_token_budget > 0 && used.tokens >= r.daily_token_budget {
+            return Err(format!(
+                "daily token budget of {} is used up ({} used today)",
+                r.daily_token_budget, used.tokens
+            ));
+        }
+        if r.daily_cost_budget > 0.0 && used.cost >= r.daily_cost_budget {
+            return Err(format!(
+                "daily cost budget of {} is used up ({} used today)",
+                dollars(r.daily_cost_budget),
+                dollars(used.cost)
+            ));
+        }
+        if let Some(rate) = r.rate() {
+            let over = self.store.admit(server, self.now_us(), rate).map_err(|e| {
+                format!("its rate limit cannot be counted ({e}), so nothing is sent")
+            })?;
+            if let Some(wait) = over {
+                return Err(format!(
+                    "rate limit of {} requests per minute (burst {}) exceeded; the next is admitted in {:.1} s",
+                    r.requests_per_minute,
+                    rate.burst,
+                    wait.as_secs_f64()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Checks a request against the server's rules, lowers `maxTokens` to the cap, and waits
@@ -215,54 +227,9 @@ impl Policy {
             server: server.to_owned(),
             rule,
         };
-        if !r.allow {
-            return Err(refuse("sampling is not allowed for this server".into()));
-        }
-        if params.tools.is_some() && !r.allow_tools {
-            return Err(refuse(
-                "tools in sampling requests are not allowed for this server".into(),
-            ));
-        }
-        let needed = match params.include_context {
-            None | Some(IncludeContext::None) => ContextAllow::None,
-            Some(IncludeContext::ThisServer) => ContextAllow::ThisServer,
-            Some(IncludeContext::AllServers) => ContextAllow::AllServers,
-        };
-        if needed > r.allow_context {
-            return Err(refuse(format!(
-                "includeContext {:?} is not allowed (allowed up to {:?})",
-                needed, r.allow_context
-            )));
-        }
-        if depth > r.max_depth {
-            return Err(refuse(format!(
-                "nested sampling depth {depth} exceeds the limit of {}",
-                r.max_depth
-            )));
-        }
-        let (tokens, cost) = self.budgets.used(server, &self.today());
-        if r.daily_token_budget > 0 && tokens >= r.daily_token_budget {
-            return Err(refuse(format!(
-                "daily token budget of {} is used up ({tokens} used today)",
-                r.daily_token_budget
-            )));
-        }
-        if r.daily_cost_budget > 0.0 && cost >= r.daily_cost_budget {
-            return Err(refuse(format!(
-                "daily cost budget of {} is used up ({} used today)",
-                dollars(r.daily_cost_budget),
-                dollars(cost)
-            )));
-        }
+        rules_allow(r, params, depth).map_err(refuse)?;
+        self.count(server, r).map_err(refuse)?;
         let state = self.state(server);
-        if let Some(l) = &state.limiter {
-            if l.check().is_err() {
-                return Err(refuse(format!(
-                    "rate limit of {} requests per minute (burst {}) exceeded",
-                    r.requests_per_minute, r.burst
-                )));
-            }
-        }
         let clamped_from = (params.max_tokens > r.max_tokens_cap).then_some(params.max_tokens);
         params.max_tokens = params.max_tokens.min(r.max_tokens_cap);
         let slot = state
@@ -277,10 +244,47 @@ impl Policy {
         })
     }
 
-    /// Records what an answered request used.
-    pub fn record(&self, server: &str, tokens: u64, cost: f64) {
-        self.budgets.add(server, &self.today(), tokens, cost);
+    /// Reserves `want` (what the request could use at most) of the server's daily budgets,
+    /// or refuses when it does not fit in what is left. The [`Reservation`] is settled with
+    /// what the request used; dropped unsettled, it counts all of `want` once the request was
+    /// sent, else nothing.
+    pub fn reserve(&self, server: &str, want: Usage) -> Result<Reservation, Refusal> {
+        Reservation::take(self, server, want)
     }
+
+    /// What `server` used today (settled requests).
+    pub fn used_today(&self, server: &str) -> Usage {
+        self.store.used(server, &self.today())
+    }
+}
+
+/// The rules a request's own content must pass (no counts): allowed at all, tools,
+/// `includeContext`, nesting depth.
+fn rules_allow(r: &ServerPolicy, params: &CreateMessageParams, depth: u32) -> Result<(), String> {
+    if !r.allow {
+        return Err("sampling is not allowed for this server".into());
+    }
+    if params.tools.is_some() && !r.allow_tools {
+        return Err("tools in sampling requests are not allowed for this server".into());
+    }
+    let needed = match params.include_context {
+        None | Some(IncludeContext::None) => ContextAllow::None,
+        Some(IncludeContext::ThisServer) => ContextAllow::ThisServer,
+        Some(IncludeContext::AllServers) => ContextAllow::AllServers,
+    };
+    if needed > r.allow_context {
+        return Err(format!(
+            "includeContext {:?} is not allowed (allowed up to {:?})",
+            needed, r.allow_context
+        ));
+    }
+    if depth > r.max_depth {
+        return Err(format!(
+            "nested sampling depth {depth} exceeds the limit of {}",
+            r.max_depth
+        ));
+    }
+    Ok(())
 }
 
 /// Today's UTC date as `YYYY-MM-DD` (by the system clock).
@@ -325,196 +329,4 @@ pub fn dollars(x: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use mcp_proto::clock::ManualClock;
-    use mcp_proto::SamplingMessage;
-
-    #[test]
-    fn small_amounts_keep_their_digits() {
-        assert_eq!(dollars(1.5), "$1.50");
-        assert_eq!(dollars(0.01), "$0.01");
-        assert_eq!(dollars(0.001), "$0.001");
-        assert_eq!(dollars(0.000125), "$0.000125");
-        assert_eq!(dollars(0.0012345), "$0.00123");
-        assert_eq!(dollars(0.0), "$0.00");
-    }
-    use std::future::Future;
-    use std::task::Poll;
-
-    fn req(max_tokens: u64) -> CreateMessageParams {
-        CreateMessageParams::new(vec![SamplingMessage::user("hi")], max_tokens)
-    }
-
-    fn policy(r: ServerPolicy) -> Policy {
-        Policy::new(r, HashMap::new(), Arc::new(MemoryBudgets::default()))
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(20_778), "2026-11-21");
-        assert_eq!(civil_date(11_016), "2000-02-29");
-        let t = UNIX_EPOCH + Duration::from_secs(20_778 * 86_400);
-        assert_eq!(day_of(t - Duration::from_secs(1)), "2026-11-20");
-        assert_eq!(day_of(t), "2026-11-21");
-        assert_eq!(day_of(UNIX_EPOCH - Duration::from_secs(1)), "1970-01-01");
-    }
-
-    /// A clock one minute before midnight UTC, 2026-11-21.
-    fn before_midnight() -> ManualClock {
-        ManualClock::new(UNIX_EPOCH + Duration::from_secs(20_779 * 86_400 - 60))
-    }
-
-    #[tokio::test]
-    async fn rules_refuse_and_clamp() {
-        let p = policy(ServerPolicy {
-            max_tokens_cap: 100,
-            ..Default::default()
-        });
-        let mut r = req(1000);
-        let a = p.admit("s", &mut r, 0).await.unwrap();
-        assert_eq!((r.max_tokens, a.clamped_from), (100, Some(1000)));
-        let p = policy(ServerPolicy {
-            allow: false,
-            ..Default::default()
-        });
-        assert!(p
-            .admit("s", &mut req(5), 0)
-            .await
-            .unwrap_err()
-            .rule
-            .contains("not allowed"));
-        let p = policy(ServerPolicy::default());
-        let mut r = req(5);
-        r.include_context = Some(IncludeContext::AllServers);
-        assert!(p
-            .admit("s", &mut r, 0)
-            .await
-            .unwrap_err()
-            .rule
-            .contains("includeContext"));
-        assert!(p
-            .admit("s", &mut req(5), 3)
-            .await
-            .unwrap_err()
-            .rule
-            .contains("depth 3"));
-    }
-
-    #[tokio::test]
-    async fn rate_limit_refuses_the_excess() {
-        let p = policy(ServerPolicy {
-            requests_per_minute: 60,
-            burst: 3,
-            ..Default::default()
-        });
-        for _ in 0..3 {
-            p.admit("s", &mut req(5), 0).await.unwrap();
-        }
-        let e = p.admit("s", &mut req(5), 0).await.unwrap_err();
-        assert!(
-            e.rule
-                .contains("rate limit of 60 requests per minute (burst 3)"),
-            "{e}"
-        );
-        // Another server has its own limiter.
-        p.admit("other", &mut req(5), 0).await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn the_rate_limit_lets_one_more_through_each_interval() {
-        let clock = before_midnight();
-        let p = policy(ServerPolicy {
-            requests_per_minute: 60,
-            burst: 2,
-            ..Default::default()
-        })
-        .with_clock(Arc::new(clock.clone()));
-        for _ in 0..2 {
-            p.admit("s", &mut req(5), 0).await.unwrap();
-        }
-        assert!(p.admit("s", &mut req(5), 0).await.is_err());
-        // 60 a minute: one more each second, not before.
-        clock.advance(Duration::from_millis(999));
-        assert!(p.admit("s", &mut req(5), 0).await.is_err());
-        clock.advance(Duration::from_millis(1));
-        p.admit("s", &mut req(5), 0).await.unwrap();
-        assert!(p.admit("s", &mut req(5), 0).await.is_err());
-        // A quiet minute refills the burst, and no more.
-        clock.advance(Duration::from_secs(60));
-        for _ in 0..2 {
-            p.admit("s", &mut req(5), 0).await.unwrap();
-        }
-        assert!(p.admit("s", &mut req(5), 0).await.is_err());
-    }
-
-    #[tokio::test]
-    async fn budgets_refuse_once_used_up() {
-        let p = policy(ServerPolicy {
-            daily_token_budget: 100,
-            ..Default::default()
-        });
-        p.admit("s", &mut req(5), 0).await.unwrap();
-        p.record("s", 100, 0.0);
-        let e = p.admit("s", &mut req(5), 0).await.unwrap_err();
-        assert!(
-            e.rule.contains("daily token budget of 100 is used up"),
-            "{e}"
-        );
-        let p = policy(ServerPolicy {
-            daily_cost_budget: 0.01,
-            ..Default::default()
-        });
-        p.record("s", 1, 0.02);
-        assert!(p
-            .admit("s", &mut req(5), 0)
-            .await
-            .unwrap_err()
-            .rule
-            .contains("daily cost budget"));
-    }
-
-    #[tokio::test]
-    async fn budgets_start_again_at_midnight_utc() {
-        let clock = before_midnight();
-        let p = policy(ServerPolicy {
-            daily_token_budget: 100,
-            ..Default::default()
-        })
-        .with_clock(Arc::new(clock.clone()));
-        assert_eq!(p.today(), "2026-11-21");
-        p.admit("s", &mut req(5), 0).await.unwrap();
-        p.record("s", 100, 0.0);
-        let e = p.admit("s", &mut req(5), 0).await.unwrap_err();
-        assert!(e.rule.contains("(100 used today)"), "{e}");
-        // Still the same day one second before midnight.
-        clock.advance(Duration::from_secs(59));
-        assert!(p.admit("s", &mut req(5), 0).await.is_err());
-        clock.advance(Duration::from_secs(1));
-        assert_eq!(p.today(), "2026-11-22");
-        p.admit("s", &mut req(5), 0).await.unwrap();
-        p.record("s", 40, 0.0);
-        let budgets = &p.budgets;
-        assert_eq!(budgets.used("s", "2026-11-21"), (100, 0.0));
-        assert_eq!(budgets.used("s", "2026-11-22"), (40, 0.0));
-    }
-
-    #[tokio::test]
-    async fn concurrency_waits_for_a_slot() {
-        let p = Arc::new(policy(ServerPolicy {
-            max_concurrent: 1,
-            ..Default::default()
-        }));
-        let first = p.admit("s", &mut req(5), 0).await.unwrap();
-        let mut r = req(5);
-        let mut second = std::pin::pin!(p.admit("s", &mut r, 0));
-        let polled = std::future::poll_fn(|cx| Poll::Ready(second.as_mut().poll(cx))).await;
-        assert!(
-            polled.is_pending(),
-            "the second waits while the first holds the slot"
-        );
-        drop(first);
-        second.await.unwrap();
-    }
-}
+mod tests;

@@ -46,7 +46,6 @@ fn call(
         .arg(&cfg)
         .arg("--audit")
         .arg(dir.join("audit.db"))
-        .arg("--")
         .args(server)
         .output()
         .unwrap()
@@ -92,7 +91,7 @@ fn the_rate_limit_refuses_the_excess() {
         "fixed:ok",
         "bench_sampling",
         r#"{"n":3,"concurrency":1}"#,
-        &[bin(), "serve", "bench"],
+        &["--name", "bench", "--", bin(), "serve", "bench"],
     ));
     assert_eq!(r["isError"], true, "{r}");
     assert!(
@@ -110,12 +109,58 @@ fn the_rate_limit_refuses_the_excess() {
     assert!(rows[0]["tokens_in"].as_i64().unwrap() > 0);
 }
 
+/// Each `call` is its own process; the rate limit is counted in the audit log they share.
+#[test]
+fn a_rate_limit_holds_across_processes() {
+    let dir = scratch("rate-processes");
+    let cfg = "[approval]\nmode = \"auto\"\n[policy.servers.summarize]\nrequests_per_minute = 2\n";
+    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
+    let server = ["--name", "summarize", "--", bin(), "serve", "summarize"];
+    let run = || result(&call(&dir, cfg, "fixed:ok", "summarize", &args, &server));
+    assert_eq!(text(&run()), "ok");
+    assert_eq!(text(&run()), "ok");
+    let third = run();
+    assert_eq!(third["isError"], true, "{third}");
+    assert!(
+        text(&third).contains("rate limit of 2 requests per minute (burst 2) exceeded"),
+        "{third}"
+    );
+}
+
+/// A request that could overspend the budget is refused before it is sent: nothing is spent.
+#[test]
+fn a_budget_is_never_overspent() {
+    let dir = scratch("overspend");
+    let cfg = "[approval]\nmode = \"auto\"\n[policy.servers.summarize]\ndaily_token_budget = 100\n";
+    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
+    let server = ["--name", "summarize", "--", bin(), "serve", "summarize"];
+    let r = result(&call(&dir, cfg, "fixed:ok", "summarize", &args, &server));
+    assert!(
+        text(&r).contains("daily token budget of 100: this request may use up to 501 tokens (its prompt and maxTokens), and 0 are used or reserved today"),
+        "{r}"
+    );
+    let rows = audit(&dir);
+    assert_eq!(
+        (rows.len(), rows[0]["decision"].as_str()),
+        (1, Some("refused"))
+    );
+    assert_eq!(
+        (
+            rows[0]["tokens_in"].as_i64(),
+            rows[0]["tokens_out"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+}
+
 #[test]
 fn a_daily_budget_survives_a_restart() {
     let dir = scratch("budget");
-    let cfg = "[approval]\nmode = \"auto\"\n[policy.servers.summarize]\ndaily_token_budget = 30\n";
+    // The request may use up to 501 tokens (441 for its prompt, 60 of maxTokens), and uses
+    // about 100: one fits in 550, a second does not.
+    let cfg = "[approval]\nmode = \"auto\"\n[policy.servers.summarize]\ndaily_token_budget = 550\n";
     let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
-    let server = [bin(), "serve", "summarize"];
+    let server = ["--name", "summarize", "--", bin(), "serve", "summarize"];
     let first = result(&call(
         &dir,
         cfg,
@@ -136,7 +181,7 @@ fn a_daily_budget_survives_a_restart() {
     ));
     assert_eq!(second["isError"], true, "{second}");
     assert!(
-        text(&second).contains("daily token budget of 30 is used up"),
+        text(&second).contains("daily token budget of 550: this request may use up to 501 tokens"),
         "{second}"
     );
     let rows = audit(&dir);
@@ -161,7 +206,7 @@ fn deny_reaches_the_server_as_user_rejection_and_is_audited() {
         "fixed:x",
         "summarize",
         &args,
-        &[bin(), "serve", "summarize"],
+        &["--", bin(), "serve", "summarize"],
     ));
     assert!(text(&r).contains("User rejected sampling request"), "{r}");
     let rows = audit(&dir);
@@ -219,8 +264,13 @@ fn the_terminal_review_approves_edits_and_rejects() {
         serde_json::json!([["[t]rust", "a"], ["[s]end", "s"]]),
         "echo",
     );
+    // A bare command is known by its command line; the name the server claims is flagged.
     assert!(
-        screen.contains("sampling request from server \"summarize\""),
+        screen.contains("sampling request from server \"mcp-sampling serve summarize\""),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("│ ⚠ the server calls itself \"summarize\", but is configured as \"mcp-sampling serve summarize\""),
         "{screen}"
     );
     assert!(
