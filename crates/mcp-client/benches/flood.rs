@@ -7,7 +7,8 @@
 //! burst of 5: its excess is refused; the calm server's own limits are out of the way.
 //!
 //! Run: `cargo bench -p mcp-client --bench flood` (env M calm calls per phase, default 2000;
-//! K input requests per modern round, default 100). Without `--bench` it is a smoke run.
+//! K input requests per modern round, default 100; R the hostile connection's most requests
+//! in progress, default the engine's 1024). Without `--bench` it is a smoke run.
 
 use mcp_client::{Client, ClientOptions, EraChoice};
 use mcp_host::approval::{Approval, Mode};
@@ -99,11 +100,12 @@ fn flood_params() -> Value {
 /// fast as the client reads them, and the answers drained, until `stop`.
 async fn legacy_flood(host: Arc<Host>, stop: Arc<AtomicBool>, counts: Arc<Counts>) {
     let (a, b) = mcp_rpc::memory();
-    let options = ClientOptions {
+    let mut options = ClientOptions {
         era: EraChoice::Legacy,
         name: Some("hostile".into()),
         ..Default::default()
     };
+    options.rpc.max_running = env("R", options.rpc.max_running);
     let client = tokio::spawn(Client::connect(b, host, options));
     let mut read = BufReader::new(a.read).lines();
     let mut write = a.write;
