@@ -27,9 +27,10 @@ async fn ask(Args(a): Args<Q>, ctx: Ctx) -> Result<String, ToolError> {
     }
 }
 
-/// An HTTP endpoint that answers every request `503` with an OpenAI-style error body; counts
-/// the requests. Returns its base URL.
-async fn failing_provider(count: Arc<AtomicUsize>) -> String {
+/// An HTTP endpoint that answers every request `503` with an OpenAI-style error body, or
+/// (`stall`) never answers and holds the connection until the client closes it; counts the
+/// requests. Returns its base URL.
+async fn failing_provider(count: Arc<AtomicUsize>, stall: bool) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -58,6 +59,10 @@ async fn failing_provider(count: Arc<AtomicUsize>) -> String {
                     }
                 }
                 count.fetch_add(1, Ordering::SeqCst);
+                if stall {
+                    while !matches!(stream.read_buf(&mut buf).await, Ok(0) | Err(_)) {}
+                    return;
+                }
                 let body = r#"{"error":{"message":"overloaded","type":"server_error"}}"#;
                 let reply = format!(
                     "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -87,7 +92,7 @@ async fn connect(era: EraChoice, host: Arc<Host>) -> Client {
 #[tokio::test]
 async fn a_failing_provider_ends_the_tool_call_on_both_eras() {
     let count = Arc::new(AtomicUsize::new(0));
-    let base = failing_provider(count.clone()).await;
+    let base = failing_provider(count.clone(), false).await;
     let provider = OpenAi::new(HttpConfig::new(base))
         .with_retries(2)
         .with_backoff(Duration::from_millis(5), Duration::from_millis(20));
@@ -125,4 +130,60 @@ async fn a_failing_provider_ends_the_tool_call_on_both_eras() {
         "{e:?}"
     );
     assert_eq!(count.load(Ordering::SeqCst), 6);
+}
+
+/// Fails the test if `fut` has not ended after an hour of the paused clock (an instant).
+async fn within_an_hour<T>(fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(3600), fut)
+        .await
+        .expect("not ended within an hour")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_provider_ends_the_tool_call_at_its_timeout_on_both_eras() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let base = failing_provider(count.clone(), true).await;
+    // The provider's defaults: 120 s per attempt, and a timed-out request is not sent again.
+    let host = Arc::new(
+        Host::builder()
+            .approval(Approval::new(Mode::Auto, vec![], None))
+            .provider(
+                Arc::new(OpenAi::new(HttpConfig::new(base))),
+                vec![catalog_entry("openai", "m")],
+            )
+            .build()
+            .expect("the host builds"),
+    );
+    let timed_out = "no complete answer within 120s";
+
+    let legacy = connect(EraChoice::Legacy, host.clone()).await;
+    let start = tokio::time::Instant::now();
+    let r = within_an_hour(legacy.call_tool("ask", args("hi")))
+        .await
+        .unwrap();
+    // Ended by the provider's timeout (on tokio's paused clock), long before the server's
+    // own wait for a sampling reply (5 minutes) or the client's for the call (10 minutes).
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(120) && elapsed < Duration::from_secs(121),
+        "{elapsed:?}"
+    );
+    assert_eq!(r.is_error, Some(true));
+    assert!(
+        r.text_content().starts_with("server saw: the client failed the sampling request: sampling failed: cannot reach openai")
+            && r.text_content().contains(timed_out),
+        "{}",
+        r.text_content()
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+
+    let modern = connect(EraChoice::Modern, host).await;
+    let e = within_an_hour(modern.call_tool("ask", args("hi")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Sampling(SamplingError::Failed(m)) if m.contains(timed_out)),
+        "{e:?}"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 2);
 }
