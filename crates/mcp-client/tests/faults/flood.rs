@@ -1,6 +1,7 @@
 //! Hostile servers send sampling requests as fast as they can, on both eras, to a host whose
-//! policy allows 60 a minute with a burst of 5 (on a clock that does not move, so nothing is
-//! refilled). The flood is held to its burst and the excess refused with the policy's error;
+//! policy allows 5 a minute with a burst of 5 (on a clock that does not move, so nothing is
+//! refilled: however the limit is counted, 5 get through). The flood is held to those 5 and
+//! the excess refused with the policy's error;
 //! at most `max_concurrent` requests reach the provider, so what waits is bounded by the
 //! burst, not by the flood; and a calm server's tool call through the same host is answered
 //! during the flood.
@@ -23,8 +24,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::Semaphore;
 
-/// The policy's rule, as its refusals name it.
-const RULE: &str = "rate limit of 60 requests per minute (burst 5) exceeded";
+/// The policy's rule, as its refusals name it (the words only: the numbers' form may change).
+const RULE: &str = "rate limit";
 
 /// Answers `ok` at once, except requests whose text starts with `flood`: those wait until the
 /// gate opens. Counts them, and the most it held at once.
@@ -112,11 +113,11 @@ impl Provider for Gated {
     }
 }
 
-/// A host over `provider`: every server 60 requests a minute, burst 5, 2 at once; approval
+/// A host over `provider`: every server 5 requests a minute, burst 5, 2 at once; approval
 /// auto; a clock that stays put.
 pub fn host(provider: Arc<Gated>) -> Arc<Host> {
     let policy = ServerPolicy {
-        requests_per_minute: 60,
+        requests_per_minute: 5,
         burst: 5,
         max_concurrent: 2,
         ..ServerPolicy::default()
