@@ -604,6 +604,13 @@ impl Client {
         call: &ToolCall,
         requests: std::collections::BTreeMap<String, mrtr::InputRequest>,
     ) -> Result<InputResponses, ClientError> {
+        if requests.len() > self.opts.max_input_requests {
+            return Err(ClientError::Protocol(format!(
+                "the server asked for {} inputs in one round (at most {} are answered)",
+                requests.len(),
+                self.opts.max_input_requests
+            )));
+        }
         let mut tasks = JoinSet::new();
         for (key, req) in requests {
             let fut = crate::inputs::modern(&self.state, call, &self.version, &key, req)?;

@@ -34,6 +34,10 @@ pub struct ClientOptions {
     /// Modern: most `input_required` rounds per call (default 100: a tool call that samples
     /// one request at a time needs a round per request).
     pub max_rounds: u32,
+    /// Modern: most input requests in one `input_required` round (default 256); a round with
+    /// more is a protocol error, answered by none (their answers run at once: a server asking
+    /// for thousands would have as many running).
+    pub max_input_requests: usize,
     /// How long a tool call may take (default 10 minutes: sampling may wait for a person).
     pub call_timeout: Duration,
     /// The engine's limits.
@@ -62,6 +66,7 @@ impl Default for ClientOptions {
             capabilities: ClientCapabilities::sampling(true),
             probe_timeout: Duration::from_secs(5),
             max_rounds: 100,
+            max_input_requests: 256,
             call_timeout: Duration::from_secs(600),
             rpc: Config::default(),
             elicitation: None,
@@ -78,6 +83,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("era", &self.era)
             .field("info", &self.info)
             .field("capabilities", &self.capabilities)
+            .field("max_input_requests", &self.max_input_requests)
             .field("call_timeout", &self.call_timeout)
             .field("elicitation", &self.elicitation.is_some())
             .field("roots", &self.roots)

@@ -181,6 +181,10 @@ impl Incoming {
                 "\"jsonrpc\" must be \"2.0\"",
             ));
         }
+        if let Some(why) = envelope_problem(&obj) {
+            let id = obj.get("id").filter(|id| id.is_string() || id.is_number());
+            return Err(error(StatusCode::BAD_REQUEST, id, -32600, why));
+        }
         let params = obj.get("params");
         let name = params
             .and_then(|p| p.get("name").or_else(|| p.get("uri")))
@@ -216,6 +220,21 @@ impl Incoming {
     /// A request (has both id and method).
     pub fn is_request(&self) -> bool {
         self.id.is_some() && self.method.is_some()
+    }
+}
+
+/// What makes an object no JSON-RPC message (a request, a notification or a response):
+/// the engine would refuse it too, but its refusal would not reach this POST's answer.
+fn envelope_problem(obj: &serde_json::Map<String, Value>) -> Option<&'static str> {
+    match (obj.get("method"), obj.get("id")) {
+        (Some(m), _) if !m.is_string() => Some("\"method\" must be a string"),
+        (_, Some(id)) if !(id.is_string() || id.is_number() || id.is_null()) => {
+            Some("\"id\" must be a string or a number")
+        }
+        (None, _) if !(obj.contains_key("result") || obj.contains_key("error")) => {
+            Some("neither a request, a notification nor a response")
+        }
+        _ => None,
     }
 }
 

@@ -19,6 +19,7 @@ mod checks;
 mod legacy;
 mod modern;
 mod params;
+mod serve;
 mod sse;
 
 use axum::body::Bytes;
@@ -91,6 +92,13 @@ pub struct HttpConfig {
     pub keepalive: Duration,
     /// Longest wait for in-flight requests at shutdown (default 30 s).
     pub shutdown_grace: Duration,
+    /// Time a client has to send a request's head, from when the server starts waiting for
+    /// it; then the connection is closed (default 10 s). Idle keep-alive connections close
+    /// after it too.
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's whole body, from when the handler starts
+    /// reading it; then it is answered `408` and the connection closed (default 30 s).
+    pub body_timeout: Duration,
 }
 
 impl Default for HttpConfig {
@@ -110,6 +118,8 @@ impl Default for HttpConfig {
             sse_retry: Duration::from_secs(1),
             keepalive: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -182,40 +192,30 @@ impl HttpServer {
 
     /// Serves on `listener` until `shutdown` resolves; then refuses new requests, ends the
     /// standalone streams and waits (up to the grace period) for requests in flight.
+    ///
+    /// Each connection is HTTP/1 with a deadline for the request head
+    /// ([`HttpConfig::header_timeout`]: a client sending its headers byte by byte is cut
+    /// off) and one for the body ([`HttpConfig::body_timeout`]).
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), HttpError> {
         let sweeper = tokio::spawn(legacy::sweep(self.state.clone()));
-        let state = self.state.clone();
+        let connections =
+            serve::accept_until(listener, self.router(), &self.state.cfg, shutdown).await;
+        self.state.stopping.store(true, Ordering::SeqCst);
+        self.state.sessions.stop_standalone_streams();
         let grace = self.state.cfg.shutdown_grace;
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            state.stopping.store(true, Ordering::SeqCst);
-            state.sessions.stop_standalone_streams();
-            let _ = stop_tx.send(());
-        };
-        let app = self.router().into_make_service();
-        // Small SSE events and 202s go out at once (Nagle's algorithm held them back, which
-        // cost ~4x at 32 sampling requests in flight).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!("cannot set TCP_NODELAY: {e}");
-            }
-        });
-        let served = axum::serve(listener, app).with_graceful_shutdown(signal);
-        let outcome = tokio::select! {
-            r = served => r.map_err(HttpError::from),
-            _ = async { let _ = stop_rx.await; tokio::time::sleep(grace).await } => {
-                tracing::warn!("requests still in flight after the shutdown grace period; stopping");
-                Ok(())
-            }
-        };
+        if tokio::time::timeout(grace, connections.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("requests still in flight after the shutdown grace period; stopping");
+        }
         sweeper.abort();
         self.state.sessions.end_all();
-        outcome
+        Ok(())
     }
 }
 
@@ -256,9 +256,19 @@ async fn post(st: Arc<AppState>, headers: HeaderMap, body: axum::body::Body) -> 
     if let Err(r) = checks::post_media(&headers) {
         return r;
     }
-    let body: Bytes = match axum::body::to_bytes(body, st.cfg.max_body).await {
-        Ok(b) => b,
+    let read = axum::body::to_bytes(body, st.cfg.max_body);
+    let body: Bytes = match tokio::time::timeout(st.cfg.body_timeout, read).await {
+        Ok(Ok(b)) => b,
         Err(_) => {
+            let msg = format!("the body did not arrive within {:?}", st.cfg.body_timeout);
+            let mut r = checks::error(StatusCode::REQUEST_TIMEOUT, None, -32600, &msg);
+            r.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return r;
+        }
+        Ok(Err(_)) => {
             let msg = format!(
                 "the body exceeds the limit of {} bytes (or could not be read)",
                 st.cfg.max_body

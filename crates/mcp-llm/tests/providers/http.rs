@@ -25,7 +25,7 @@ fn provider(server: &Server) -> OpenAi {
     OpenAi::new(HttpConfig::new(&server.base))
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rate_limits_are_retried_honouring_retry_after() {
     let server = Server::start(vec![
         Reply::json_with(429, &[("retry-after", "1")], rate_limited()),
@@ -35,7 +35,7 @@ async fn rate_limits_are_retried_honouring_retry_after() {
     .await;
     // A backoff of 20 s: only Retry-After makes this finish in time.
     let p = provider(&server).with_backoff(Duration::from_secs(20), Duration::from_secs(20));
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let c = tokio::time::timeout(Duration::from_secs(8), p.complete("m", &hello()))
         .await
         .expect("Retry-After was not honoured")

@@ -5,6 +5,7 @@
 
 mod anthropic;
 mod env;
+mod faults;
 mod http;
 mod openai;
 mod server;

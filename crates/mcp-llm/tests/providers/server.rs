@@ -59,6 +59,9 @@ pub enum Reply {
     },
     /// Never answers; waits for the client to close the connection.
     Hold,
+    /// Sends this status, a `content-length` of twice the body's and the body, then stalls
+    /// (the rest never comes) until the client closes the connection.
+    Partial { status: u16, body: String },
     /// Closes the connection without answering.
     Close,
 }
@@ -253,16 +256,27 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
             let _ = stream.shutdown().await;
         }
         Reply::Close => drop(stream),
-        Reply::Hold => {
-            let mut scratch = [0u8; 256];
-            loop {
-                match stream.read(&mut scratch).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
-            *state.closed_while_held.lock().unwrap() += 1;
-            state.changed.notify_waiters();
+        Reply::Partial { status, body } => {
+            let out = format!(
+                "HTTP/1.1 {status} Status\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len() * 2
+            );
+            let _ = stream.write_all(out.as_bytes()).await;
+            hold(stream, &state).await;
+        }
+        Reply::Hold => hold(stream, &state).await,
+    }
+}
+
+/// Reads until the client closes the connection, and counts it.
+async fn hold(mut stream: TcpStream, state: &State) {
+    let mut scratch = [0u8; 256];
+    loop {
+        match stream.read(&mut scratch).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
         }
     }
+    *state.closed_while_held.lock().unwrap() += 1;
+    state.changed.notify_waiters();
 }
