@@ -617,12 +617,24 @@ impl Client {
             tasks.spawn(async move { (key, fut.await) });
         }
         let mut out = InputResponses::new();
-        while let Some(joined) = tasks.join_next().await {
+        loop {
+            // A server gone while its inputs are answered (its process exited: its input
+            // ended) gets no answers: the inputs are dropped (the JoinSet aborts them).
+            let joined = tokio::select! {
+                j = tasks.join_next() => j,
+                () = self.peer.closed() => {
+                    return Err(ClientError::Transport(
+                        "the server closed the connection while its input requests were answered".into(),
+                    ))
+                }
+            };
+            let Some(joined) = joined else {
+                return Ok(out);
+            };
             let (key, reply) =
                 joined.map_err(|e| ClientError::Protocol(format!("input task failed: {e}")))?;
             out.insert(key, reply?);
         }
-        Ok(out)
     }
 
     /// Closes the connection (a child server's stdin closes) and waits for the reader.

@@ -165,6 +165,23 @@ impl AuditLog {
         })
     }
 
+    /// Opens an existing log for reading only (`mcp-sampling audit`). A host given such a
+    /// log refuses every sampling request: its limits cannot be counted (fail-closed).
+    pub fn open_read_only(path: &Path) -> Result<AuditLog, AuditError> {
+        let p = path.display().to_string();
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let db = Connection::open_with_flags(path, flags).map_err(|source| AuditError {
+            path: p.clone(),
+            source,
+        })?;
+        Ok(AuditLog {
+            db: Mutex::new(db),
+            keep_prompts: false,
+            path: p,
+        })
+    }
+
     /// An in-memory log (tests).
     pub fn in_memory() -> AuditLog {
         let db = Connection::open_in_memory().expect("sqlite in memory");
@@ -245,6 +262,13 @@ impl AuditLog {
         let args = params![f.server, decision, f.from_ms, f.until_ms, f.limit as i64];
         let rows = stmt.query_map(args, entry).map_err(&err)?;
         rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    /// SQLite's `PRAGMA integrity_check`: `ok`, or what is wrong.
+    pub fn integrity_check(&self) -> Result<String, AuditError> {
+        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        db.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(self.err())
     }
 
     /// The servers named in the log, sorted.

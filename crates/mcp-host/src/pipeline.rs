@@ -12,6 +12,7 @@
 
 use crate::approval::{Approval, Mode, ReplyDecision};
 use crate::audit::{AuditLog, Decision, Entry};
+use crate::context::Recent;
 use crate::policy::{
     input_bound, LimitStore, MemoryLimits, Policy, Refusal, Reservation, ServerPolicy, Usage,
 };
@@ -71,7 +72,17 @@ pub enum Event {
     },
     /// The request failed after approval.
     Failed(String),
+    /// The request was dropped before it was answered: the server cancelled it, or the
+    /// connection to it ended (the server exited or was killed).
+    Withdrawn {
+        /// Server.
+        server: String,
+    },
 }
+
+/// The outcome recorded for a request dropped before its answer.
+pub const WITHDRAWN: &str =
+    "withdrawn before it was answered: the server cancelled it or its connection ended";
 
 type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 
@@ -83,6 +94,7 @@ struct Inner {
     audit: Option<Arc<AuditLog>>,
     observer: Option<Observer>,
     clock: Arc<dyn Clock>,
+    recent: Recent,
 }
 
 /// The composed pipeline. Cheap to clone; implements [`SamplingHandler`].
@@ -121,6 +133,12 @@ impl Host {
     /// The router (its catalog lists the usable models).
     pub fn router(&self) -> &Router {
         &self.inner.router
+    }
+
+    /// Whether the policy lets some server ask for `includeContext` (a client declares
+    /// `sampling.context` then; the policy still decides per server).
+    pub fn honours_context(&self) -> bool {
+        self.inner.policy.allows_context()
     }
 }
 
@@ -201,6 +219,7 @@ impl HostBuilder {
                 audit: self.audit,
                 observer: self.observer,
                 clock: self.clock,
+                recent: Recent::default(),
             }),
         })
     }
@@ -262,23 +281,23 @@ impl Inner {
     }
 
     async fn answer(&self, req: SamplingRequest) -> Result<CreateMessageResult, SamplingError> {
-        let started = Instant::now();
-        let mut entry = self.new_entry(&req);
+        let mut pending = Pending {
+            host: self,
+            entry: self.new_entry(&req),
+            started: Instant::now(),
+            open: true,
+        };
         self.emit(Event::Request {
             server: req.server.to_string(),
             tool: req.tool_call.as_ref().map(|t| t.name.clone()),
             prompt: shorten(&last_user_text(&req.params), 120),
             max_tokens: req.params.max_tokens,
         });
-        let outcome = self.run(&req, &mut entry).await;
-        entry.latency_ms = started.elapsed().as_millis() as i64;
-        entry.outcome = match &outcome {
+        let outcome = self.run(&req, &mut pending.entry).await;
+        pending.close(match &outcome {
             Ok(_) => "ok".into(),
             Err(e) => e.to_string(),
-        };
-        if let Some(a) = &self.audit {
-            a.record(&entry);
-        }
+        });
         outcome
     }
 
@@ -326,6 +345,7 @@ impl Inner {
             Ok(a) => a,
             Err(refusal) => return Err(self.refused(entry, refusal)),
         };
+        self.recent.apply(server, &mut params);
         let route = self.route(&params, entry)?;
         let mut held = self
             .policy
@@ -374,7 +394,17 @@ impl Inner {
                 }
             }
         }
+        self.recent
+            .note(server, &last_user_text(&params), &result.text());
         Ok(result)
+    }
+
+    fn record(&self, entry: &mut Entry, started: Instant, outcome: String) {
+        entry.latency_ms = started.elapsed().as_millis() as i64;
+        entry.outcome = outcome;
+        if let Some(a) = &self.audit {
+            a.record(entry);
+        }
     }
 
     /// Notes a policy's refusal in the entry and the events; the error for the server.
@@ -442,6 +472,34 @@ impl Inner {
             timing,
         });
         Ok(done)
+    }
+}
+
+/// A request's audit entry until it is recorded: by its answer, or, when the request is
+/// dropped first (cancelled, its connection gone), as [`WITHDRAWN`].
+struct Pending<'a> {
+    host: &'a Inner,
+    entry: Entry,
+    started: Instant,
+    open: bool,
+}
+
+impl Pending<'_> {
+    fn close(&mut self, outcome: String) {
+        if std::mem::replace(&mut self.open, false) {
+            self.host.record(&mut self.entry, self.started, outcome);
+        }
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.close(WITHDRAWN.into());
+            self.host.emit(Event::Withdrawn {
+                server: self.entry.server.clone(),
+            });
+        }
     }
 }
 

@@ -29,8 +29,8 @@ pub fn run(a: AuditArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    let log =
-        AuditLog::open(&path, false).with_context(|| format!("cannot open {}", path.display()))?;
+    let log = AuditLog::open_read_only(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
     let rows = log.recent(a.limit)?;
     if a.json {
         for r in &rows {

@@ -62,6 +62,7 @@ fn print_event(e: &Event) {
             );
         }
         Event::Failed(why) => println!("   ✗ failed: {why}"),
+        Event::Withdrawn { server } => println!("   ✗ {server} withdrew the request"),
     }
 }
 

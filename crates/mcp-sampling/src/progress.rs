@@ -107,7 +107,10 @@ impl Watcher {
 
     /// Sees one event.
     pub fn see(&self, e: &Event) {
-        let ends = matches!(e, Event::Replied { .. } | Event::Failed(_));
+        let ends = matches!(
+            e,
+            Event::Replied { .. } | Event::Failed(_) | Event::Withdrawn { .. }
+        );
         if ends {
             let mut r = self.running.lock().unwrap_or_else(|p| p.into_inner());
             r.0 = r.0.saturating_sub(1);
@@ -163,6 +166,9 @@ fn step(e: &Event) -> String {
             figures(*tokens, *latency_ms, timing.as_ref())
         ),
         Event::Failed(why) => format!("sampling: failed: {why}"),
+        Event::Withdrawn { server } => {
+            format!("sampling: {server}'s request was withdrawn before its answer")
+        }
     }
 }
 

@@ -191,22 +191,13 @@ mod tests {
     #[test]
     fn a_read_only_log_refuses_to_count() {
         let (a, _b, dir) = two("readonly");
-        let ro = rusqlite::Connection::open_with_flags(
-            dir.join("audit.db"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        let log = AuditLog {
-            db: std::sync::Mutex::new(ro),
-            keep_prompts: false,
-            path: "read-only".into(),
-        };
+        let log = AuditLog::open_read_only(&dir.join("audit.db")).unwrap();
         let rate = Rate {
             interval_us: 1,
             burst: 1,
         };
         let e = log.admit("s", 0, rate).unwrap_err();
-        assert!(e.0.contains("read-only"), "{e}");
+        assert!(e.0.contains("readonly database"), "{e}");
         assert!(a.admit("s", 0, rate).unwrap().is_none());
         let _ = std::fs::remove_dir_all(dir);
     }
