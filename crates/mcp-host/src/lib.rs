@@ -11,6 +11,7 @@
 //! - [`approval`]: modes, rules and the [`Reviewer`](approval::Reviewer) a person answers;
 //!   [`FirstOf`] asks two reviewers and takes the first answer.
 //! - [`audit`]: every request in SQLite; the budgets' store.
+//! - [`context`]: the recent exchanges `includeContext` adds, kept per server.
 //! - [`inspect`]: what a reviewer must see: hidden characters revealed, claims flagged.
 //! - [`pipeline`]: [`Host`], the composition, and the [`Event`]s it reports.
 //! - [`answer_with`]: the one-liner that turns a provider into a handler (no pipeline).
@@ -18,6 +19,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod context;
 mod direct;
 mod first_of;
 pub mod inspect;

@@ -252,6 +252,13 @@ impl Policy {
         Reservation::take(self, server, want)
     }
 
+    /// Whether some server (or every server, by default) may ask for `includeContext`.
+    pub fn allows_context(&self) -> bool {
+        std::iter::once(&self.default)
+            .chain(self.servers.values())
+            .any(|r| r.allow_context > ContextAllow::None)
+    }
+
     /// What `server` used today (settled requests).
     pub fn used_today(&self, server: &str) -> Usage {
         self.store.used(server, &self.today())

@@ -6,10 +6,12 @@ use crate::host::{self, HostArgs};
 use crate::target::ServerArgs;
 use anyhow::{bail, Context};
 use clap::Args;
-use mcp_client::{Client, ClientOptions, SamplingHandler};
+use mcp_client::{Client, ClientOptions, SamplingError, SamplingHandler, SamplingRequest};
+use mcp_proto::sampling::CreateMessageResult;
+use mcp_proto::BoxFuture;
 use serde_json::{Map, Value};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Args)]
@@ -49,9 +51,12 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
         name: Some(a.target.name()?),
         ..a.host.client_options_with(&host, console.as_ref())?
     };
-    let handler: Arc<dyn SamplingHandler> = Arc::new(host);
+    let watched = Arc::new(Watched {
+        host: Arc::new(host),
+        rejected: Arc::default(),
+    });
     let connect = a.target.connector(a.host.config.as_deref())?;
-    let (client, child) = connect(handler, opts)
+    let (client, child) = connect(watched.clone(), opts)
         .await
         .context("cannot connect to the server")?;
     let outcome = call(client, &a.tool, args, a.depth).await;
@@ -59,15 +64,56 @@ pub async fn run(a: CallArgs) -> anyhow::Result<ExitCode> {
         let status = child.shutdown().await;
         tracing::debug!(?status, "server exited");
     }
-    let result = outcome?;
     if let Some(c) = console {
         c.shutdown().await;
     }
+    let rejected = watched
+        .rejected
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    // One report on both eras: a legacy server hears of the rejection and answers the call
+    // (its answer is printed); a modern call ends there (the server is not asked again).
+    if let Some(why) = rejected {
+        if let Ok(result) = &outcome {
+            println!("{}", serde_json::to_string(result)?);
+        }
+        eprintln!("the host rejected a sampling request of this call: {why}");
+        return Ok(ExitCode::from(SAMPLING_REJECTED));
+    }
+    let result = outcome?;
     println!("{}", serde_json::to_string(&result)?);
     if result.is_error == Some(true) {
         eprintln!("note: the tool reported an error (isError: true)");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `call`'s exit status when the host rejected a sampling request of the call (by policy,
+/// a rule, the approval mode or a person), on either era.
+pub const SAMPLING_REJECTED: u8 = 3;
+
+/// The host, and the reason of the last sampling request it rejected.
+struct Watched {
+    host: Arc<dyn SamplingHandler>,
+    rejected: Arc<Mutex<Option<String>>>,
+}
+
+impl SamplingHandler for Watched {
+    fn create_message(
+        &self,
+        req: SamplingRequest,
+    ) -> BoxFuture<Result<CreateMessageResult, SamplingError>> {
+        let asked = self.host.create_message(req);
+        let rejected = self.rejected.clone();
+        Box::pin(async move {
+            let answer = asked.await;
+            if let Err(SamplingError::Rejected(why)) = &answer {
+                *rejected.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
+            }
+            answer
+        })
+    }
 }
 
 async fn call(

@@ -94,9 +94,13 @@ impl HostArgs {
         web: Option<&Web>,
     ) -> anyhow::Result<ClientOptions> {
         let tools = host.router().catalog().iter().any(|m| m.tools);
+        let mut capabilities = mcp_proto::ClientCapabilities::sampling(tools);
+        if let (true, Some(s)) = (host.honours_context(), capabilities.sampling.as_mut()) {
+            s.context = Some(Default::default());
+        }
         Ok(ClientOptions {
             era: self.era(),
-            capabilities: mcp_proto::ClientCapabilities::sampling(tools),
+            capabilities,
             elicitation: Some(crate::elicit::handler(
                 self.elicit.as_deref(),
                 web.map(Web::forms),

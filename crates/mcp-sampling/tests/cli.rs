@@ -105,8 +105,12 @@ fn each_reply_s_figures_go_to_stderr_and_verbose_says_why_the_model() {
 
 #[test]
 fn deny_is_the_default_and_reaches_the_server() {
+    // One report on both eras: exit status 3 and the same sentence.
+    let said = "the host rejected a sampling request of this call: sampling for ";
     let o = call(&["--era", "legacy", "--provider", "fixed:x"], &ours());
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains(said), "{}", stderr(&o));
+    // Legacy: the server heard of it and answered; its answer is printed.
     let r: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["isError"], true, "{r}");
     assert!(
@@ -116,10 +120,11 @@ fn deny_is_the_default_and_reaches_the_server() {
             .contains("User rejected"),
         "{r}"
     );
-    // Modern: the host does not retry, and says why.
+    // Modern: the call ends there (the server is not asked again), nothing on stdout.
     let o = call(&["--era", "modern", "--provider", "fixed:x"], &ours());
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("rejected"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains(said), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
 }
 
 #[test]
