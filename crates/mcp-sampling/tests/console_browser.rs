@@ -360,7 +360,10 @@ async fn a_person_approves_edits_and_rejects_in_the_browser() {
     d.click("[data-testid=reject-confirm]").await;
     let (ok, out, e) = finish(child, err);
     assert!(!ok, "{out}");
-    assert!(e.contains("sampling request rejected: not this one"), "{e}");
+    assert!(
+        e.contains("the host rejected a sampling request of this call: not this one"),
+        "{e}"
+    );
 
     // Edit the prompt: the model gets the edited text. Meanwhile, the audit page.
     let (child, url, err) = call(&data);

@@ -51,11 +51,15 @@ fn call(
         .unwrap()
 }
 
+/// The tool's result: `call` printed it, and ended with 0, or with 3 when the host rejected
+/// a sampling request (the legacy server answered anyway).
 fn result(o: &Output) -> Value {
-    assert!(
-        o.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&o.stderr)
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let rejected = stderr.contains("the host rejected a sampling request of this call");
+    assert_eq!(
+        o.status.code(),
+        Some(if rejected { 3 } else { 0 }),
+        "stderr: {stderr}"
     );
     serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
@@ -380,5 +384,40 @@ args = ["serve", "summarize"]
     assert!(
         servers.contains(&"summarize") && servers.contains(&"imposter"),
         "{rows:?}"
+    );
+}
+
+/// A `[[models]]` entry for a model the provider already lists replaces its entry: its
+/// prices are the ones the audit log charges.
+#[test]
+fn a_models_entry_replaces_the_catalog_s() {
+    let dir = scratch("models");
+    let cfg = r#"
+[approval]
+mode = "auto"
+[[models]]
+provider = "fixed"
+id = "fixed"
+price_in = 1000.0
+price_out = 2000.0
+speed = 1.0
+intelligence = 0.1
+context = 8192
+class = "small"
+"#;
+    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
+    let server = ["--", bin(), "serve", "summarize"];
+    let r = result(&call(&dir, cfg, "fixed:ok", "summarize", &args, &server));
+    assert_eq!(text(&r), "ok");
+    let row = &audit(&dir)[0];
+    let (tin, tout) = (
+        row["tokens_in"].as_f64().unwrap(),
+        row["tokens_out"].as_f64().unwrap(),
+    );
+    let cost = row["cost"].as_f64().unwrap();
+    assert!(cost > 0.0, "{row}");
+    assert!(
+        (cost - (tin * 1000.0 + tout * 2000.0) / 1e6).abs() < 1e-12,
+        "{row}"
     );
 }
