@@ -37,12 +37,19 @@ pub struct Rate {
 
 impl Rate {
     /// The theoretical arrival time after a request at `now_us`, when the limiter's last one
-    /// is `tat_us`; `Err(wait)` when the request is over the limit.
+    /// is `tat_us`; `Err(wait)` when the request is over the limit. A `tat_us` further ahead
+    /// than the burst allows can only come from a wall clock set back: the limiter starts
+    /// again from now rather than wait out the jump.
     pub fn next(&self, tat_us: i64, now_us: i64) -> Result<i64, Duration> {
-        let tat = tat_us.max(now_us).saturating_add(self.interval_us);
         let capacity = self
             .interval_us
             .saturating_mul(i64::from(self.burst.max(1)));
+        let tat_us = if tat_us.saturating_sub(now_us) > capacity {
+            now_us
+        } else {
+            tat_us
+        };
+        let tat = tat_us.max(now_us).saturating_add(self.interval_us);
         let over = tat - now_us - capacity;
         if over > 0 {
             return Err(Duration::from_micros(over as u64));
@@ -170,4 +177,22 @@ pub fn fits(taken: Usage, want: Usage, limit: Usage) -> bool {
     let total = taken.plus(want);
     (limit.tokens == 0 || total.tokens <= limit.tokens)
         && (limit.cost <= 0.0 || total.cost <= limit.cost + 1e-12)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clock_set_back_does_not_block_the_limiter() {
+        let rate = Rate {
+            interval_us: 1_000_000,
+            burst: 2,
+        };
+        let tat = rate.next(i64::MIN / 2, 10_000_000).unwrap();
+        let tat = rate.next(tat, 10_000_000).unwrap();
+        assert!(rate.next(tat, 10_000_000).is_err());
+        // The clock goes back an hour: admitted as if fresh, not an hour later.
+        assert!(rate.next(tat, 10_000_000 - 3_600_000_000).is_ok());
+    }
 }
