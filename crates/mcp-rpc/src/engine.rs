@@ -542,6 +542,12 @@ impl Inbound {
 async fn read_loop<R: AsyncRead + Unpin>(peer: Peer, read: R, handler: Arc<dyn Handler>) {
     let mut frames = FrameReader::new(read, peer.shared.config.max_frame);
     loop {
+        // Our output is closed (we closed it, or the peer stopped reading it and it passed
+        // `max_pending_output`): nothing read now could be answered, so stop reading.
+        if peer.shared.out.is_closed() {
+            tracing::debug!("output closed; no more input is read");
+            break;
+        }
         match frames.next().await {
             Ok(Some(Frame::Line(line))) => dispatch(&peer, &handler, line),
             Ok(Some(Frame::Oversized(n))) => {
