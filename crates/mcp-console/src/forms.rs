@@ -39,12 +39,12 @@ pub fn form_view(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     json!({
-        "server": server,
+        "server": mcp_host::inspect::reveal(server),
         "era": era.to_string(),
         "protocolVersion": protocol_version,
         "toolCall": tool_call.map(|t| json!({"name": t.name, "arguments": t.arguments, "depth": t.depth})),
         "atMs": now,
-        "message": params.message,
+        "message": mcp_host::inspect::reveal(&params.message),
         "requestedSchema": params.requested_schema,
         "error": error,
     })

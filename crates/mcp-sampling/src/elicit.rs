@@ -7,6 +7,7 @@ use crate::review::{read_line, TTY_TURN};
 use anyhow::{bail, Context};
 use mcp_client::{AutoElicit, ElicitationError, ElicitationHandler, ElicitationRequest, Roots};
 use mcp_console::{form_view, FormAnswer, FormAsker};
+use mcp_host::inspect::reveal;
 use mcp_proto::elicitation::{ElicitResult, PropertySchema, PropertyType};
 use mcp_proto::form::check_value;
 use mcp_rpc::BoxFuture;
@@ -145,7 +146,8 @@ fn show_request(w: &mut File, req: &ElicitationRequest) -> std::io::Result<()> {
     writeln!(
         w,
         "\n┌─ server {:?} asks for input ({} era)",
-        req.server, req.era
+        reveal(&req.server),
+        req.era
     )?;
     if let Some(t) = &req.tool_call {
         writeln!(
@@ -158,7 +160,7 @@ fn show_request(w: &mut File, req: &ElicitationRequest) -> std::io::Result<()> {
     writeln!(
         w,
         "│ {}",
-        req.params.message.trim_end().replace('\n', "\n│ ")
+        reveal(req.params.message.trim_end()).replace('\n', "\n│ ")
     )?;
     let schema = &req.params.requested_schema;
     let fields: Vec<String> = schema
@@ -170,7 +172,7 @@ fn show_request(w: &mut File, req: &ElicitationRequest) -> std::io::Result<()> {
             } else {
                 ""
             };
-            format!("{}{req}", p.label(n))
+            format!("{}{req}", reveal(p.label(n)))
         })
         .collect();
     writeln!(w, "│ fields: {}", fields.join(", "))?;
@@ -249,9 +251,9 @@ fn fill(
 
 /// `  Label — description (kind, required) 1) a 2) b [default: x]: `
 fn prompt(name: &str, p: &PropertySchema, required: bool) -> String {
-    let mut s = format!("  {}", p.label(name));
+    let mut s = format!("  {}", reveal(p.label(name)));
     if let Some(d) = &p.description {
-        s.push_str(&format!(" — {d}"));
+        s.push_str(&format!(" — {}", reveal(d)));
     }
     let kind = match (p.kind, p.format) {
         (PropertyType::String, Some(f)) => f.name(),
