@@ -11,12 +11,14 @@
 //! - [`approval`]: modes, rules and the [`Reviewer`](approval::Reviewer) a person answers;
 //!   [`FirstOf`] asks two reviewers and takes the first answer.
 //! - [`audit`]: every request in SQLite; the budgets' store.
+//! - [`config`]: the host's configuration file (TOML, or Claude Desktop's JSON).
 //! - [`pipeline`]: [`Host`], the composition, and the [`Event`]s it reports.
 //! - [`answer_with`]: the one-liner that turns a provider into a handler (no pipeline).
 //! - [`testing`]: the `fixed:`, `script:` and `echo` providers, for tests and demos.
 
 pub mod approval;
 pub mod audit;
+pub mod config;
 mod direct;
 mod first_of;
 pub mod pipeline;
