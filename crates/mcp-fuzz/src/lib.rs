@@ -11,6 +11,7 @@
 //! normal test run. [`TARGETS`] lists them by name (the name of the cargo-fuzz target and of
 //! its corpus directory).
 
+mod config;
 mod elicit;
 mod http;
 mod json;
@@ -21,6 +22,7 @@ mod sse;
 mod state;
 mod uri;
 
+pub use config::host_config;
 pub use elicit::elicit_form;
 pub use http::http_headers;
 pub use message::{jsonrpc_message, typed_params};
@@ -44,6 +46,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("uri_template", uri_template),
     ("elicit_form", elicit_form),
     ("sampling_request", sampling_request),
+    ("host_config", host_config),
 ];
 
 /// Splits fuzz input at the first occurrence of `sep`: two inputs for one target.
