@@ -5,17 +5,19 @@
 # and the crashes (kept in fuzz/artifacts/TARGET/); exits non-zero when a target crashed.
 # Needs the nightly toolchain (fails when it is missing); installs cargo-fuzz (pinned) when
 # missing. Builds go to $CARGO_TARGET_DIR/fuzz when CARGO_TARGET_DIR is set, else fuzz/target.
-# FUZZ_WORK=DIR keeps the grown corpora and logs there (default: a temporary directory).
+# FUZZ_WORK=DIR keeps the grown corpora and logs there (default: a temporary directory);
+# FUZZ_TOOLCHAIN names the nightly toolchain (default: nightly).
 #
 # Usage: scripts/fuzz.sh [SECONDS_TOTAL]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 total="${1:-600}"
 cargo_fuzz_version="0.13.2"
+toolchain="${FUZZ_TOOLCHAIN:-nightly}"
 
-if ! cargo +nightly --version >/dev/null 2>&1; then
-  echo "fuzz.sh: the nightly Rust toolchain is missing; cargo-fuzz needs it." >&2
-  echo "fuzz.sh: install it with: rustup toolchain install nightly" >&2
+if ! RUSTUP_AUTO_INSTALL=0 cargo "+$toolchain" --version >/dev/null 2>&1; then
+  echo "fuzz.sh: the Rust toolchain $toolchain is missing; cargo-fuzz needs a nightly one." >&2
+  echo "fuzz.sh: install it with: rustup toolchain install $toolchain" >&2
   exit 1
 fi
 if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $cargo_fuzz_version" ]; then
@@ -28,10 +30,10 @@ target_dir="${target_dir:-$PWD/fuzz/target}"
 # Release with debug assertions (overflow checks); no sanitizer: the workspace forbids
 # unsafe code, so the fuzzers look for panics and failed invariants, faster without ASan.
 flags=(-O -a -s none --target-dir "$target_dir")
-mapfile -t targets < <(cargo +nightly fuzz list)
+mapfile -t targets < <(cargo "+$toolchain" fuzz list)
 [ "${#targets[@]}" -gt 0 ] || { echo "fuzz.sh: no fuzz targets found" >&2; exit 1; }
 echo "fuzz.sh: building ${#targets[@]} targets" >&2
-cargo +nightly fuzz build "${flags[@]}"
+cargo "+$toolchain" fuzz build "${flags[@]}"
 
 per=$(( total / ${#targets[@]} ))
 [ "$per" -ge 1 ] || per=1
@@ -46,7 +48,7 @@ for t in "${targets[@]}"; do
   cp -n fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
   before=$(find "fuzz/artifacts/$t" -type f | wc -l)
   status=0
-  nice -n 10 cargo +nightly fuzz run "${flags[@]}" --jobs 1 "$t" "$corpus" -- \
+  nice -n 10 cargo "+$toolchain" fuzz run "${flags[@]}" --jobs 1 "$t" "$corpus" -- \
     -max_total_time="$per" -rss_limit_mb=2048 -print_final_stats=1 \
     >"$work/$t.log" 2>&1 || status=$?
   crashes=$(( $(find "fuzz/artifacts/$t" -type f | wc -l) - before ))
