@@ -18,3 +18,5 @@ bash tests/peers/install.sh
 cargo build --workspace --bins
 "${CARGO_TARGET_DIR:-target}/debug/mcp-sampling" model install
 cargo test --workspace --all-targets "$@"
+# A short run of every fuzz target (about a minute in all; fails on a crash).
+bash scripts/fuzz.sh 60

@@ -11,6 +11,7 @@
 //! - [`approval`]: modes, rules and the [`Reviewer`](approval::Reviewer) a person answers;
 //!   [`FirstOf`] asks two reviewers and takes the first answer.
 //! - [`audit`]: every request in SQLite; the budgets' store.
+//! - [`config`]: the host's configuration file (TOML, or Claude Desktop's JSON).
 //! - [`context`]: the recent exchanges `includeContext` adds, kept per server.
 //! - [`inspect`]: what a reviewer must see: hidden characters revealed, claims flagged.
 //! - [`pipeline`]: [`Host`], the composition, and the [`Event`]s it reports.
@@ -19,6 +20,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod config;
 pub mod context;
 mod direct;
 mod first_of;

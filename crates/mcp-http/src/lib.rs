@@ -16,6 +16,8 @@
 #![allow(clippy::result_large_err)]
 
 mod checks;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod legacy;
 mod modern;
 mod params;

@@ -94,7 +94,7 @@ impl OnClose for EndOnClose {
 /// The mirrored headers against the body, in the spec's order: a missing version header
 /// (`-32020`), an incomplete `_meta` (`-32602`), a header that differs from `_meta`
 /// (`-32020`), then `Mcp-Method` and `Mcp-Name`. Each is a 400.
-fn check_headers(h: &HeaderMap, msg: &Incoming) -> Result<(), (i64, String)> {
+pub(crate) fn check_headers(h: &HeaderMap, msg: &Incoming) -> Result<(), (i64, String)> {
     let mismatch = |m: String| (rpc::HEADER_MISMATCH, m);
     let Some(header) = h.get("mcp-protocol-version").map(|v| v.to_str().ok()) else {
         return Err(mismatch(

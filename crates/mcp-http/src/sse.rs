@@ -28,12 +28,18 @@ pub(crate) fn format(id: Option<&str>, data: &[u8]) -> Bytes {
         out.extend_from_slice(id.as_bytes());
         out.push(b'\n');
     }
-    // Our messages are compact JSON (no raw newlines); a newline would start a new field,
-    // so split anyway to keep the framing right whatever the payload.
-    for line in data.split(|b| *b == b'\n') {
+    // Our messages are compact JSON (no raw line ends); a line end (CRLF, LF or a lone CR,
+    // as readers take them) would start a new field, so split anyway to keep the framing
+    // right whatever the payload.
+    let mut rest = data;
+    loop {
+        let end = rest.iter().position(|b| matches!(b, b'\n' | b'\r'));
         out.extend_from_slice(b"data: ");
-        out.extend_from_slice(line);
+        out.extend_from_slice(&rest[..end.unwrap_or(rest.len())]);
         out.push(b'\n');
+        let Some(i) = end else { break };
+        let skip = if rest[i..].starts_with(b"\r\n") { 2 } else { 1 };
+        rest = &rest[i + skip..];
     }
     out.push(b'\n');
     Bytes::from(out)
@@ -120,5 +126,15 @@ mod tests {
         assert_eq!(&super::format(None, b"a\nb")[..], b"data: a\ndata: b\n\n");
         let p = super::prime("3-0", std::time::Duration::from_millis(1500));
         assert_eq!(&p[..], b"id: 3-0\nretry: 1500\ndata: \n\n");
+    }
+
+    #[test]
+    fn no_line_end_in_the_data_ends_the_event() {
+        // A lone CR and CRLF end a line for a reader too: no field can be smuggled in
+        // (found by the sse fuzz target; fuzz/regressions/sse/).
+        assert_eq!(
+            &super::format(None, b"a\r\revent: x\r\nb")[..],
+            b"data: a\ndata: \ndata: event: x\ndata: b\n\n"
+        );
     }
 }

@@ -45,6 +45,7 @@ pub struct Parser {
     line: Vec<u8>,
     after_cr: bool,
     started: bool,
+    bom_seen: u8,
     data: String,
     has_data: bool,
     event: String,
@@ -73,10 +74,10 @@ impl Parser {
     /// Feeds a chunk; returns the items it completes.
     pub fn feed(&mut self, mut chunk: &[u8]) -> Vec<Item> {
         let mut out = Vec::new();
-        if !self.started && !chunk.is_empty() {
-            self.started = true;
-            if let Some(rest) = chunk.strip_prefix(b"\xEF\xBB\xBF".as_slice()) {
-                chunk = rest;
+        if !self.started {
+            match self.skip_bom(chunk) {
+                Some(rest) => chunk = rest,
+                None => return out,
             }
         }
         while !chunk.is_empty() {
@@ -99,6 +100,28 @@ impl Parser {
             self.end_line(text, &mut out);
         }
         out
+    }
+
+    /// Skips a UTF-8 BOM at the very start of the stream, which may come split across
+    /// chunks; returns the rest of `chunk`, or `None` while the start is still undecided.
+    fn skip_bom<'c>(&mut self, mut chunk: &'c [u8]) -> Option<&'c [u8]> {
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
+        while let Some((&b, rest)) = chunk.split_first() {
+            let seen = usize::from(self.bom_seen);
+            if BOM.get(seen) != Some(&b) {
+                // Not a BOM after all: the bytes that looked like one start the first line.
+                self.started = true;
+                self.push_line(BOM.get(..seen).unwrap_or_default());
+                return Some(chunk);
+            }
+            self.bom_seen += 1;
+            chunk = rest;
+            if usize::from(self.bom_seen) == BOM.len() {
+                self.started = true;
+                return Some(chunk);
+            }
+        }
+        None
     }
 
     /// Adds to the current line; past the limit the line is not kept (its event is dropped).
@@ -226,6 +249,22 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn a_bom_split_across_chunks_is_skipped() {
+        // Found by the sse fuzz target (fuzz/regressions/sse/): the first line was lost.
+        let mut p = Parser::new(0);
+        assert!(p.feed(b"\xEF").is_empty());
+        assert!(p.feed(b"\xBB").is_empty());
+        let items = p.feed(b"\xBFid: 1\ndata: x\n\n");
+        assert_eq!(events(&items)[0].id.as_deref(), Some("1"));
+        // Bytes that only begin like a BOM are the first line's.
+        let mut p = Parser::new(0);
+        assert!(p.feed(b"\xEF").is_empty());
+        let items = p.feed(b"\xBBdata: x\n\ndata: y\n\n");
+        assert_eq!(events(&items).len(), 1);
+        assert_eq!(events(&items)[0].data, "y");
     }
 
     #[test]

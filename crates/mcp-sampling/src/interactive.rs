@@ -2,7 +2,7 @@
 //! calls their tools, and chats with a provider that may call those tools; every sampling
 //! request the servers make goes through the pipeline (reviewed at the terminal in `ask` mode).
 
-use crate::config::Config;
+use crate::config::{Config, Connect as _};
 use crate::console::{self, ConsoleArgs};
 use crate::host::{self, HostArgs};
 use anyhow::{bail, Context};

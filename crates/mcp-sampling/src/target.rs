@@ -1,6 +1,7 @@
 //! Which server a command talks to (`call`, `bridge`): a command after `--`, `--url`, or
 //! `--server NAME` from the config; and how to connect to it.
 
+use crate::config::Connect as _;
 use anyhow::{bail, Context};
 use clap::Args;
 use mcp_bridge::Connector;

@@ -78,6 +78,8 @@ mod dispatch;
 mod elicit;
 mod error;
 mod extract;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod modern;
 mod prompts;
 mod resources;
