@@ -1,5 +1,6 @@
 //! `mcp-sampling serve NAME`: a built-in server of `mcp-examples` on stdio or Streamable HTTP.
 
+use anyhow::Context;
 use clap::builder::PossibleValuesParser;
 use clap::Args;
 use mcp_server::Server;
@@ -32,6 +33,12 @@ pub struct ServeArgs {
     /// An origin accepted exactly, e.g. `https://app.example.com` (repeatable).
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
+    /// The secrets that seal the modern era's `requestState`, one per line, newest first:
+    /// the first seals, all open (rotate by adding a line on top, and drop the last once its
+    /// states have expired). Replicas behind one load balancer share the file; without it
+    /// each process has a random key of its own.
+    #[arg(long, value_name = "FILE", env = "MCP_STATE_SECRET_FILE")]
+    state_secret_file: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
@@ -55,12 +62,37 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         docs: a.docs.clone(),
         db: a.db.clone(),
     };
-    let server = (example.build)(&opts).map_err(|e| anyhow::anyhow!("{}: {e}", a.name))?;
+    let mut server = (example.build)(&opts).map_err(|e| anyhow::anyhow!("{}: {e}", a.name))?;
+    if let Some(path) = &a.state_secret_file {
+        server = server
+            .with_state_key(state_key(path)?)
+            .map_err(|_| anyhow::anyhow!("{}: the server is already in use", a.name))?;
+    }
     match a.http {
         None => server.serve(mcp_rpc::stdio(), stop_signal()).await?,
         Some(addr) => serve_http(server, addr, &a).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `requestState` key from a file of secrets, one per line (blank lines skipped).
+fn state_key(path: &std::path::Path) -> anyhow::Result<mcp_server::StateKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the state secrets {}", path.display()))?;
+    let secrets: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if let Some(short) = secrets.iter().find(|s| s.chars().count() < 16) {
+        anyhow::bail!(
+            "{}: a secret of {} characters is too short to seal state (16 at least)",
+            path.display(),
+            short.chars().count()
+        );
+    }
+    mcp_server::StateKey::rotation(secrets)
+        .with_context(|| format!("{} holds no secret", path.display()))
 }
 
 async fn serve_http(

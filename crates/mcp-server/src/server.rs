@@ -26,6 +26,21 @@ impl Server {
         Server { registry }
     }
 
+    /// The same server sealing modern `requestState` with `key` (replicas behind one load
+    /// balancer share it; see [`crate::StateKey::rotation`]), for a server built elsewhere.
+    /// Only a server not yet served or cloned can take it; otherwise it comes back unchanged
+    /// as the error.
+    pub fn with_state_key(mut self, key: crate::StateKey) -> Result<Server, Server> {
+        let env = Arc::get_mut(&mut self.registry).and_then(|r| Arc::get_mut(&mut r.env));
+        match env {
+            Some(env) => {
+                env.key = key;
+                Ok(self)
+            }
+            None => Err(self),
+        }
+    }
+
     /// Serves one connection until the peer's input ends (`Ok`), or until `shutdown`
     /// completes: then the connection is closed and the requests still in progress are
     /// cancelled. Pass `std::future::pending()` to serve until the peer leaves.

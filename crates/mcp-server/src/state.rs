@@ -19,9 +19,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The secret that seals request state. Servers behind one load balancer share it.
+/// The secret that seals request state. Servers behind one load balancer share it. For
+/// rotation it may hold older keys too: the first key seals, every key opens, so states
+/// sealed before a rotation stay good until they expire.
 #[derive(Clone)]
-pub struct StateKey([u8; 32]);
+pub struct StateKey {
+    keys: Vec<[u8; 32]>,
+}
 
 impl std::fmt::Debug for StateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,15 +43,33 @@ impl StateKey {
             let seed = format!("{:?}{:p}", SystemTime::now(), &k);
             k.copy_from_slice(&Sha256::digest(seed.as_bytes()));
         }
-        StateKey(k)
+        StateKey { keys: vec![k] }
     }
 
     /// A key derived from a shared secret (any length), for several replicas.
     pub fn from_secret(secret: &[u8]) -> StateKey {
-        let mut k = [0u8; 32];
-        k.copy_from_slice(&Sha256::digest(secret));
-        StateKey(k)
+        StateKey {
+            keys: vec![derive(secret)],
+        }
     }
+
+    /// Keys from several secrets, newest first: the first seals, all open (rotation).
+    /// `None` when there is no secret.
+    pub fn rotation<S: AsRef<[u8]>>(secrets: impl IntoIterator<Item = S>) -> Option<StateKey> {
+        let keys: Vec<[u8; 32]> = secrets.into_iter().map(|s| derive(s.as_ref())).collect();
+        (!keys.is_empty()).then_some(StateKey { keys })
+    }
+
+    /// The key that seals.
+    fn sealing(&self) -> &[u8; 32] {
+        &self.keys[0]
+    }
+}
+
+fn derive(secret: &[u8]) -> [u8; 32] {
+    let mut k = [0u8; 32];
+    k.copy_from_slice(&Sha256::digest(secret));
+    k
 }
 
 /// Hex SHA-256 of a JSON value (serde_json writes object keys sorted, so equal values give
@@ -126,7 +148,7 @@ impl Payload {
     /// Seals the payload.
     pub(crate) fn seal(&self, key: &StateKey) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
-        let mut mac = HmacSha256::new_from_slice(&key.0).expect("HMAC takes any key length");
+        let mut mac = HmacSha256::new_from_slice(key.sealing()).expect("HMAC takes any key length");
         mac.update(&json);
         let tag = mac.finalize().into_bytes();
         format!("{}.{}", B64.encode(&json), B64.encode(tag))
@@ -144,9 +166,14 @@ impl Payload {
         let (body, tag) = sealed.split_once('.').ok_or(StateError::Tampered)?;
         let json = B64.decode(body).map_err(|_| StateError::Tampered)?;
         let tag = B64.decode(tag).map_err(|_| StateError::Tampered)?;
-        let mut mac = HmacSha256::new_from_slice(&key.0).expect("HMAC takes any key length");
-        mac.update(&json);
-        mac.verify_slice(&tag).map_err(|_| StateError::Tampered)?;
+        let opens = |k: &[u8; 32]| {
+            let mut mac = HmacSha256::new_from_slice(k).expect("HMAC takes any key length");
+            mac.update(&json);
+            mac.verify_slice(&tag).is_ok()
+        };
+        if !key.keys.iter().any(opens) {
+            return Err(StateError::Tampered);
+        }
         let p: Payload = serde_json::from_slice(&json).map_err(|_| StateError::Tampered)?;
         if p.v != 2 {
             return Err(StateError::Tampered);
@@ -255,5 +282,21 @@ mod tests {
     fn a_huge_ttl_saturates() {
         let p = Payload::new("tools/call", "t", "abc".into(), t0(), Duration::MAX);
         assert_eq!(p.exp, u64::MAX);
+    }
+
+    #[test]
+    fn rotated_keys_open_old_states_and_seal_with_the_new() {
+        let old = StateKey::from_secret(b"old");
+        let sealed_before = payload().seal(&old);
+        let rotated = StateKey::rotation([b"new".as_slice(), b"old".as_slice()]).unwrap();
+        let open = |s: &str, k: &StateKey| Payload::open(s, k, "tools/call", "t", "abc", t0());
+        assert!(
+            open(&sealed_before, &rotated).is_ok(),
+            "old states still open"
+        );
+        let sealed_after = payload().seal(&rotated);
+        assert!(open(&sealed_after, &StateKey::from_secret(b"new")).is_ok());
+        assert_eq!(open(&sealed_after, &old), Err(StateError::Tampered));
+        assert!(StateKey::rotation(Vec::<&[u8]>::new()).is_none());
     }
 }
