@@ -62,6 +62,24 @@ fn main() {
         b.build().expect("the host builds")
     };
     let dir = std::env::temp_dir().join(format!("mcp-bench-{}", std::process::id()));
+    // Limits on but never reached: each request is counted against a rate and budgets in
+    // the log (the cost of limits that hold across processes).
+    let counted = |dir: &std::path::Path| {
+        let log = AuditLog::open(&dir.join("counted.db"), false).expect("audit db");
+        Host::builder()
+            .policy(ServerPolicy {
+                requests_per_minute: 1_000_000_000,
+                burst: 1_000_000_000,
+                daily_token_budget: u64::MAX / 4,
+                daily_cost_budget: 1e12,
+                ..Default::default()
+            })
+            .approval(Approval::new(Mode::Auto, vec![], None))
+            .provider(Arc::new(Fixed("ok".into())), vec![Fixed::model()])
+            .audit(Arc::new(log))
+            .build()
+            .expect("the host builds")
+    };
     let file = Arc::new(AuditLog::open(&dir.join("audit.db"), false).expect("audit db"));
     let cases: Vec<(&str, Box<dyn SamplingHandler>)> = vec![
         ("bare fixed provider", Box::new(Fixed("ok".into()))),
@@ -71,6 +89,10 @@ fn main() {
             Box::new(host(Some(Arc::new(AuditLog::in_memory())))),
         ),
         ("pipeline, audit file (WAL)", Box::new(host(Some(file)))),
+        (
+            "pipeline, audit file, rate limit and budgets counted",
+            Box::new(counted(&dir)),
+        ),
     ];
     for (name, h) in cases {
         let us = rt.block_on(per_request(h.as_ref(), n));

@@ -19,6 +19,7 @@ mod checks;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod legacy;
+mod metrics;
 mod modern;
 mod params;
 mod serve;
@@ -48,6 +49,8 @@ pub trait Service: Send + Sync + 'static {
     fn tool(&self, _name: &str) -> Option<&mcp_proto::tools::Tool> {
         None
     }
+    /// Appends its own counters in Prometheus' text format to `/metrics` (default: none).
+    fn metrics(&self, _out: &mut String) {}
 }
 
 impl Service for mcp_server::Server {
@@ -59,6 +62,9 @@ impl Service for mcp_server::Server {
     }
     fn tool(&self, name: &str) -> Option<&mcp_proto::tools::Tool> {
         mcp_server::Server::tool(self, name)
+    }
+    fn metrics(&self, out: &mut String) {
+        mcp_server::Server::metrics(self).render(out);
     }
 }
 
@@ -141,6 +147,8 @@ pub(crate) struct AppState {
     pub stopping: AtomicBool,
     /// Permits for modern requests in flight.
     pub modern_slots: Arc<tokio::sync::Semaphore>,
+    /// Requests counted for `/metrics`.
+    pub metrics: metrics::HttpMetrics,
 }
 
 /// An MCP server on Streamable HTTP.
@@ -165,6 +173,7 @@ impl HttpServer {
                 sessions: legacy::Sessions::new(cfg.clone()),
                 cfg,
                 stopping: AtomicBool::new(false),
+                metrics: metrics::HttpMetrics::default(),
                 modern_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             }),
         }
@@ -179,6 +188,7 @@ impl HttpServer {
         axum::Router::new()
             .route(&self.state.cfg.path, any(endpoint))
             .route(&meta_path, get(checks::resource_metadata))
+            .route("/metrics", get(metrics::endpoint))
             .route(
                 "/.well-known/oauth-protected-resource",
                 get(checks::resource_metadata),
@@ -282,11 +292,14 @@ async fn post(st: Arc<AppState>, headers: HeaderMap, body: axum::body::Body) -> 
         Ok(m) => m,
         Err(r) => return r,
     };
-    if msg.modern_version.is_some() || modern_by_header(&headers, &msg) {
-        modern::post(st, headers, msg, body).await
+    let method = msg.method.clone();
+    let (era, r) = if msg.modern_version.is_some() || modern_by_header(&headers, &msg) {
+        ("modern", modern::post(st.clone(), headers, msg, body).await)
     } else {
-        legacy::post(st, headers, msg, body).await
-    }
+        ("legacy", legacy::post(st.clone(), headers, msg, body).await)
+    };
+    st.metrics.count(era, method.as_deref(), r.status());
+    r
 }
 
 /// A request without `_meta` version but with a modern `MCP-Protocol-Version` header and no

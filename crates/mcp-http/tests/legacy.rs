@@ -347,3 +347,44 @@ async fn a_reader_that_falls_behind_is_cut_and_resumes_from_the_store() {
         "{body}"
     );
 }
+
+/// `/metrics` counts the requests by era, method and status, the sessions, and the sampling
+/// round trips the server made, in Prometheus' text format.
+#[tokio::test]
+async fn metrics_count_requests_sessions_and_round_trips() {
+    let s = start(HttpConfig::default()).await;
+    let sid = s.open_session().await;
+    for (id, q) in [(2, "one"), (3, "two")] {
+        assert_eq!(
+            sampled_call(&s, &sid, id, q).await,
+            format!("answer: re {q}")
+        );
+    }
+    let url = s.url.replace("/mcp", "/metrics");
+    let r = s.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/plain; version=0.0.4");
+    let text = r.text().await.unwrap();
+    for line in [
+        "mcp_http_requests_total{era=\"legacy\",method=\"tools/call\",status=\"200\"} 2",
+        // The client's replies to the sampling requests.
+        "mcp_http_requests_total{era=\"legacy\",method=\"response\",status=\"202\"} 2",
+        "mcp_http_requests_total{era=\"legacy\",method=\"initialize\",status=\"200\"} 1",
+        "mcp_sessions 1",
+        "mcp_sampling_round_trip_seconds_count 2",
+        "mcp_sampling_round_trip_seconds_bucket{le=\"+Inf\"} 2",
+        "mcp_sampling_failed_total 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line:?} missing from:\n{text}"
+        );
+    }
+    // A method that is not the protocol's is counted as `other`, not by its name.
+    let junk =
+        serde_json::json!({"jsonrpc": "2.0", "id": 9, "method": "x/evil-label\"", "params": {}});
+    s.post(Some(&sid), &junk).send().await.unwrap();
+    let text = s.http.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("method=\"other\""), "{text}");
+    assert!(!text.contains("evil"), "{text}");
+}

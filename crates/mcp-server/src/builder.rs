@@ -325,6 +325,7 @@ impl ServerBuilder {
             key: self.key.unwrap_or_else(StateKey::random),
             direct: self.direct,
             cache: self.cache,
+            metrics: Arc::default(),
         };
         Server::from_registry(Arc::new(Registry {
             env: Arc::new(env),

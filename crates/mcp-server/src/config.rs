@@ -62,4 +62,6 @@ pub(crate) struct Env {
     pub direct: Option<Arc<dyn SamplingHandler>>,
     /// Sampling replies kept for identical requests, if the server opted in.
     pub cache: Option<Arc<SamplingCache>>,
+    /// Counters for operators.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

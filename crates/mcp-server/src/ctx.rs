@@ -239,15 +239,26 @@ impl Ctx {
         let timeout = req
             .timeout
             .unwrap_or(self.inner.env.config.sampling_timeout);
-        self.legacy_request(CreateMessage::METHOD, &req.params, Some(timeout))
-            .await
-            .map_err(|e| match e {
-                RpcError::Remote(e) if e.code == USER_REJECTED => SampleError::Rejected(e.message),
-                RpcError::Remote(e) => SampleError::Remote(e),
-                RpcError::Timeout(d) => SampleError::Timeout(d),
-                RpcError::Closed | RpcError::Transport(_) => SampleError::Closed,
-                RpcError::Codec(m) => SampleError::BadReply(m),
-            })
+        let started = std::time::Instant::now();
+        let reply = self
+            .legacy_request(CreateMessage::METHOD, &req.params, Some(timeout))
+            .await;
+        let metrics = &self.inner.env.metrics;
+        match &reply {
+            Ok(_) => metrics.sampling.observe(started.elapsed()),
+            Err(_) => {
+                metrics
+                    .sampling_failed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        reply.map_err(|e| match e {
+            RpcError::Remote(e) if e.code == USER_REJECTED => SampleError::Rejected(e.message),
+            RpcError::Remote(e) => SampleError::Remote(e),
+            RpcError::Timeout(d) => SampleError::Timeout(d),
+            RpcError::Closed | RpcError::Transport(_) => SampleError::Closed,
+            RpcError::Codec(m) => SampleError::BadReply(m),
+        })
     }
 
     /// Asks the user to fill in a form. On accept, the schema's defaults fill missing values

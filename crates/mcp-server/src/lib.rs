@@ -80,6 +80,7 @@ mod error;
 mod extract;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod metrics;
 mod modern;
 mod prompts;
 mod resources;

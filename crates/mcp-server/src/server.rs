@@ -26,6 +26,11 @@ impl Server {
         Server { registry }
     }
 
+    /// Its counters (sampling round trips), for a `/metrics` endpoint.
+    pub fn metrics(&self) -> Arc<crate::metrics::Metrics> {
+        self.registry.env.metrics.clone()
+    }
+
     /// The same server sealing modern `requestState` with `key` (replicas behind one load
     /// balancer share it; see [`crate::StateKey::rotation`]), for a server built elsewhere.
     /// Only a server not yet served or cloned can take it; otherwise it comes back unchanged

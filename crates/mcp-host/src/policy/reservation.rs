@@ -90,7 +90,10 @@ impl Reservation {
             tokens: to.tokens.saturating_sub(self.held.tokens),
             cost: (to.cost - self.held.cost).max(0.0),
         };
-        if extra.tokens == 0 && extra.cost <= 0.0 && !self.ids.is_empty() {
+        // Nothing to hold against: no budget, or nothing more wanted.
+        let unlimited = self.limit.tokens == 0 && self.limit.cost <= 0.0;
+        if unlimited || (extra.tokens == 0 && extra.cost <= 0.0 && !self.ids.is_empty()) {
+            self.held = self.held.plus(extra);
             return Ok(());
         }
         let now = ms(self.clock.as_ref());
