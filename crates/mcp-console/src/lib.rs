@@ -32,6 +32,7 @@ use mcp_host::approval::Reviewer;
 use mcp_host::audit::AuditLog;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 /// Why the console could not start.
 #[derive(Debug, thiserror::Error)]
@@ -82,12 +83,10 @@ impl Console {
             let stop = async move {
                 let _ = closed.wait_for(|c| *c).await;
             };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
-            {
-                tracing::error!("the console stopped: {e}");
-            }
+            // Each request head within 10 s (a slowloris client is cut off); at shutdown the
+            // streams end (`closing`) and open connections get 5 s.
+            let (head, grace) = (Duration::from_secs(10), Duration::from_secs(5));
+            mcp_http::serve_router(listener, app, head, stop, grace).await;
         });
         Ok(Console {
             shared,

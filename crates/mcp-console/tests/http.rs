@@ -12,6 +12,7 @@ use mcp_proto::{Content, Era, OneOrMany, SamplingMessage};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use std::time::Duration;
 
 async fn console() -> Console {
     Console::bind("127.0.0.1:0".parse().unwrap()).await.unwrap()
@@ -452,4 +453,39 @@ async fn the_page_sees_tricks_revealed_and_flagged() {
         asked.await.unwrap(),
         RequestDecision::Approve(None)
     ));
+}
+
+/// A client that sends its request head byte by byte and never finishes is cut off after 10 s
+/// (of tokio's paused clock), while the page is still served to others.
+#[tokio::test(start_paused = true)]
+async fn a_slowloris_client_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let c = console().await;
+    let (mut read, mut write) = tokio::net::TcpStream::connect(c.addr())
+        .await
+        .unwrap()
+        .into_split();
+    let started = tokio::time::Instant::now();
+    let trickle = tokio::spawn(async move {
+        for b in b"GET / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: y" {
+            if write.write_all(&[*b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        std::future::pending::<()>().await;
+    });
+    let mut got = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(600), read.read_to_end(&mut got)).await;
+    assert!(
+        closed.is_ok(),
+        "the slow connection is still open after 10 minutes"
+    );
+    let took = started.elapsed();
+    trickle.abort();
+    assert!(
+        took >= Duration::from_secs(10) && took < Duration::from_secs(11),
+        "{took:?}"
+    );
+    assert_eq!(pending(&c).await.len(), 0, "others are still served");
 }

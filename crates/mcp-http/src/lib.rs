@@ -23,6 +23,7 @@ mod metrics;
 mod modern;
 mod params;
 mod serve;
+pub use serve::serve_router;
 mod sse;
 
 use axum::body::Bytes;
@@ -214,8 +215,13 @@ impl HttpServer {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), HttpError> {
         let sweeper = tokio::spawn(legacy::sweep(self.state.clone()));
-        let connections =
-            serve::accept_until(listener, self.router(), &self.state.cfg, shutdown).await;
+        let connections = serve::accept_until(
+            listener,
+            self.router(),
+            self.state.cfg.header_timeout,
+            shutdown,
+        )
+        .await;
         self.state.stopping.store(true, Ordering::SeqCst);
         self.state.sessions.stop_standalone_streams();
         let grace = self.state.cfg.shutdown_grace;

@@ -5,7 +5,6 @@
 //! axum's own `serve` sets no timer, so hyper's head deadline never ran; the loop is ours
 //! for that one setting. The body's deadline is the handler's (`post`).
 
-use crate::HttpConfig;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -17,12 +16,12 @@ use tokio::net::TcpListener;
 pub(crate) async fn accept_until(
     listener: TcpListener,
     router: axum::Router,
-    cfg: &HttpConfig,
+    header_timeout: Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> GracefulShutdown {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(cfg.header_timeout);
+        .header_read_timeout(header_timeout);
     let service = TowerToHyperService::new(router);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -51,6 +50,23 @@ pub(crate) async fn accept_until(
         });
     }
     graceful
+}
+
+/// Serves any axum `router` on `listener` the way [`crate::HttpServer::serve`] serves MCP:
+/// HTTP/1 with a deadline for each request head (`header_timeout`: a slowloris client is cut
+/// off), until `shutdown` resolves; then waits up to `grace` for the connections still open.
+/// (The web console uses it.)
+pub async fn serve_router(
+    listener: TcpListener,
+    router: axum::Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+    grace: Duration,
+) {
+    let open = accept_until(listener, router, header_timeout, shutdown).await;
+    if tokio::time::timeout(grace, open.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after the shutdown grace period; stopping");
+    }
 }
 
 /// After a failed `accept`: nothing for errors of that one connection; a pause for the
