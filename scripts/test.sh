@@ -6,14 +6,20 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python3 scripts/check-architecture.py
-# The console's browser test drives Debian's headless Chromium through chromedriver.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  echo "installing chromium and chromium-driver (apt-get)" >&2
+# Debian packages the tests drive: headless Chromium through chromedriver (the console's
+# browser test), HAProxy (replicas behind a round-robin balancer).
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing ${missing[*]} (apt-get)" >&2
   as_root=""
   [ "$(id -u)" = 0 ] || as_root="sudo"
   $as_root apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
+export PATH="$PATH:/usr/sbin"
 bash tests/peers/install.sh
 cargo build --workspace --bins
 "${CARGO_TARGET_DIR:-target}/debug/mcp-sampling" model install

@@ -119,3 +119,93 @@ fn a_short_or_empty_secret_file_is_refused() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// HAProxy, round robin, no stickiness, in front of `backends`; killed when dropped.
+struct Balancer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Balancer {
+    fn start(dir: &Path, backends: &[&Listening]) -> Balancer {
+        let port = free_port();
+        let servers: String = backends
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let addr = b.url.trim_start_matches("http://").trim_end_matches("/mcp");
+                format!("  server r{i} {addr}\n")
+            })
+            .collect();
+        let cfg = format!(
+            "defaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  \
+             option http-server-close\nfrontend mcp\n  bind 127.0.0.1:{port}\n  default_backend replicas\n\
+             backend replicas\n  balance roundrobin\n{servers}"
+        );
+        let file = dir.join("haproxy.cfg");
+        std::fs::write(&file, cfg).unwrap();
+        let child = Command::new("haproxy")
+            .arg("-db")
+            .arg("-f")
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start haproxy ({e}); scripts/test.sh installs it"));
+        // Ready when its port accepts connections.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "haproxy did not listen within 10 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Balancer {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        }
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The modern `tools/call` POSTs a replica served, from its `/metrics`.
+async fn calls_served(replica: &Listening) -> u64 {
+    let url = replica.url.replace("/mcp", "/metrics");
+    let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with(
+                "mcp_http_requests_total{era=\"modern\",method=\"tools/call\",status=\"200\"}",
+            )
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Three replicas behind a round-robin balancer without stickiness: every modern call's two
+/// rounds land on different replicas, and all 30 calls complete.
+#[tokio::test]
+async fn modern_calls_complete_behind_a_round_robin_balancer() {
+    let dir = std::env::temp_dir().join(format!("mcp-balanced-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shared = dir.join("shared.secrets");
+    std::fs::write(&shared, "the secret all replicas share\n").unwrap();
+    let replicas = [replica(&shared), replica(&shared), replica(&shared)];
+    let lb = Balancer::start(&dir, &replicas.iter().collect::<Vec<_>>());
+    for _ in 0..30 {
+        let round_two = round_one(&lb.url).await;
+        let done = post(&lb.url, &call(round_two)).await;
+        assert_eq!(done["result"]["content"][0]["text"], "A summary.", "{done}");
+    }
+    // 60 POSTs, round robin: 20 each, so no call's two rounds met the same replica.
+    for r in &replicas {
+        assert_eq!(calls_served(r).await, 20);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
