@@ -127,21 +127,17 @@ struct Balancer {
 }
 
 impl Balancer {
+    /// `deploy/haproxy.cfg` as it is, its addresses replaced by `backends` and a free port.
     fn start(dir: &Path, backends: &[&Listening]) -> Balancer {
         let port = free_port();
-        let servers: String = backends
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                let addr = b.url.trim_start_matches("http://").trim_end_matches("/mcp");
-                format!("  server r{i} {addr}\n")
-            })
-            .collect();
-        let cfg = format!(
-            "defaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  \
-             option http-server-close\nfrontend mcp\n  bind 127.0.0.1:{port}\n  default_backend replicas\n\
-             backend replicas\n  balance roundrobin\n{servers}"
-        );
+        let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/haproxy.cfg");
+        let mut cfg = std::fs::read_to_string(deploy).unwrap();
+        cfg = cfg.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
+        assert_eq!(backends.len(), 3, "the file has three replicas");
+        for (i, b) in backends.iter().enumerate() {
+            let addr = b.url.trim_start_matches("http://").trim_end_matches("/mcp");
+            cfg = cfg.replace(&format!("127.0.0.1:808{}", i + 1), addr);
+        }
         let file = dir.join("haproxy.cfg");
         std::fs::write(&file, cfg).unwrap();
         let child = Command::new("haproxy")
