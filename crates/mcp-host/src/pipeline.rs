@@ -394,8 +394,11 @@ impl Inner {
                 }
             }
         }
-        self.recent
-            .note(server, &last_user_text(&params), &result.text());
+        // Kept only where some server may ask for it.
+        if self.policy.allows_context() {
+            self.recent
+                .note(server, &last_user_text(&params), &result.text());
+        }
         Ok(result)
     }
 

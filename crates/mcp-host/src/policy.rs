@@ -184,7 +184,12 @@ impl Policy {
     /// The counts a request must pass: the day's budgets not used up, the rate limit (the
     /// request is counted when it passes).
     fn count(&self, server: &str, r: &ServerPolicy) -> Result<(), String> {
-        let used = self.store.used(server, &self.today());
+        let budgeted = r.daily_token_budget > 0 || r.daily_cost_budget > 0.0;
+        let used = if budgeted {
+            self.store.used(server, &self.today())
+        } else {
+            Usage::default()
+        };
         if r.daily_token_budget > 0 && used.tokens >= r.daily_token_budget {
             return Err(format!(
                 "daily token budget of {} is used up ({} used today)",

@@ -180,22 +180,25 @@ impl HttpServer {
         }
     }
 
-    /// The axum router: the MCP endpoint and the protected-resource metadata.
+    /// The axum router: the MCP endpoint, the protected-resource metadata and `/metrics`
+    /// (left out when the endpoint itself is at `/metrics`).
     pub fn router(&self) -> axum::Router {
         let meta_path = format!(
             "/.well-known/oauth-protected-resource{}",
             self.state.cfg.path
         );
-        axum::Router::new()
+        let mut r = axum::Router::new()
             .route(&self.state.cfg.path, any(endpoint))
-            .route(&meta_path, get(checks::resource_metadata))
-            .route("/metrics", get(metrics::endpoint))
-            .route(
-                "/.well-known/oauth-protected-resource",
-                get(checks::resource_metadata),
-            )
-            .layer(axum::extract::DefaultBodyLimit::disable())
-            .with_state(self.state.clone())
+            .route(&meta_path, get(checks::resource_metadata));
+        if self.state.cfg.path != "/metrics" {
+            r = r.route("/metrics", get(metrics::endpoint));
+        }
+        r.route(
+            "/.well-known/oauth-protected-resource",
+            get(checks::resource_metadata),
+        )
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(self.state.clone())
     }
 
     /// Number of open legacy sessions.

@@ -388,3 +388,26 @@ async fn metrics_count_requests_sessions_and_round_trips() {
     assert!(text.contains("method=\"other\""), "{text}");
     assert!(!text.contains("evil"), "{text}");
 }
+
+/// An endpoint served at `/metrics` itself keeps that path: a GET there is the MCP
+/// endpoint's (a standalone stream needs a session), not the Prometheus text.
+#[tokio::test]
+async fn an_endpoint_at_metrics_keeps_its_path() {
+    let cfg = HttpConfig {
+        path: "/metrics".into(),
+        ..HttpConfig::default()
+    };
+    let s = start(cfg).await;
+    let url = s.url.replace("/mcp", "/metrics");
+    let r = s
+        .http
+        .get(&url)
+        .header("accept", ACCEPT)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("mcp_http_requests_total"), "{status} {text}");
+    assert!(text.contains("jsonrpc"), "{status} {text}");
+}
