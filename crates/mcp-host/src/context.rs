@@ -47,12 +47,13 @@ impl Recent {
     /// Adds the context `params` asks for (from `server`'s point of view) to its system
     /// prompt; nothing when it asks for none or there is none yet.
     pub fn apply(&self, server: &str, params: &mut CreateMessageParams) {
-        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let mut servers: Vec<&String> = match params.include_context {
+        let all = match params.include_context {
             None | Some(IncludeContext::None) => return,
-            Some(IncludeContext::ThisServer) => m.keys().filter(|s| *s == server).collect(),
-            Some(IncludeContext::AllServers) => m.keys().collect(),
+            Some(IncludeContext::ThisServer) => false,
+            Some(IncludeContext::AllServers) => true,
         };
+        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut servers: Vec<&String> = m.keys().filter(|s| all || *s == server).collect();
         servers.sort();
         let mut block = String::new();
         for s in servers {

@@ -10,7 +10,8 @@
 //!   [`routing::catalog_entry`] describes any `provider:model`.
 //! - [`approval`]: modes, rules and the [`Reviewer`](approval::Reviewer) a person answers;
 //!   [`FirstOf`] asks two reviewers and takes the first answer.
-//! - [`audit`]: every request in SQLite; the budgets' store.
+//! - [`audit`]: every request in SQLite; and the policy's counts (rate limiters, budgets,
+//!   reservations), shared by every process on the same file.
 //! - [`config`]: the host's configuration file (TOML, or Claude Desktop's JSON).
 //! - [`context`]: the recent exchanges `includeContext` adds, kept per server.
 //! - [`inspect`]: what a reviewer must see: hidden characters revealed, claims flagged.
