@@ -7,11 +7,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python3 scripts/check-architecture.py
 # Debian packages the tests drive: headless Chromium through chromedriver (the console's
-# browser test), HAProxy (replicas behind a round-robin balancer).
+# browser test), HAProxy and Redis (replicas behind a round-robin balancer, sharing state).
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing ${missing[*]} (apt-get)" >&2
   as_root=""

@@ -7,6 +7,9 @@
 //!
 //! Run: `cargo bench -p mcp-http --bench http_roundtrip` (env N, C, S to change the sizes).
 
+mod common;
+
+use common::{ask, env};
 use futures_util::future::join_all;
 use mcp_http::{HttpConfig, HttpServer};
 use mcp_rpc::sse::{Item, Parser};
@@ -34,22 +37,6 @@ async fn bench_sampling(Args(a): Args<Bench>, ctx: Ctx) -> Result<String, ToolEr
         r?;
     }
     Ok("done".into())
-}
-
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct Ask {
-    q: String,
-}
-
-async fn ask(Args(a): Args<Ask>, ctx: Ctx) -> Result<String, ToolError> {
-    Ok(ctx.sample(Sampling::user(a.q).max_tokens(4)).await?.text())
-}
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 const ACCEPT: &str = "application/json, text/event-stream";

@@ -145,6 +145,8 @@ pub(crate) struct Incoming {
     pub modern_version: Option<String>,
     /// `params.arguments` of a `tools/call`.
     pub arguments: Option<Value>,
+    /// A modern retry's `params.requestState`.
+    pub request_state: Option<String>,
     /// What a modern request's `_meta` lacks (`-32602` with 400 on the modern era).
     pub meta_problem: Option<String>,
 }
@@ -207,8 +209,13 @@ impl Incoming {
                 .find(|k| !m.contains_key(*k))
                 .map(|k| format!("missing _meta[{k:?}]")),
         };
+        let request_state = params
+            .and_then(|p| p.get("requestState"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         Ok(Incoming {
             arguments,
+            request_state,
             id: obj.get("id").cloned(),
             method: obj.get("method").and_then(Value::as_str).map(str::to_owned),
             name,

@@ -22,8 +22,15 @@ mod legacy;
 mod metrics;
 mod modern;
 mod params;
+#[cfg(feature = "redis")]
+mod replicas;
+#[cfg(feature = "redis")]
+pub use replicas::{RedisConfig, RedisError};
 mod serve;
 pub use serve::serve_router;
+// Without a store (feature `redis`) parts of the contract go unused.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+mod shared;
 mod sse;
 
 use axum::body::Bytes;
@@ -52,6 +59,11 @@ pub trait Service: Send + Sync + 'static {
     }
     /// Appends its own counters in Prometheus' text format to `/metrics` (default: none).
     fn metrics(&self, _out: &mut String) {}
+    /// How long a modern `requestState` stays valid (default 30 minutes): a store shared by
+    /// replicas remembers a used one this long.
+    fn request_state_ttl(&self) -> Duration {
+        Duration::from_secs(30 * 60)
+    }
 }
 
 impl Service for mcp_server::Server {
@@ -66,6 +78,9 @@ impl Service for mcp_server::Server {
     }
     fn metrics(&self, out: &mut String) {
         mcp_server::Server::metrics(self).render(out);
+    }
+    fn request_state_ttl(&self) -> Duration {
+        mcp_server::Server::request_state_ttl(self)
     }
 }
 
@@ -144,7 +159,7 @@ pub enum HttpError {
 pub(crate) struct AppState {
     pub server: Arc<dyn Service>,
     pub cfg: Arc<HttpConfig>,
-    pub sessions: legacy::Sessions,
+    pub sessions: Arc<legacy::Sessions>,
     pub stopping: AtomicBool,
     /// Permits for modern requests in flight.
     pub modern_slots: Arc<tokio::sync::Semaphore>,
@@ -171,7 +186,7 @@ impl HttpServer {
         HttpServer {
             state: Arc::new(AppState {
                 server,
-                sessions: legacy::Sessions::new(cfg.clone()),
+                sessions: Arc::new(legacy::Sessions::new(cfg.clone())),
                 cfg,
                 stopping: AtomicBool::new(false),
                 metrics: metrics::HttpMetrics::default(),
@@ -201,6 +216,19 @@ impl HttpServer {
         .with_state(self.state.clone())
     }
 
+    /// The same server with its legacy sessions, the client's answers and the streams
+    /// shared through Redis, so that replicas behind a load balancer without stickiness
+    /// serve any request of any session; modern `requestState`s are accepted once only.
+    /// Connects to Redis first (and fails when it cannot); call before serving.
+    #[cfg(feature = "redis")]
+    pub async fn with_redis(self, redis: RedisConfig) -> Result<HttpServer, RedisError> {
+        let store =
+            replicas::Replicas::start(redis, self.state.cfg.clone(), self.state.sessions.clone())
+                .await?;
+        self.state.sessions.share(store);
+        Ok(self)
+    }
+
     /// Number of open legacy sessions.
     pub fn sessions(&self) -> usize {
         self.state.sessions.len()
@@ -217,7 +245,7 @@ impl HttpServer {
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), HttpError> {
-        let sweeper = tokio::spawn(legacy::sweep(self.state.clone()));
+        let sweeper = tokio::spawn(legacy::sweep(self.state.sessions.clone()));
         let connections = serve::accept_until(
             listener,
             self.router(),
@@ -227,6 +255,9 @@ impl HttpServer {
         .await;
         self.state.stopping.store(true, Ordering::SeqCst);
         self.state.sessions.stop_standalone_streams();
+        if let Some(store) = self.state.sessions.shared() {
+            store.stop();
+        }
         let grace = self.state.cfg.shutdown_grace;
         if tokio::time::timeout(grace, connections.shutdown())
             .await
@@ -261,7 +292,7 @@ async fn endpoint(
     match method {
         Method::POST => post(st, headers, body).await,
         Method::GET => legacy::get(st, headers).await,
-        Method::DELETE => legacy::delete(st, &headers),
+        Method::DELETE => legacy::delete(st, &headers).await,
         _ => {
             let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
             r.headers_mut().insert(

@@ -55,9 +55,12 @@ pub(crate) async fn endpoint(State(st): State<Arc<AppState>>, headers: HeaderMap
     let name = "mcp_sessions";
     let _ = writeln!(
         out,
-        "# HELP {name} Open legacy sessions.\n# TYPE {name} gauge"
+        "# HELP {name} Legacy sessions held by this process.\n# TYPE {name} gauge"
     );
     let _ = writeln!(out, "{name} {}", st.sessions.len());
+    if let Some(store) = st.sessions.shared() {
+        store.metrics(&mut out);
+    }
     st.server.metrics(&mut out);
     ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }

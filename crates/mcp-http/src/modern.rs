@@ -141,6 +141,28 @@ fn check_method_and_name(h: &HeaderMap, msg: &Incoming) -> Result<(), String> {
     Ok(())
 }
 
+/// With a shared store, a `requestState` is accepted once: a replay is refused (`-32602`).
+async fn first_use(st: &AppState, msg: &Incoming) -> Result<(), Response> {
+    let (Some(store), Some(state)) = (st.sessions.shared(), &msg.request_state) else {
+        return Ok(());
+    };
+    match store.first_use(state, st.server.request_state_ttl()).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(checks::error(
+            StatusCode::BAD_REQUEST,
+            msg.id.as_ref(),
+            rpc::INVALID_PARAMS,
+            "this requestState was already used: each round's state is accepted once",
+        )),
+        Err(e) => Err(checks::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            msg.id.as_ref(),
+            -32603,
+            &e.to_string(),
+        )),
+    }
+}
+
 /// The HTTP status of a JSON answer: errors the transport spec gives a status to.
 fn status_of(answer: &[u8]) -> StatusCode {
     let code = serde_json::from_slice::<Value>(answer)
@@ -197,6 +219,9 @@ pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: B
     }
     if !msg.is_request() {
         return StatusCode::ACCEPTED.into_response();
+    }
+    if let Err(r) = first_use(&st, &msg).await {
+        return r;
     }
     let (tx, mut rx) = mpsc::channel(st.cfg.events_per_stream.max(1));
     let sink = Arc::new(RequestSink {
@@ -266,6 +291,7 @@ mod tests {
             name: name.map(str::to_owned),
             modern_version: Some("2026-07-28".into()),
             arguments: None,
+            request_state: None,
             meta_problem: None,
         }
     }

@@ -46,6 +46,10 @@ pub struct Config {
     /// read may take to be answered before they are stopped (default 5 s). Our own requests
     /// fail at once: their answers can no longer come.
     pub end_grace: Duration,
+    /// The id of our first request; the next ones count up from it (default 1). Replicas
+    /// sharing a session give each its own range, so that any of them can tell whose
+    /// request a reply answers.
+    pub first_request_id: i64,
 }
 
 impl Default for Config {
@@ -57,6 +61,7 @@ impl Default for Config {
             max_running: 1024,
             max_pending_output: 64 * 1024 * 1024,
             end_grace: Duration::from_secs(5),
+            first_request_id: 1,
         }
     }
 }
@@ -401,7 +406,7 @@ fn new_peer(out: Out, config: Config) -> Peer {
             pending: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
             idle: tokio::sync::Notify::new(),
-            next_id: AtomicI64::new(1),
+            next_id: AtomicI64::new(config.first_request_id),
             config,
             closed,
         }),

@@ -39,6 +39,16 @@ pub struct ServeArgs {
     /// each process has a random key of its own.
     #[arg(long, value_name = "FILE", env = "MCP_STATE_SECRET_FILE")]
     state_secret_file: Option<std::path::PathBuf>,
+    /// With `--http`: share legacy sessions, the client's answers and the streams through
+    /// Redis at this URL (`redis://host:6379`), so that replicas behind a load balancer
+    /// without stickiness serve any request of any session; modern `requestState`s are then
+    /// accepted once only. Replicas share `--state-secret-file` too.
+    #[arg(long, value_name = "URL", env = "MCP_REDIS_URL", requires = "http")]
+    redis: Option<String>,
+    /// The prefix of the Redis keys and channels (servers sharing one Redis use different
+    /// ones).
+    #[arg(long, value_name = "PREFIX", default_value = "mcp", requires = "redis")]
+    redis_prefix: String,
 }
 
 impl ServeArgs {
@@ -105,10 +115,15 @@ async fn serve_http(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
-    eprintln!("listening on http://{local}{}", cfg.path);
-    mcp_http::HttpServer::new(server, cfg)
-        .serve(listener, stop_signal())
-        .await?;
+    let path = cfg.path.clone();
+    let mut http = mcp_http::HttpServer::new(server, cfg);
+    if let Some(url) = &a.redis {
+        let mut redis = mcp_http::RedisConfig::new(url.clone());
+        redis.prefix = a.redis_prefix.clone();
+        http = http.with_redis(redis).await?;
+    }
+    eprintln!("listening on http://{local}{path}");
+    http.serve(listener, stop_signal()).await?;
     Ok(())
 }
 

@@ -4,14 +4,10 @@
 
 mod common;
 
+use common::cluster::{call, post, round_one, Balancer};
 use common::{bin, free_port, Listening};
-use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
-
-const LONG: &str = "Sampling lets a server borrow the client's model. The client decides which model answers. \
-A person may review every request. Budgets keep costs in check. Rate limits stop runaway loops. \
-The audit log records every decision. Nothing reaches the model without the host's consent. That is the point.";
 
 fn replica(secrets: &Path) -> Listening {
     let port = free_port();
@@ -20,50 +16,6 @@ fn replica(secrets: &Path) -> Listening {
         .arg("--state-secret-file")
         .arg(secrets);
     Listening::start(cmd, port)
-}
-
-fn call(extra: Value) -> Value {
-    let meta = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": {"sampling": {}}
-    });
-    let mut params =
-        json!({"name": "summarize", "arguments": {"text": LONG, "sentences": 1}, "_meta": meta});
-    if let (Some(p), Value::Object(e)) = (params.as_object_mut(), extra) {
-        p.extend(e);
-    }
-    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
-}
-
-async fn post(url: &str, body: &Value) -> Value {
-    let r = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "summarize")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
-}
-
-/// Round one on `first`: the state and the answer to its input request.
-async fn round_one(first: &str) -> Value {
-    let body = post(first, &call(json!({}))).await;
-    let result = &body["result"];
-    assert_eq!(result["resultType"], "input_required", "{body}");
-    let (key, _) = result["inputRequests"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .next()
-        .unwrap();
-    let reply = json!({"role": "assistant", "model": "m", "content": {"type": "text", "text": "A summary."}});
-    json!({"inputResponses": {key.clone(): reply}, "requestState": result["requestState"]})
 }
 
 #[tokio::test]
@@ -118,56 +70,6 @@ fn a_short_or_empty_secret_file_is_refused() {
         assert!(e.contains(said), "{e}");
     }
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// HAProxy, round robin, no stickiness, in front of `backends`; killed when dropped.
-struct Balancer {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Balancer {
-    /// `deploy/haproxy.cfg` as it is, its addresses replaced by `backends` and a free port.
-    fn start(dir: &Path, backends: &[&Listening]) -> Balancer {
-        let port = free_port();
-        let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/haproxy.cfg");
-        let mut cfg = std::fs::read_to_string(deploy).unwrap();
-        cfg = cfg.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
-        assert_eq!(backends.len(), 3, "the file has three replicas");
-        for (i, b) in backends.iter().enumerate() {
-            let addr = b.url.trim_start_matches("http://").trim_end_matches("/mcp");
-            cfg = cfg.replace(&format!("127.0.0.1:808{}", i + 1), addr);
-        }
-        let file = dir.join("haproxy.cfg");
-        std::fs::write(&file, cfg).unwrap();
-        let child = Command::new("haproxy")
-            .arg("-db")
-            .arg("-f")
-            .arg(&file)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start haproxy ({e}); scripts/test.sh installs it"));
-        // Ready when its port accepts connections.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "haproxy did not listen within 10 s"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        Balancer {
-            child,
-            url: format!("http://127.0.0.1:{port}/mcp"),
-        }
-    }
-}
-
-impl Drop for Balancer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The modern `tools/call` POSTs a replica served, from its `/metrics`.

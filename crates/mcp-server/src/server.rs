@@ -89,6 +89,11 @@ impl Server {
         self.registry.tools.get(name).map(|t| &t.def)
     }
 
+    /// How long a modern `requestState` it seals stays valid.
+    pub fn request_state_ttl(&self) -> std::time::Duration {
+        self.registry.env.config.state_ttl
+    }
+
     /// The server's name and version.
     pub fn info(&self) -> &Implementation {
         &self.registry.env.info

@@ -4,6 +4,7 @@
 // Example: node client.mjs --tool trigger-sampling-request --args '{"prompt":"hi"}' \
 //            -- node node_modules/@modelcontextprotocol/server-everything/dist/index.js stdio
 // --list-tools lists the tools first, so that the SDK checks structuredContent against their outputSchema.
+// --repeat N calls the tool N times in the same session (completed: how many returned a result).
 // --no-sampling declares no sampling capability (and answers none); --progress asks for progress and
 // counts the notifications (progressCount in the output).
 // Prints ONE JSON line on stdout: {"result","protocolVersion","samplingRequests","lastSamplingRequest"} (exit 0)
@@ -14,7 +15,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 function parseArgs(argv) {
-  const opts = { tool: null, args: "{}", reply: "ts-client-reply", timeoutMs: 60000, server: [], url: null, listTools: false, sampling: true, progress: false };
+  const opts = { tool: null, args: "{}", reply: "ts-client-reply", timeoutMs: 60000, server: [], url: null, listTools: false, sampling: true, progress: false, repeat: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--") { opts.server = argv.slice(i + 1); break; }
@@ -28,11 +29,13 @@ function parseArgs(argv) {
     else if (a === "--reply") opts.reply = v;
     else if (a === "--url") opts.url = v;
     else if (a === "--timeout-ms") opts.timeoutMs = Number(v);
+    else if (a === "--repeat") opts.repeat = Number(v);
     else throw new Error(`unknown option ${a}`);
   }
   if (!opts.tool) throw new Error("--tool is required");
   if (!opts.url && opts.server.length === 0) throw new Error("server command after -- (or --url) required");
   if (!(opts.timeoutMs > 0)) throw new Error("--timeout-ms must be a positive number");
+  if (!(Number.isInteger(opts.repeat) && opts.repeat > 0)) throw new Error("--repeat must be a positive integer");
   opts.args = JSON.parse(opts.args);
   return opts;
 }
@@ -76,9 +79,14 @@ async function main() {
     const tools = opts.listTools ? (await client.listTools(undefined, { timeout: opts.timeoutMs })).tools : undefined;
     const callOpts = { timeout: opts.timeoutMs };
     if (opts.progress) callOpts.onprogress = () => { progressCount++; };
-    const result = await client.callTool({ name: opts.tool, arguments: opts.args }, undefined, callOpts);
+    let result = null;
+    let completed = 0;
+    for (let i = 0; i < opts.repeat; i++) {
+      result = await client.callTool({ name: opts.tool, arguments: opts.args }, undefined, callOpts);
+      if (!result.isError) completed++;
+    }
     await client.close().catch(() => {});
-    finish({ result, protocolVersion, samplingRequests, lastSamplingRequest, tools, progressCount }, 0);
+    finish({ result, completed, protocolVersion, samplingRequests, lastSamplingRequest, tools, progressCount }, 0);
   } catch (err) {
     await client.close().catch(() => {});
     finish({ error: String(err?.message ?? err), code: err?.code ?? null, samplingRequests }, 1);

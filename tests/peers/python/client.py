@@ -15,6 +15,8 @@ Every sampling request (legacy server->client request, or one embedded in an
 --elicit JSON   answers elicitation/create with action "accept" and this content (the
                 requests seen are counted in "elicitationRequests", the last one kept).
 --root URI      offered to roots/list (repeatable).
+--repeat N      calls the tool N times in the same session ("completed": how many returned
+                a result that is not an error).
 
 stdout: one JSON line {"result", "protocolVersion", "samplingRequests", "lastSamplingRequest"},
 exit 0; or {"error": "...", ...} and exit 1. Logs go to stderr.
@@ -77,8 +79,12 @@ async def run(opts: argparse.Namespace) -> dict[str, Any]:
             read_timeout_seconds=opts.timeout,
         ) as client:
             out["protocolVersion"] = client.protocol_version
-            result = await client.call_tool(opts.tool, opts.args)
-            out["result"] = _dump(result)
+            out["completed"] = 0
+            for _ in range(opts.repeat):
+                result = await client.call_tool(opts.tool, opts.args)
+                out["result"] = _dump(result)
+                if not result.is_error:
+                    out["completed"] += 1
     except Exception as e:  # noqa: BLE001 - reported as a JSON line
         while isinstance(e, BaseExceptionGroup) and len(e.exceptions) == 1:
             e = e.exceptions[0]  # anyio task groups wrap the real error
@@ -111,6 +117,7 @@ def main() -> int:
     parser.add_argument("--elicit", default=None, help="accept elicitations with this JSON content")
     parser.add_argument("--root", action="append", default=[], help="a root URI (repeatable)")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request read timeout, seconds")
+    parser.add_argument("--repeat", type=int, default=1, help="calls of the tool in one session")
     parser.add_argument("--url", default=None, help="a Streamable HTTP endpoint instead of a command")
     opts = parser.parse_args(argv[:split])
     opts.server = argv[split + 1 :]

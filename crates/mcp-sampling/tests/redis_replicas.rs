@@ -1,0 +1,369 @@
+//! Replicas sharing Redis (`serve --http --redis`): a real `redis-server`, three replicas and
+//! (for the official clients) a real HAProxy, round robin, no stickiness. Legacy sessions,
+//! the client's answers and the streams cross replicas; faults (a replica killed, Redis
+//! restarted) end in clear errors and recover; a modern `requestState` is accepted once.
+
+mod common;
+
+use common::cluster::{call, post as post_modern, replica, round_one, Balancer, Redis, LONG};
+use common::{peer, python, Listening};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mcp-redis-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("secrets"), "the secret all replicas share\n").unwrap();
+    dir
+}
+
+struct Cluster {
+    redis: Redis,
+    r: Vec<Listening>,
+    dir: PathBuf,
+}
+
+fn cluster(name: &str) -> Cluster {
+    let dir = scratch(name);
+    let redis = Redis::start();
+    let r = (0..3)
+        .map(|_| replica("summarize", &redis, &dir.join("secrets")))
+        .collect();
+    Cluster { redis, r, dir }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn post(url: &str, session: Option<&str>, body: &Value) -> reqwest::Response {
+    let mut req = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string());
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s);
+    }
+    req.send().await.unwrap()
+}
+
+/// `initialize` and `notifications/initialized` on `url`: the session id.
+async fn init(url: &str) -> Result<String, (u16, String)> {
+    let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {"sampling": {}},
+        "clientInfo": {"name": "raw", "version": "1"}
+    }});
+    let r = post(url, None, &body).await;
+    let status = r.status().as_u16();
+    let session = r
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let text = r.text().await.unwrap();
+    let Some(session) = session else {
+        return Err((status, text));
+    };
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(post(url, Some(&session), &note).await.status(), 202);
+    Ok(session)
+}
+
+fn summarize(id: i64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+           "params": {"name": "summarize", "arguments": {"text": LONG, "sentences": 1}}})
+}
+
+fn reply(to: &Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": to, "result": {
+        "role": "assistant", "model": "m", "content": {"type": "text", "text": "A summary."}}})
+}
+
+/// Server-sent events read off a response body.
+struct Sse {
+    r: reqwest::Response,
+    buf: Vec<u8>,
+}
+
+impl Sse {
+    fn new(r: reqwest::Response) -> Sse {
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            ct.as_deref(),
+            Some("text/event-stream"),
+            "status {}",
+            r.status()
+        );
+        Sse { r, buf: Vec::new() }
+    }
+
+    /// The next event with data: (id, message); `None` when the stream ends. Fails after
+    /// 20 s without one.
+    async fn next(&mut self) -> Option<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buf.drain(..end + 2).collect();
+                let block = String::from_utf8(block).unwrap();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .filter_map(|l| l.strip_prefix(name))
+                        .map(str::trim_start)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                let data = field("data:");
+                if data.is_empty() {
+                    continue; // priming event or keep-alive comment
+                }
+                return Some((field("id:"), serde_json::from_str(&data).unwrap()));
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.r.chunk())
+                .await
+                .expect("no event within 20 s");
+            match chunk {
+                Ok(Some(c)) => self.buf.extend_from_slice(&c),
+                _ => return None,
+            }
+        }
+    }
+}
+
+async fn resume(url: &str, session: &str, last_event_id: &str) -> reqwest::Response {
+    http()
+        .get(url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", session)
+        .header("last-event-id", last_event_id)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The sum of the samples of metric `name` (with these labels) on a replica's `/metrics`.
+async fn metric(replica: &Listening, name: &str) -> f64 {
+    let url = replica.url.replace("/mcp", "/metrics");
+    let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter(|l| !name.contains('{') || l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+const FORWARDED: &str = "mcp_replica_replies_total{direction=\"forwarded\"}";
+const RECEIVED: &str = "mcp_replica_replies_total{direction=\"received\"}";
+const ROUND_TRIPS: &str = "mcp_sampling_round_trip_seconds_count";
+
+/// A call on `at` whose sampling request is answered on `answer_at`: the tool's text.
+async fn call_across(at: &str, answer_at: &str, session: &str, id: i64) -> String {
+    let mut s = Sse::new(post(at, Some(session), &summarize(id)).await);
+    let (_, request) = s.next().await.expect("the sampling request");
+    assert_eq!(request["method"], "sampling/createMessage", "{request}");
+    let r = post(answer_at, Some(session), &reply(&request["id"])).await;
+    assert_eq!(r.status(), 202);
+    let (_, done) = s.next().await.expect("the tool's result");
+    assert_eq!(done["id"], id, "{done}");
+    done["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The official TypeScript and Python clients (legacy era) through HAProxy: 100 of 100
+/// sampling calls each, with most answers landing on another replica than the waiting call.
+#[tokio::test]
+async fn official_clients_complete_sampling_calls_through_the_balancer() {
+    let c = cluster("clients");
+    let lb = Balancer::start(&c.dir, &c.r.iter().collect::<Vec<_>>());
+    let args = json!({"text": LONG, "sentences": 1}).to_string();
+    // One after the other: two clients in lockstep could send each answer to its call's
+    // replica by the balancer's rotation alone.
+    let run = |cmd: &mut std::process::Command| cmd.output().unwrap();
+    let ts = run(std::process::Command::new("node")
+        .arg(peer("node/client.mjs"))
+        .args(["--tool", "summarize", "--args", &args, "--repeat", "100"])
+        .args(["--url", &lb.url]));
+    let py = run(std::process::Command::new(python())
+        .arg(peer("python/client.py"))
+        .args(["--mode", "legacy", "--tool", "summarize", "--args", &args])
+        .args(["--repeat", "100", "--url", &lb.url]));
+    for (who, out) in [("TypeScript", ts), ("Python", py)] {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let v: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
+            .unwrap_or_else(|_| panic!("{who}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(v["completed"], 100, "{who}: {v}");
+        assert_eq!(v["samplingRequests"], 100, "{who}: {v}");
+        assert_eq!(v["protocolVersion"], "2025-11-25", "{who}: {v}");
+    }
+    let (mut trips, mut forwarded, mut received) = (0.0, 0.0, 0.0);
+    for r in &c.r {
+        let served = metric(r, ROUND_TRIPS).await;
+        assert!(served > 0.0, "a replica served no round trip");
+        trips += served;
+        forwarded += metric(r, FORWARDED).await;
+        received += metric(r, RECEIVED).await;
+    }
+    assert_eq!(trips, 200.0);
+    assert_eq!(forwarded, received, "every forwarded answer arrived");
+    assert!(
+        forwarded >= 100.0,
+        "only {forwarded} of 200 answers landed on another replica than their call"
+    );
+}
+
+/// A stream cut mid-sampling resumes on another replica with exactly what it missed, and
+/// the answer POSTed to a third replica reaches the call.
+#[tokio::test]
+async fn a_stream_cut_mid_sampling_resumes_on_another_replica() {
+    let c = cluster("resume");
+    let (a, b, cc) = (&c.r[0].url, &c.r[1].url, &c.r[2].url);
+    let session = init(a).await.unwrap();
+    let mut s = Sse::new(post(a, Some(&session), &summarize(7)).await);
+    let (event, request) = s.next().await.unwrap();
+    drop(s); // the cut
+    let (stream, seq) = event.split_once('-').unwrap();
+    assert_eq!(seq, "1");
+    let mut resumed = Sse::new(resume(b, &session, &format!("{stream}-0")).await);
+    let (again, same) = resumed.next().await.unwrap();
+    assert_eq!((again.as_str(), &same), (event.as_str(), &request));
+    assert_eq!(
+        post(cc, Some(&session), &reply(&request["id"]))
+            .await
+            .status(),
+        202
+    );
+    let (last, done) = resumed.next().await.unwrap();
+    assert_eq!(last, format!("{stream}-2"));
+    assert_eq!(done["id"], 7);
+    assert_eq!(done["result"]["content"][0]["text"], "A summary.", "{done}");
+    assert!(
+        resumed.next().await.is_none(),
+        "the stream ends after its answer"
+    );
+    assert_eq!(metric(&c.r[2], FORWARDED).await, 1.0);
+    assert_eq!(metric(&c.r[0], RECEIVED).await, 1.0);
+    // The session goes on anywhere: a call on B answered on A.
+    assert_eq!(call_across(b, a, &session, 8).await, "A summary.");
+}
+
+/// A replica killed while its call waits for the client's answer: the client, resuming on
+/// another replica, gets an error for that call; the session and the others go on.
+#[tokio::test]
+async fn a_replica_killed_mid_call_ends_that_call_with_an_error() {
+    let mut c = cluster("kill");
+    let (b, cc) = (c.r[1].url.clone(), c.r[2].url.clone());
+    let a = c.r[0].url.clone();
+    let other = init(&b).await.unwrap();
+    let session = init(&a).await.unwrap();
+    let mut s = Sse::new(post(&a, Some(&session), &summarize(3)).await);
+    let (event, request) = s.next().await.unwrap();
+    c.r[0].kill();
+    assert!(s.next().await.is_none(), "the killed replica's stream ends");
+    assert_eq!(
+        post(&b, Some(&session), &reply(&request["id"]))
+            .await
+            .status(),
+        202
+    );
+    let mut resumed = Sse::new(resume(&b, &session, &event).await);
+    let (_, error) = resumed.next().await.expect("an error for the call");
+    assert_eq!(error["id"], 3, "{error}");
+    let why = error["error"]["message"].as_str().unwrap_or_default();
+    assert!(why.contains("stopped before answering"), "{error}");
+    // The session opened on the dead replica, and another, go on.
+    assert_eq!(call_across(&b, &cc, &session, 4).await, "A summary.");
+    assert_eq!(call_across(&cc, &b, &other, 1).await, "A summary.");
+}
+
+/// Redis killed: what needs it is refused with 503 at once; restarted empty: the replicas
+/// write back the sessions they hold, and everything works again.
+#[tokio::test]
+async fn redis_restarted_gives_clear_503s_then_recovers() {
+    let mut c = cluster("restart");
+    let (a, b) = (c.r[0].url.clone(), c.r[1].url.clone());
+    let session = init(&a).await.unwrap();
+    assert_eq!(call_across(&a, &a, &session, 1).await, "A summary.");
+    c.redis.kill();
+    let started = std::time::Instant::now();
+    let (status, body) = init(&b).await.unwrap_err();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("shared session store unavailable"), "{body}");
+    let r = post(&b, Some(&session), &summarize(2)).await;
+    assert_eq!(
+        r.status(),
+        503,
+        "a session not held on B cannot be opened there"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "no hang");
+    c.redis.restart();
+    // Recovery: the session comes back (A writes it back once resubscribed).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = post(
+            &b,
+            Some(&session),
+            &json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}),
+        )
+        .await;
+        if r.status() == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not recovered: {}",
+            r.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(call_across(&b, &a, &session, 3).await, "A summary.");
+    assert!(init(&b).await.is_ok());
+}
+
+/// DELETE on one replica ends the session on all; a replayed modern `requestState` is
+/// refused.
+#[tokio::test]
+async fn delete_ends_everywhere_and_a_request_state_is_used_once() {
+    let c = cluster("once");
+    let (a, b, cc) = (&c.r[0].url, &c.r[1].url, &c.r[2].url);
+    let session = init(a).await.unwrap();
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    assert_eq!(post(b, Some(&session), &list).await.status(), 200);
+    let r = http()
+        .delete(cc)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The end reaches the replicas holding the session through Redis' channel.
+    for url in [a, b, cc] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while post(url, Some(&session), &list).await.status() != 404 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{url} still serves it"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    let retry = round_one(a).await;
+    let done = post_modern(b, &call(retry.clone())).await;
+    assert_eq!(done["result"]["content"][0]["text"], "A summary.", "{done}");
+    let replayed = post_modern(cc, &call(retry)).await;
+    let why = replayed["error"]["message"].as_str().unwrap_or_default();
+    assert!(why.contains("already used"), "{replayed}");
+}
