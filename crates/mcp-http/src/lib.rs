@@ -11,6 +11,9 @@
 //!   headers must mirror the body (`HeaderMismatch`, 400); closing the stream cancels.
 //! - `checks.rs`: `Origin`/`Host` (DNS rebinding), bearer token with the protected-resource
 //!   metadata, media types, body size.
+//! - Replicas (feature `redis`, [`HttpServer::with_redis`]): legacy sessions, the client's
+//!   answers and the streams shared through Redis, so that replicas behind a load balancer
+//!   without stickiness serve any request of any session (`shared.rs`, `replicas/`).
 
 // Refusals are whole HTTP responses, built on the cold path; boxing them gains nothing.
 #![allow(clippy::result_large_err)]

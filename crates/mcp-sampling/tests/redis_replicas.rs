@@ -288,6 +288,42 @@ async fn a_replica_killed_mid_call_ends_that_call_with_an_error() {
     assert_eq!(call_across(&cc, &b, &other, 1).await, "A summary.");
 }
 
+fn signal(replica: &Listening, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &replica.pid().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// A replica stopped (SIGSTOP) while its call waits: the answer POSTed elsewhere waits in
+/// Redis for it; the other replicas serve every other session meanwhile; once it runs again
+/// its call completes.
+#[tokio::test]
+async fn a_stalled_replica_holds_up_only_its_own_calls() {
+    let c = cluster("stall");
+    let (a, b, cc) = (&c.r[0].url, &c.r[1].url, &c.r[2].url);
+    let session = init(a).await.unwrap();
+    let other = init(b).await.unwrap();
+    let mut s = Sse::new(post(a, Some(&session), &summarize(5)).await);
+    let (_, request) = s.next().await.unwrap();
+    signal(&c.r[0], "-STOP");
+    assert_eq!(
+        post(b, Some(&session), &reply(&request["id"]))
+            .await
+            .status(),
+        202
+    );
+    for id in 1..=3 {
+        assert_eq!(call_across(b, cc, &other, id).await, "A summary.");
+    }
+    signal(&c.r[0], "-CONT");
+    let (_, done) = s.next().await.expect("the call completes");
+    assert_eq!(done["id"], 5);
+    assert_eq!(done["result"]["content"][0]["text"], "A summary.", "{done}");
+}
+
 /// Redis killed: what needs it is refused with 503 at once; restarted empty: the replicas
 /// write back the sessions they hold, and everything works again.
 #[tokio::test]

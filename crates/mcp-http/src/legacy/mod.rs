@@ -224,7 +224,7 @@ pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: B
     };
     let change = st.sessions.shared().and_then(|_| change_of(&msg, &body));
     session.inbound.receive(&body);
-    let (r, succeeded) = answer(&st.cfg, &session, sid, rx).await;
+    let (r, succeeded) = answer(&st.cfg, &session, sid, rx, change.is_some()).await;
     match change {
         Some(c) if succeeded => record_change(&st, session_id, &session, c, r).await,
         _ => r,
@@ -315,12 +315,13 @@ fn msg_id(id: &RequestId) -> Option<Value> {
 }
 
 /// The response to a POSTed request: JSON if its answer comes first, else an SSE stream;
-/// and whether it was answered at once with a result (not an error).
+/// and (when `check`) whether it was answered at once with a result, not an error.
 async fn answer(
     cfg: &HttpConfig,
     session: &Arc<Session>,
     sid: u64,
     mut rx: mpsc::Receiver<Event>,
+    check: bool,
 ) -> (Response, bool) {
     let Some(first) = rx.recv().await else {
         let r = checks::error(
@@ -333,7 +334,7 @@ async fn answer(
     };
     if first.last {
         lock(&session.streams).list.remove(&sid);
-        let ok = is_result(&first.data);
+        let ok = check && is_result(&first.data);
         return (
             checks::json_response(StatusCode::OK, first.data.to_vec()),
             ok,

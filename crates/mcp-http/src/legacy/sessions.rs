@@ -39,21 +39,22 @@ impl MessageSink for SessionSink {
             return Err(Closed);
         }
         let data: Arc<[u8]> = message.into();
-        let request = match (&self.shared, &route) {
-            (Some(_), Route::Related(id) | Route::Response(id)) => Some(id.clone()),
-            _ => None,
+        let Some((shared, id)) = &self.shared else {
+            lock(&self.streams).push(route, data);
+            return Ok(());
+        };
+        let request = match &route {
+            Route::Related(id) | Route::Response(id) => Some(id.clone()),
+            Route::Unrelated => None,
         };
         let mut streams = lock(&self.streams);
-        let pushed = streams.push(route, data.clone());
-        if let Some((shared, id)) = &self.shared {
-            // Under the lock: a stream's events reach the store in their order.
-            match pushed {
-                Pushed::Stored { sid, seq, last } => {
-                    shared.event(id, sid, seq, &data, last, request.as_ref());
-                }
-                Pushed::Standalone => shared.standalone(id, &data),
-                Pushed::Dropped => {}
+        // Under the lock: a stream's events reach the store in their order.
+        match streams.push(route, data.clone()) {
+            Pushed::Stored { sid, seq, last } => {
+                shared.event(id, sid, seq, &data, last, request.as_ref());
             }
+            Pushed::Standalone => shared.standalone(id, &data),
+            Pushed::Dropped => {}
         }
         Ok(())
     }
