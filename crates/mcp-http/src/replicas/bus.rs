@@ -4,7 +4,7 @@
 //! every stream served from Redis catches up from the store, and the sessions held here are
 //! written back into a Redis that lost them.
 
-use super::writer::Op;
+use super::writer::{Op, Writer};
 use super::{add, Counters, Keys};
 use crate::shared::{replica_of, ListenError, Local, Unavailable};
 use crate::sse::Event;
@@ -92,6 +92,8 @@ pub(crate) struct Bus {
     generation: AtomicU64,
     max_events: usize,
     ttl_ms: u64,
+    /// Most streams served from Redis at once on this replica.
+    max_listeners: usize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -105,7 +107,7 @@ impl Bus {
         me: u32,
         local: Weak<dyn Local>,
         counters: Arc<Counters>,
-        (max_events, ttl_ms): (usize, u64),
+        (max_events, ttl_ms, max_listeners): (usize, u64, usize),
     ) -> redis::RedisResult<Arc<Bus>> {
         let bus = Arc::new(Bus {
             keys,
@@ -117,6 +119,7 @@ impl Bus {
             generation: AtomicU64::new(0),
             max_events: max_events.max(1),
             ttl_ms,
+            max_listeners,
         });
         let stream = bus.subscribe(&client).await?;
         tokio::spawn(run(Arc::downgrade(&bus), client, stream));
@@ -188,43 +191,69 @@ impl Bus {
     /// store has after `after`, then what is published, each event once and in order.
     pub(super) async fn listen(
         self: Arc<Self>,
-        mut conn: ConnectionManager,
-        writer: mpsc::Sender<Op>,
+        conn: ConnectionManager,
+        writer: Writer,
         session: &str,
         sid: u64,
         after: Option<u64>,
+    ) -> Result<(u64, mpsc::Receiver<Event>), ListenError> {
+        let channel = self.keys.events(session, sid);
+        let (raw_tx, raw_rx) = mpsc::unbounded_channel();
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        let fresh = {
+            let mut map = lock(&self.listeners);
+            if map.len() >= self.max_listeners && !map.contains_key(&channel) {
+                let why = format!(
+                    "too many streams served from Redis on this replica (limit {})",
+                    self.max_listeners
+                );
+                return Err(ListenError::Unavailable(Unavailable(why)));
+            }
+            let l = Listener {
+                generation,
+                tx: raw_tx,
+            };
+            map.insert(channel.clone(), l).is_none()
+        };
+        let want = Want {
+            stream: self.keys.stream(session, sid),
+            session,
+            channel,
+            sid,
+            after,
+            generation,
+            fresh,
+        };
+        let r = self.open(conn, writer, &want, raw_rx).await;
+        if r.is_err() {
+            self.forget(&want.channel, generation);
+        }
+        r
+    }
+
+    async fn open(
+        self: &Arc<Self>,
+        mut conn: ConnectionManager,
+        writer: Writer,
+        w: &Want<'_>,
+        raw_rx: mpsc::UnboundedReceiver<Raw>,
     ) -> Result<(u64, mpsc::Receiver<Event>), ListenError> {
         let fail = |e: redis::RedisError| {
             add(&self.counters.errors);
             ListenError::Unavailable(Unavailable(e.to_string()))
         };
-        let channel = self.keys.events(session, sid);
-        let stream = self.keys.stream(session, sid);
-        let (raw_tx, raw_rx) = mpsc::unbounded_channel();
-        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
-        let fresh = lock(&self.listeners)
-            .insert(
-                channel.clone(),
-                Listener {
-                    generation,
-                    tx: raw_tx,
-                },
-            )
-            .is_none();
-        if fresh {
+        let (sid, after) = (w.sid, w.after);
+        if w.fresh {
             let mut sink = self.sink.lock().await;
-            match sink.as_mut() {
-                Some(s) => s.subscribe(&channel).await.map_err(fail)?,
-                None => {
-                    self.forget(&channel, generation);
-                    let why = Unavailable("not subscribed to Redis (reconnecting)".into());
-                    return Err(ListenError::Unavailable(why));
-                }
-            }
+            let Some(s) = sink.as_mut() else {
+                let why = Unavailable("not subscribed to Redis (reconnecting)".into());
+                return Err(ListenError::Unavailable(why));
+            };
+            s.subscribe(&w.channel).await.map_err(fail)?;
         }
         let owner = replica_of(sid);
         if sid != 0 && owner != self.me {
-            let note = format!("D {session} {sid}");
+            let note = format!("D {} {sid}", w.session);
             let _: i64 = redis::cmd("PUBLISH")
                 .arg(self.keys.replica(owner))
                 .arg(note)
@@ -232,7 +261,7 @@ impl Bus {
                 .await
                 .map_err(fail)?;
         }
-        let sent_key = format!("{stream}:sent");
+        let sent_key = format!("{}:sent", w.stream);
         let start = match after {
             Some(a) => a,
             None if sid == 0 => {
@@ -245,28 +274,26 @@ impl Bus {
             }
             None => 0,
         };
-        let stored = read(&mut conn, &stream, start, self.max_events)
+        let stored = read(&mut conn, &w.stream, start, self.max_events)
             .await
             .map_err(fail)?;
         if sid != 0 && stored.is_empty() {
             let n: i64 = redis::cmd("EXISTS")
-                .arg(&stream)
+                .arg(&w.stream)
                 .query_async(&mut conn)
                 .await
                 .map_err(fail)?;
             if n == 0 {
-                self.forget(&channel, generation);
                 return Err(ListenError::Unknown);
             }
         }
         if after.is_some() && stored.first().is_some_and(|(seq, _, _)| *seq > start + 1) {
-            self.forget(&channel, generation);
             return Err(ListenError::Lost);
         }
         let remote = sid != 0 && owner != self.me;
         if remote && !stored.last().is_some_and(|e| e.1) {
             // Its replica may be gone: then the client gets an error, not a silent stream.
-            end_if_orphaned(&mut conn, &self.keys, &stream, &channel, owner)
+            end_if_orphaned(&mut conn, &self.keys, &w.stream, &w.channel, owner)
                 .await
                 .map_err(fail)?;
         }
@@ -275,12 +302,12 @@ impl Bus {
             bus: self.clone(),
             conn,
             writer,
-            channel,
-            stream,
+            channel: w.channel.clone(),
+            stream: w.stream.clone(),
             sent_key: (sid == 0).then_some(sent_key),
             sid,
             owner: remote.then_some(owner),
-            generation,
+            generation: w.generation,
             upto: start,
             tx,
         };
@@ -359,11 +386,23 @@ fn parse_event(payload: &[u8]) -> Option<Raw> {
     })
 }
 
+/// A stream to listen to.
+struct Want<'a> {
+    session: &'a str,
+    stream: String,
+    channel: String,
+    sid: u64,
+    after: Option<u64>,
+    generation: u64,
+    /// No listener had its channel: subscribe.
+    fresh: bool,
+}
+
 /// Feeds one client from the store and the channel.
 struct Feed {
     bus: Arc<Bus>,
     conn: ConnectionManager,
-    writer: mpsc::Sender<Op>,
+    writer: Writer,
     channel: String,
     stream: String,
     /// The standalone stream: where to note what its listener had.
@@ -448,7 +487,7 @@ impl Feed {
             }
             self.upto = seq;
             if let Some(key) = &self.sent_key {
-                let _ = self.writer.try_send(Op::Sent {
+                let _ = self.writer.send(Op::Sent {
                     key: key.clone(),
                     seq,
                 });

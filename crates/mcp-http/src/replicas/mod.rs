@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use writer::Op;
+use writer::{Op, Writer};
 
 /// Where the replicas' shared state lives.
 #[derive(Debug, Clone)]
@@ -148,7 +148,7 @@ pub(crate) struct Replicas {
     keys: Keys,
     conn: ConnectionManager,
     ttl_ms: u64,
-    writer: mpsc::Sender<Op>,
+    writer: Writer,
     bus: Arc<Bus>,
     touched: Mutex<HashMap<String, Instant>>,
     counters: Arc<Counters>,
@@ -202,7 +202,12 @@ impl Replicas {
             me,
             Arc::downgrade(&local),
             counters.clone(),
-            (http.events_per_stream, ttl_ms),
+            // Each session's standalone stream and a few resumptions.
+            (
+                http.events_per_stream,
+                ttl_ms,
+                http.max_sessions.max(64) * 4,
+            ),
         )
         .await
         .map_err(connect_err)?;
@@ -230,7 +235,7 @@ impl Replicas {
     }
 
     fn enqueue(&self, op: Op) {
-        if self.writer.try_send(op).is_err() {
+        if !self.writer.send(op) {
             add(&self.counters.events_dropped);
         }
     }

@@ -3,6 +3,7 @@
 
 use super::{add, Counters};
 use redis::aio::ConnectionManager;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -11,6 +12,8 @@ use tokio::sync::mpsc;
 const QUEUE: usize = 65_536;
 /// Most operations in one pipeline.
 const BATCH: usize = 512;
+/// Most bytes of event data queued.
+const QUEUE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Appends a message to the standalone stream: numbers it, stores it, publishes it.
 const STANDALONE: &str = r"
@@ -45,43 +48,76 @@ pub(crate) enum Op {
     Touch { record: String, subs: String },
 }
 
+impl Op {
+    fn bytes(&self) -> usize {
+        match self {
+            Op::Event { data, .. } | Op::Standalone { data, .. } => data.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// The queue to the writer, bounded in operations and in bytes.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Op>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Writer {
+    /// Queues `op`; false when the queue is full (the op is dropped).
+    pub(crate) fn send(&self, op: Op) -> bool {
+        let n = op.bytes();
+        if self.queued.fetch_add(n, Ordering::Relaxed) + n > QUEUE_BYTES {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        if self.tx.try_send(op).is_err() {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
 pub(super) fn start(
     conn: ConnectionManager,
     max_events: usize,
     ttl_ms: u64,
     counters: Arc<Counters>,
-) -> mpsc::Sender<Op> {
+) -> Writer {
     let (tx, rx) = mpsc::channel(QUEUE);
-    tokio::spawn(run(conn, rx, max_events.max(1), ttl_ms, counters));
-    tx
+    let queued = Arc::new(AtomicUsize::new(0));
+    let limits = (max_events.max(1), ttl_ms);
+    tokio::spawn(run(conn, rx, limits, queued.clone(), counters));
+    Writer { tx, queued }
 }
 
 async fn run(
     mut conn: ConnectionManager,
     mut rx: mpsc::Receiver<Op>,
-    max_events: usize,
-    ttl_ms: u64,
+    (max_events, ttl_ms): (usize, u64),
+    queued: Arc<AtomicUsize>,
     counters: Arc<Counters>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let mut pipe = redis::pipe();
-        let mut events = 0u64;
+        let (mut events, mut bytes) = (0u64, 0usize);
         for op in batch.drain(..) {
             events += u64::from(matches!(op, Op::Event { .. } | Op::Standalone { .. }));
+            bytes += op.bytes();
             add_op(&mut pipe, op, max_events, ttl_ms);
         }
-        match pipe.query_async::<()>(&mut conn).await {
+        let sent = pipe.query_async::<()>(&mut conn).await;
+        queued.fetch_sub(bytes, Ordering::Relaxed);
+        match sent {
             Ok(()) => {
-                counters
-                    .events_written
-                    .fetch_add(events, std::sync::atomic::Ordering::Relaxed);
+                counters.events_written.fetch_add(events, Ordering::Relaxed);
             }
             Err(e) => {
                 add(&counters.errors);
-                counters
-                    .events_dropped
-                    .fetch_add(events, std::sync::atomic::Ordering::Relaxed);
+                counters.events_dropped.fetch_add(events, Ordering::Relaxed);
                 tracing::warn!("writing stream events to Redis failed: {e}");
             }
         }
