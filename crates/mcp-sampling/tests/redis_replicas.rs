@@ -259,8 +259,9 @@ async fn a_stream_cut_mid_sampling_resumes_on_another_replica() {
     assert_eq!(call_across(b, a, &session, 8).await, "A summary.");
 }
 
-/// A replica killed while its call waits for the client's answer: the client, resuming on
-/// another replica, gets an error for that call; the session and the others go on.
+/// A replica killed while its call waits for the client's answer: the client, listening to
+/// the call's stream from another replica, gets an error for that call once the dead
+/// replica's heartbeat has lapsed; the session and the others go on.
 #[tokio::test]
 async fn a_replica_killed_mid_call_ends_that_call_with_an_error() {
     let mut c = cluster("kill");
@@ -270,6 +271,10 @@ async fn a_replica_killed_mid_call_ends_that_call_with_an_error() {
     let session = init(&a).await.unwrap();
     let mut s = Sse::new(post(&a, Some(&session), &summarize(3)).await);
     let (event, request) = s.next().await.unwrap();
+    let (stream, _) = event.split_once('-').unwrap();
+    // The client moves to B (its events are in Redis: B replays the request), then A dies.
+    let mut resumed = Sse::new(resume(&b, &session, &format!("{stream}-0")).await);
+    assert_eq!(resumed.next().await.unwrap().1, request);
     c.r[0].kill();
     assert!(s.next().await.is_none(), "the killed replica's stream ends");
     assert_eq!(
@@ -278,11 +283,14 @@ async fn a_replica_killed_mid_call_ends_that_call_with_an_error() {
             .status(),
         202
     );
-    let mut resumed = Sse::new(resume(&b, &session, &event).await);
     let (_, error) = resumed.next().await.expect("an error for the call");
     assert_eq!(error["id"], 3, "{error}");
     let why = error["error"]["message"].as_str().unwrap_or_default();
     assert!(why.contains("stopped before answering"), "{error}");
+    assert!(resumed.next().await.is_none(), "the stream ends after it");
+    // Resumed later elsewhere, the stream gives the same error.
+    let mut again = Sse::new(resume(&cc, &session, &event).await);
+    assert_eq!(again.next().await.unwrap().1, error);
     // The session opened on the dead replica, and another, go on.
     assert_eq!(call_across(&b, &cc, &session, 4).await, "A summary.");
     assert_eq!(call_across(&cc, &b, &other, 1).await, "A summary.");
