@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// The context of one request being handled. Cheap to clone.
 #[derive(Clone)]
@@ -234,14 +235,18 @@ impl Ctx {
         }
     }
 
-    async fn sample_legacy(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
+    async fn sample_legacy(&self, mut req: Sampling) -> Result<CreateMessageResult, SampleError> {
         self.count_input().map_err(SampleError::Limit)?;
         let timeout = req
             .timeout
             .unwrap_or(self.inner.env.config.sampling_timeout);
         let started = std::time::Instant::now();
+        // A child of the tool call's span; the host's span takes it as parent.
+        let span = crate::round::input_span(InputKind::Sampling, "legacy", None);
+        mcp_proto::trace::inject(&span, &mut req.params.meta);
         let reply = self
             .legacy_request(CreateMessage::METHOD, &req.params, Some(timeout))
+            .instrument(span)
             .await;
         let metrics = &self.inner.env.metrics;
         match &reply {

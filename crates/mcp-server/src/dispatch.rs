@@ -30,6 +30,7 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
+use tracing::Instrument;
 
 /// Everything a server offers, shared by all its connections.
 pub(crate) struct Registry {
@@ -174,8 +175,10 @@ async fn dispatch(
         }
         ClientMethod::CallTool => {
             let p: CallToolParams = parse(params)?;
+            let span = tool_call_span(&p.name, speaks.is_modern(), &id);
+            mcp_proto::trace::follow(&span, p.meta.as_ref());
             let call = Call::new(server, speaks, peer, id, p.meta.as_ref());
-            call_tool(call, p).await
+            call_tool(call, p).instrument(span).await
         }
         ClientMethod::GetPrompt => {
             let p: GetPromptParams = parse(params)?;
@@ -214,6 +217,23 @@ async fn dispatch(
         }
         _ => not_found(),
     }
+}
+
+/// The span of one `tools/call` request (on the modern era, one per round), named as
+/// OpenTelemetry's MCP conventions name it (`tools/call NAME`). Its parent is the client's
+/// span when the request's `_meta` carries a trace context ([`mcp_proto::trace`]); the
+/// sampling requests the call makes are its children. Disabled (no cost beyond a check)
+/// unless a subscriber wants `mcp_server` spans at INFO.
+fn tool_call_span(name: &str, modern: bool, id: &RequestId) -> tracing::Span {
+    tracing::info_span!(
+        "mcp.tool_call",
+        otel.name = %format_args!("{} {name}", CallTool::METHOD),
+        otel.kind = "server",
+        mcp.method.name = CallTool::METHOD,
+        gen_ai.tool.name = name,
+        mcp.era = if modern { "modern" } else { "legacy" },
+        jsonrpc.request.id = %id,
+    )
 }
 
 /// A request that may ask for input (`tools/call`, `prompts/get`): what its context is made
