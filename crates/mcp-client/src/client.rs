@@ -490,11 +490,25 @@ impl Client {
             mcp.method.name = CallTool::METHOD,
             gen_ai.tool.name = name,
             mcp.era = %self.era,
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
         );
-        match self.era {
-            Era::Legacy => self.call_legacy(call).instrument(span).await,
-            Era::Modern => self.call_modern(call).instrument(span).await,
+        let result = match self.era {
+            Era::Legacy => self.call_legacy(call).instrument(span.clone()).await,
+            Era::Modern => self.call_modern(call).instrument(span.clone()).await,
+        };
+        if !span.is_disabled() {
+            let failed = match &result {
+                Ok(r) if r.is_error == Some(true) => Some("tool_error"),
+                Ok(_) => None,
+                Err(_) => Some("client_error"),
+            };
+            if let Some(kind) = failed {
+                span.record("error.type", kind);
+                span.record("otel.status_code", "ERROR");
+            }
         }
+        result
     }
 
     async fn call_legacy(&self, call: ToolCall) -> Result<CallToolResult, ClientError> {

@@ -273,14 +273,26 @@ fn request_span(req: &SamplingRequest) -> tracing::Span {
         mcp.host.outcome = tracing::field::Empty,
         gen_ai.usage.input_tokens = tracing::field::Empty,
         gen_ai.usage.output_tokens = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
     )
 }
 
-/// Records what became of the request on its span (the current one, see `request_span`).
-fn record_on_span(entry: &Entry, outcome: &str) {
+/// Records what became of the request on its span (the current one, see `request_span`);
+/// a request not answered is an error of type `rejected`, `invalid` or `failed`.
+fn record_on_span(entry: &Entry, outcome: &str, error: Option<&SamplingError>) {
     let span = tracing::Span::current();
     if span.is_disabled() {
         return;
+    }
+    if let Some(e) = error {
+        let kind = match e {
+            SamplingError::Rejected(_) => "rejected",
+            SamplingError::Invalid(_) => "invalid",
+            SamplingError::Failed(_) => "failed",
+        };
+        span.record("error.type", kind);
+        span.record("otel.status_code", "ERROR");
     }
     if let Some(model) = &entry.model {
         span.record("gen_ai.request.model", model.as_str());
@@ -342,7 +354,7 @@ impl Inner {
             Ok(_) => "ok".into(),
             Err(e) => e.to_string(),
         };
-        record_on_span(&pending.entry, &said);
+        record_on_span(&pending.entry, &said, outcome.as_ref().err());
         pending.close(said);
         outcome
     }

@@ -27,6 +27,8 @@ struct Got {
     trace: Vec<u8>,
     id: Vec<u8>,
     parent: Vec<u8>,
+    /// The status code (0 unset, 1 ok, 2 error).
+    status: i32,
     attrs: Vec<(String, String)>,
 }
 
@@ -114,6 +116,7 @@ fn collector() -> Collector {
                                 trace: s.trace_id.clone(),
                                 id: s.span_id.clone(),
                                 parent: s.parent_span_id.clone(),
+                                status: s.status.as_ref().map_or(0, |st| st.code),
                                 attrs: s
                                     .attributes
                                     .iter()
@@ -211,27 +214,31 @@ And an eighth, for good measure, ends it.";
 /// `call summarize` (a fixed reply, approved) at `server` (`--url URL`, or a command, which
 /// inherits the variables). Batches every minute: what arrives is what it sends at exit.
 fn call(c: &Collector, era: &str, server: &[&str]) {
-    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
-    let o = command(c, 60_000)
-        .args(["call", "--tool", "summarize", "--args", &args])
-        .args([
-            "--era",
-            era,
-            "--approve",
-            "auto",
-            "--provider",
-            "fixed:TRACED",
-        ])
-        .args(server)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let o = call_with(c, era, "auto", server);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "call failed: {stderr}");
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("TRACED"),
         "{stderr}"
     );
+}
+
+fn call_with(c: &Collector, era: &str, approve: &str, server: &[&str]) -> std::process::Output {
+    let args = serde_json::json!({"text": LONG, "sentences": 1}).to_string();
+    command(c, 60_000)
+        .args(["call", "--tool", "summarize", "--args", &args])
+        .args([
+            "--era",
+            era,
+            "--approve",
+            approve,
+            "--provider",
+            "fixed:TRACED",
+        ])
+        .args(server)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 /// The spans of one call, checked to form one trace: client call -> server tool call(s)
@@ -259,6 +266,7 @@ fn one_trace(r: &Received, era: &str, rounds: usize) -> Vec<Got> {
     });
     assert_eq!(client.name, "tools/call summarize");
     assert_eq!(client.attr("mcp.era"), Some(era));
+    assert_eq!(client.status, 0, "{client:#?}");
     assert!(client.parent.is_empty(), "the client's call is the root");
     assert_eq!(calls.len(), rounds, "{calls:#?}");
     for c in &calls {
@@ -269,6 +277,7 @@ fn one_trace(r: &Received, era: &str, rounds: usize) -> Vec<Got> {
             c.parent, client.id,
             "the server's call is a child of the client's"
         );
+        assert_eq!(c.status, 0, "{c:#?}");
     }
     assert_eq!(sampling.name, "sampling/createMessage");
     assert_eq!(sampling.attr("mcp.era"), Some(era));
@@ -283,6 +292,7 @@ fn one_trace(r: &Received, era: &str, rounds: usize) -> Vec<Got> {
     );
     assert_eq!(host.attr("gen_ai.request.model"), Some("fixed:fixed"));
     assert_eq!(host.attr("mcp.host.outcome"), Some("ok"));
+    assert_eq!(host.status, 0, "{host:#?}");
     assert_eq!(host.attr("mcp.host.decision"), Some("approved"));
     assert!(
         host.attr("gen_ai.usage.output_tokens").is_some(),
@@ -317,4 +327,51 @@ fn legacy_stdio_child_server_exports_on_exit() {
     let c = collector();
     call(&c, "legacy", &["--", bin(), "serve", "summarize"]);
     one_trace(&c.received, "legacy", 1);
+}
+
+/// The host rejects (mode deny): its span, the server's call (a tool error result) and the
+/// client's call are errors, still in one trace.
+#[test]
+fn a_rejection_marks_the_spans_as_errors() {
+    const ERROR: i32 = 2;
+    let c = collector();
+    let (_server, url) = http_server(&c);
+    let o = call_with(&c, "legacy", "deny", &["--url", &url]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let spans = c.received.wait_for("the rejected call's spans", |spans| {
+        let client = spans
+            .iter()
+            .find(|s| s.service == "mcp-sampling-call" && s.kind == SPAN_KIND_CLIENT)?;
+        let ours: Vec<Got> = spans
+            .iter()
+            .filter(|s| s.trace == client.trace)
+            .cloned()
+            .collect();
+        (ours.len() >= 4).then_some(ours)
+    });
+    let find = |service: &str, kind: i32| {
+        spans
+            .iter()
+            .find(|s| s.service == service && s.kind == kind)
+            .unwrap_or_else(|| panic!("no {service} span of kind {kind}: {spans:#?}"))
+    };
+    let host = find("mcp-sampling-call", SPAN_KIND_SERVER);
+    assert_eq!(
+        host.attr("mcp.host.decision"),
+        Some("rejected"),
+        "{host:#?}"
+    );
+    assert_eq!(host.attr("error.type"), Some("rejected"));
+    assert_eq!(host.status, ERROR);
+    let server = find("mcp-sampling-serve", SPAN_KIND_SERVER);
+    assert_eq!(server.attr("error.type"), Some("tool_error"), "{server:#?}");
+    assert_eq!(server.status, ERROR);
+    let client = find("mcp-sampling-call", SPAN_KIND_CLIENT);
+    assert_eq!(client.attr("error.type"), Some("tool_error"), "{client:#?}");
+    assert_eq!(client.status, ERROR);
 }

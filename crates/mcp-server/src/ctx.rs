@@ -193,10 +193,14 @@ impl Ctx {
         direct: &dyn mcp_proto::SamplingHandler,
         req: Sampling,
     ) -> Result<CreateMessageResult, SampleError> {
+        // The server's own model: the span is the request's, and the pipeline's (if the
+        // model is one) its child.
         let Era::Modern { round, .. } = &self.inner.era else {
             self.count_input().map_err(SampleError::Limit)?;
+            let span = crate::round::input_span(InputKind::Sampling, "legacy", None);
             return direct
                 .create_message(self.direct_request(req.params))
+                .instrument(span)
                 .await
                 .map_err(|e| SampleError::Direct(e.to_string()));
         };
@@ -210,8 +214,10 @@ impl Ctx {
             return serde_json::from_value(reply.clone())
                 .map_err(|e| SampleError::BadReply(e.to_string()));
         }
+        let span = crate::round::input_span(InputKind::Sampling, "modern", Some(&claim.key));
         let reply = direct
             .create_message(self.direct_request(req.params))
+            .instrument(span)
             .await
             .map_err(|e| SampleError::Direct(e.to_string()))?;
         let v = serde_json::to_value(&reply).map_err(|e| SampleError::BadReply(e.to_string()))?;

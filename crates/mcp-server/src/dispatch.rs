@@ -178,7 +178,9 @@ async fn dispatch(
             let span = tool_call_span(&p.name, speaks.is_modern(), &id);
             mcp_proto::trace::follow(&span, p.meta.as_ref());
             let call = Call::new(server, speaks, peer, id, p.meta.as_ref());
-            call_tool(call, p).instrument(span).await
+            let result = call_tool(call, p).instrument(span.clone()).await;
+            record_outcome(&span, &result);
+            result
         }
         ClientMethod::GetPrompt => {
             let p: GetPromptParams = parse(params)?;
@@ -233,7 +235,24 @@ fn tool_call_span(name: &str, modern: bool, id: &RequestId) -> tracing::Span {
         gen_ai.tool.name = name,
         mcp.era = if modern { "modern" } else { "legacy" },
         jsonrpc.request.id = %id,
+        error.type = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
     )
+}
+
+/// Marks a failed call on its span: `error.type` is the JSON-RPC error's code, or
+/// `tool_error` for a result with `isError` (OpenTelemetry's MCP conventions).
+fn record_outcome(span: &tracing::Span, result: &Result<Value, ErrorObject>) {
+    if span.is_disabled() {
+        return;
+    }
+    let kind = match result {
+        Err(e) => e.code.to_string(),
+        Ok(v) if v.get("isError").and_then(Value::as_bool) == Some(true) => "tool_error".into(),
+        Ok(_) => return,
+    };
+    span.record("error.type", kind.as_str());
+    span.record("otel.status_code", "ERROR");
 }
 
 /// A request that may ask for input (`tools/call`, `prompts/get`): what its context is made

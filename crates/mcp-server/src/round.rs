@@ -254,8 +254,8 @@ impl Round {
         }
         // The digest is taken: the trace context (new in every round) goes in only now.
         let mut params = params;
-        if let Some(obj) = params.as_object_mut() {
-            let span = input_span(kind, "modern", Some(&claim.key));
+        let span = input_span(kind, "modern", Some(&claim.key));
+        if let (false, Some(obj)) = (span.is_disabled(), params.as_object_mut()) {
             let mut meta = obj.remove("_meta");
             mcp_proto::trace::inject(&span, &mut meta);
             if let Some(meta) = meta {
