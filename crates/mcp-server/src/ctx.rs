@@ -194,12 +194,12 @@ impl Ctx {
         req: Sampling,
     ) -> Result<CreateMessageResult, SampleError> {
         // The server's own model: the span is the request's, and the pipeline's (if the
-        // model is one) its child.
+        // model is one, its span made when it is called) its child.
         let Era::Modern { round, .. } = &self.inner.era else {
             self.count_input().map_err(SampleError::Limit)?;
             let span = crate::round::input_span(InputKind::Sampling, "legacy", None);
-            return direct
-                .create_message(self.direct_request(req.params))
+            return span
+                .in_scope(|| direct.create_message(self.direct_request(req.params)))
                 .instrument(span)
                 .await
                 .map_err(|e| SampleError::Direct(e.to_string()));
@@ -215,8 +215,8 @@ impl Ctx {
                 .map_err(|e| SampleError::BadReply(e.to_string()));
         }
         let span = crate::round::input_span(InputKind::Sampling, "modern", Some(&claim.key));
-        let reply = direct
-            .create_message(self.direct_request(req.params))
+        let reply = span
+            .in_scope(|| direct.create_message(self.direct_request(req.params)))
             .instrument(span)
             .await
             .map_err(|e| SampleError::Direct(e.to_string()))?;
