@@ -31,6 +31,7 @@ use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// Where the server's progress notifications for one request go (their params).
 pub type Progress = tokio::sync::mpsc::UnboundedSender<Value>;
@@ -480,10 +481,34 @@ impl Client {
             arguments,
             depth,
         };
-        match self.era {
-            Era::Legacy => self.call_legacy(call).await,
-            Era::Modern => self.call_modern(call).await,
+        // The call's span: its context goes in the request's `_meta` (`call_params`), the
+        // server's span takes it as parent (`mcp_proto::trace`).
+        let span = tracing::info_span!(
+            "mcp.client.tool_call",
+            otel.name = %format_args!("{} {name}", CallTool::METHOD),
+            otel.kind = "client",
+            mcp.method.name = CallTool::METHOD,
+            gen_ai.tool.name = name,
+            mcp.era = %self.era,
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = match self.era {
+            Era::Legacy => self.call_legacy(call).instrument(span.clone()).await,
+            Era::Modern => self.call_modern(call).instrument(span.clone()).await,
+        };
+        if !span.is_disabled() {
+            let failed = match &result {
+                Ok(r) if r.is_error == Some(true) => Some("tool_error"),
+                Ok(_) => None,
+                Err(_) => Some("client_error"),
+            };
+            if let Some(kind) = failed {
+                span.record("error.type", kind);
+                span.record("otel.status_code", "ERROR");
+            }
         }
+        result
     }
 
     async fn call_legacy(&self, call: ToolCall) -> Result<CallToolResult, ClientError> {
@@ -665,9 +690,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The params of a `tools/call`: name, arguments, and the call's depth in `_meta`.
+/// The params of a `tools/call`: name, arguments, and in `_meta` the call's depth and the
+/// trace context of the current span (the call's).
 fn call_params(call: &ToolCall) -> Value {
     let mut meta = None;
     mcp_proto::ext::write_depth(&mut meta, call.depth);
+    mcp_proto::trace::inject(&tracing::Span::current(), &mut meta);
     json!({"name": call.name, "arguments": call.arguments, "_meta": meta})
 }

@@ -20,12 +20,14 @@ use crate::routing::{ModelEntry, Route, Router};
 use mcp_llm::{Completion, Provider, Timing};
 use mcp_proto::clock::{Clock, SystemClock};
 use mcp_proto::handler::{SamplingError, SamplingHandler, SamplingRequest};
+use mcp_proto::methods::{CreateMessage, Request as _};
 use mcp_proto::sampling::{self as sp, CreateMessageParams, CreateMessageResult};
 use mcp_proto::BoxFuture;
 use mcp_proto::{Content, OneOrMany};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// What the pipeline did, step by step (for a person watching, such as the demo). Every
 /// approved request ends with [`Event::Replied`] or [`Event::Failed`].
@@ -246,8 +248,62 @@ impl SamplingHandler for Host {
         req: SamplingRequest,
     ) -> BoxFuture<Result<CreateMessageResult, SamplingError>> {
         let inner = self.inner.clone();
-        Box::pin(async move { inner.answer(req).await })
+        let span = request_span(&req);
+        mcp_proto::trace::follow(&span, req.params.meta.as_ref());
+        Box::pin(async move { inner.answer(req).await }.instrument(span))
     }
+}
+
+/// The span of one sampling request through the pipeline: a child of the server's span of
+/// the request when its `_meta` carries one ([`mcp_proto::trace`]), else of the current
+/// span. The routed model, the decision, the outcome and the tokens are recorded on it at
+/// the end. Disabled (no cost beyond a check) unless a subscriber wants `mcp_host` spans at
+/// INFO.
+fn request_span(req: &SamplingRequest) -> tracing::Span {
+    tracing::info_span!(
+        "mcp.host.sampling",
+        otel.name = CreateMessage::METHOD,
+        otel.kind = "server",
+        mcp.method.name = CreateMessage::METHOD,
+        mcp.server = %req.server,
+        mcp.era = %req.era,
+        gen_ai.tool.name = req.tool_call.as_ref().map(|t| t.name.as_str()),
+        gen_ai.request.model = tracing::field::Empty,
+        mcp.host.decision = tracing::field::Empty,
+        mcp.host.outcome = tracing::field::Empty,
+        gen_ai.usage.input_tokens = tracing::field::Empty,
+        gen_ai.usage.output_tokens = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    )
+}
+
+/// Records what became of the request on its span (the current one, see `request_span`);
+/// a request not answered is an error of type `rejected`, `invalid` or `failed`.
+fn record_on_span(entry: &Entry, outcome: &str, error: Option<&SamplingError>) {
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return;
+    }
+    if let Some(e) = error {
+        let kind = match e {
+            SamplingError::Rejected(_) => "rejected",
+            SamplingError::Invalid(_) => "invalid",
+            SamplingError::Failed(_) => "failed",
+        };
+        span.record("error.type", kind);
+        span.record("otel.status_code", "ERROR");
+    }
+    if let Some(model) = &entry.model {
+        span.record("gen_ai.request.model", model.as_str());
+    }
+    span.record(
+        "mcp.host.decision",
+        tracing::field::display(&entry.decision),
+    );
+    span.record("mcp.host.outcome", outcome);
+    span.record("gen_ai.usage.input_tokens", entry.tokens_in);
+    span.record("gen_ai.usage.output_tokens", entry.tokens_out);
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -294,10 +350,12 @@ impl Inner {
             max_tokens: req.params.max_tokens,
         });
         let outcome = self.run(&req, &mut pending.entry).await;
-        pending.close(match &outcome {
+        let said = match &outcome {
             Ok(_) => "ok".into(),
             Err(e) => e.to_string(),
-        });
+        };
+        record_on_span(&pending.entry, &said, outcome.as_ref().err());
+        pending.close(said);
         outcome
     }
 

@@ -21,6 +21,8 @@
 //!   host's client, a server's own model, a provider behind an adapter), and [`BoxFuture`].
 //! - [`ext`]: this project's own `_meta` extensions: the expected output of a sampling
 //!   request (typed output) and the nesting depth of a tool call.
+//! - [`trace`]: W3C trace context (`traceparent`, `tracestate`) in `_meta`, read into and
+//!   written from `tracing` spans with the `otel` feature (SEP-414).
 //! - [`form`]: the form of a form-mode elicitation (its schema, the subset check, a reply
 //!   checked against it, defaults); [`elicitation`]: `elicitation/create` params and result,
 //!   on top of it; [`roots`]: `roots/list`.
@@ -43,6 +45,7 @@ pub mod resources;
 pub mod roots;
 pub mod sampling;
 pub mod tools;
+pub mod trace;
 pub mod version;
 
 pub use capabilities::{ClientCapabilities, SamplingCapability, ServerCapabilities};

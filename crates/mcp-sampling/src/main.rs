@@ -15,6 +15,7 @@ mod progress;
 mod review;
 mod serve;
 mod target;
+mod telemetry;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -60,20 +61,29 @@ enum Cmd {
     Model(model::ModelArgs),
 }
 
+impl Cmd {
+    /// The command's name (the default OpenTelemetry service is `mcp-sampling-NAME`).
+    fn name(&self) -> &'static str {
+        match self {
+            Cmd::Demo(_) => "demo",
+            Cmd::Call(_) => "call",
+            Cmd::Host(_) => "host",
+            Cmd::Serve(_) => "serve",
+            Cmd::Bridge(_) => "bridge",
+            Cmd::Console(_) => "console",
+            Cmd::Audit(_) => "audit",
+            Cmd::Model(_) => "model",
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = cli
         .log
         .or_else(|| std::env::var("MCP_SAMPLING_LOG").ok())
         .unwrap_or_else(|| "warn,mcp_rpc::child=info".into());
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "warn".into()),
-        )
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let telemetry = telemetry::init(&filter, cli.cmd.name());
     let rt = match runtime(matches!(&cli.cmd, Cmd::Serve(a) if a.is_stdio())) {
         Ok(rt) => rt,
         Err(e) => {
@@ -93,13 +103,19 @@ fn main() -> ExitCode {
             Cmd::Demo(a) => demo::run(a).await,
         }
     });
-    match outcome {
+    let code = match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    if let Some(t) = telemetry {
+        // Off the runtime: the exporter's last send blocks.
+        rt.shutdown_background();
+        t.shutdown();
     }
+    code
 }
 
 /// The async runtime. A server on stdio has one connection, and one thread serves it with

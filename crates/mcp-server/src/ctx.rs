@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// The context of one request being handled. Cheap to clone.
 #[derive(Clone)]
@@ -192,10 +193,14 @@ impl Ctx {
         direct: &dyn mcp_proto::SamplingHandler,
         req: Sampling,
     ) -> Result<CreateMessageResult, SampleError> {
+        // The server's own model: the span is the request's, and the pipeline's (if the
+        // model is one, its span made when it is called) its child.
         let Era::Modern { round, .. } = &self.inner.era else {
             self.count_input().map_err(SampleError::Limit)?;
-            return direct
-                .create_message(self.direct_request(req.params))
+            let span = crate::round::input_span(InputKind::Sampling, "legacy", None);
+            return span
+                .in_scope(|| direct.create_message(self.direct_request(req.params)))
+                .instrument(span)
                 .await
                 .map_err(|e| SampleError::Direct(e.to_string()));
         };
@@ -209,8 +214,10 @@ impl Ctx {
             return serde_json::from_value(reply.clone())
                 .map_err(|e| SampleError::BadReply(e.to_string()));
         }
-        let reply = direct
-            .create_message(self.direct_request(req.params))
+        let span = crate::round::input_span(InputKind::Sampling, "modern", Some(&claim.key));
+        let reply = span
+            .in_scope(|| direct.create_message(self.direct_request(req.params)))
+            .instrument(span)
             .await
             .map_err(|e| SampleError::Direct(e.to_string()))?;
         let v = serde_json::to_value(&reply).map_err(|e| SampleError::BadReply(e.to_string()))?;
@@ -234,14 +241,18 @@ impl Ctx {
         }
     }
 
-    async fn sample_legacy(&self, req: Sampling) -> Result<CreateMessageResult, SampleError> {
+    async fn sample_legacy(&self, mut req: Sampling) -> Result<CreateMessageResult, SampleError> {
         self.count_input().map_err(SampleError::Limit)?;
         let timeout = req
             .timeout
             .unwrap_or(self.inner.env.config.sampling_timeout);
         let started = std::time::Instant::now();
+        // A child of the tool call's span; the host's span takes it as parent.
+        let span = crate::round::input_span(InputKind::Sampling, "legacy", None);
+        mcp_proto::trace::inject(&span, &mut req.params.meta);
         let reply = self
             .legacy_request(CreateMessage::METHOD, &req.params, Some(timeout))
+            .instrument(span)
             .await;
         let metrics = &self.inner.env.metrics;
         match &reply {

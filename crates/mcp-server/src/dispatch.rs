@@ -30,6 +30,7 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
+use tracing::Instrument;
 
 /// Everything a server offers, shared by all its connections.
 pub(crate) struct Registry {
@@ -174,8 +175,12 @@ async fn dispatch(
         }
         ClientMethod::CallTool => {
             let p: CallToolParams = parse(params)?;
+            let span = tool_call_span(&p.name, speaks.is_modern(), &id);
+            mcp_proto::trace::follow(&span, p.meta.as_ref());
             let call = Call::new(server, speaks, peer, id, p.meta.as_ref());
-            call_tool(call, p).await
+            let result = call_tool(call, p).instrument(span.clone()).await;
+            record_outcome(&span, &result);
+            result
         }
         ClientMethod::GetPrompt => {
             let p: GetPromptParams = parse(params)?;
@@ -214,6 +219,40 @@ async fn dispatch(
         }
         _ => not_found(),
     }
+}
+
+/// The span of one `tools/call` request (on the modern era, one per round), named as
+/// OpenTelemetry's MCP conventions name it (`tools/call NAME`). Its parent is the client's
+/// span when the request's `_meta` carries a trace context ([`mcp_proto::trace`]); the
+/// sampling requests the call makes are its children. Disabled (no cost beyond a check)
+/// unless a subscriber wants `mcp_server` spans at INFO.
+fn tool_call_span(name: &str, modern: bool, id: &RequestId) -> tracing::Span {
+    tracing::info_span!(
+        "mcp.tool_call",
+        otel.name = %format_args!("{} {name}", CallTool::METHOD),
+        otel.kind = "server",
+        mcp.method.name = CallTool::METHOD,
+        gen_ai.tool.name = name,
+        mcp.era = if modern { "modern" } else { "legacy" },
+        jsonrpc.request.id = %id,
+        error.type = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    )
+}
+
+/// Marks a failed call on its span: `error.type` is the JSON-RPC error's code, or
+/// `tool_error` for a result with `isError` (OpenTelemetry's MCP conventions).
+fn record_outcome(span: &tracing::Span, result: &Result<Value, ErrorObject>) {
+    if span.is_disabled() {
+        return;
+    }
+    let kind = match result {
+        Err(e) => e.code.to_string(),
+        Ok(v) if v.get("isError").and_then(Value::as_bool) == Some(true) => "tool_error".into(),
+        Ok(_) => return,
+    };
+    span.record("error.type", kind.as_str());
+    span.record("otel.status_code", "ERROR");
 }
 
 /// A request that may ask for input (`tools/call`, `prompts/get`): what its context is made

@@ -76,6 +76,21 @@ impl InputKind {
     }
 }
 
+/// The span of an input request (`sampling/createMessage`, ...) a call sends, a child of
+/// the call's span: on legacy it lasts until the reply; on modern it marks the request
+/// going out in this round's `input_required` (the reply comes with a later round). Its
+/// context travels in the request's `_meta` ([`mcp_proto::trace`]).
+pub(crate) fn input_span(kind: InputKind, era: &'static str, key: Option<&str>) -> tracing::Span {
+    tracing::info_span!(
+        "mcp.input_request",
+        otel.name = kind.method(),
+        otel.kind = "client",
+        mcp.method.name = kind.method(),
+        mcp.era = era,
+        mcp.input.key = key,
+    )
+}
+
 /// A reply known for a key: the digest of the request it answered, and the reply.
 pub(crate) type Known = (String, Value);
 
@@ -235,6 +250,16 @@ impl Round {
                     self.wake_runner();
                     return std::future::pending().await;
                 }
+            }
+        }
+        // The digest is taken: the trace context (new in every round) goes in only now.
+        let mut params = params;
+        let span = input_span(kind, "modern", Some(&claim.key));
+        if let (false, Some(obj)) = (span.is_disabled(), params.as_object_mut()) {
+            let mut meta = obj.remove("_meta");
+            mcp_proto::trace::inject(&span, &mut meta);
+            if let Some(meta) = meta {
+                obj.insert("_meta".into(), meta);
             }
         }
         lock(&self.asked).push(Asked {
