@@ -107,6 +107,8 @@ impl Http {
                     }));
                 } else if msg.get("result").is_some() || msg.get("error").is_some() {
                     assert!(msg.get("error").is_none(), "{msg}");
+                    // A tool error (a limit, a failed sample) is no run at all.
+                    assert_ne!(msg["result"]["isError"], true, "{msg}");
                     join_all(replies).await;
                     return;
                 }
@@ -166,7 +168,13 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
+        // Every round trip of a run is one tool call's: lift the per-call sampling limit.
+        let config = mcp_server::ServerConfig {
+            max_samples_per_call: u32::MAX,
+            ..Default::default()
+        };
         let server = Server::builder("bench-http")
+            .config(config)
             .tool("bench_sampling", "n sampling round trips", bench_sampling)
             .tool("ask", "samples once", ask)
             .build();
