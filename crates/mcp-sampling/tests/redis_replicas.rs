@@ -296,6 +296,33 @@ async fn a_replica_killed_mid_call_ends_that_call_with_an_error() {
     assert_eq!(call_across(&cc, &b, &other, 1).await, "A summary.");
 }
 
+/// A client's cancellation POSTed to another replica reaches the call: its stream ends with
+/// no answer.
+#[tokio::test]
+async fn a_cancellation_posted_elsewhere_cancels_the_call() {
+    let c = cluster("cancel");
+    let (a, b) = (&c.r[0].url, &c.r[1].url);
+    let session = init(a).await.unwrap();
+    let mut s = Sse::new(post(a, Some(&session), &summarize(11)).await);
+    let (_, request) = s.next().await.unwrap();
+    assert_eq!(request["method"], "sampling/createMessage");
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                        "params": {"requestId": 11, "reason": "the user gave up"}});
+    assert_eq!(post(b, Some(&session), &cancel).await.status(), 202);
+    // The call stops: its stream ends with no answer (without the cancellation it would
+    // wait for the sampling reply, and `next` fails after 20 s).
+    while let Some((_, m)) = s.next().await {
+        assert!(
+            m.get("result").is_none(),
+            "no answer after a cancellation: {m}"
+        );
+    }
+    assert_eq!(
+        metric(&c.r[1], "mcp_replica_notifications_total").await,
+        1.0
+    );
+}
+
 fn signal(replica: &Listening, sig: &str) {
     let ok = std::process::Command::new("kill")
         .args([sig, &replica.pid().to_string()])
