@@ -1,6 +1,6 @@
 //! Sampling round trips with replicas, side by side in one run: one server without Redis,
-//! one with Redis, and three sharing Redis behind HAProxy (round robin, no stickiness,
-//! `deploy/haproxy.cfg`). A round trip is a legacy tool call that samples once: POST
+//! one with Redis, and three sharing Redis, reached in turn by the client itself and behind
+//! HAProxy (round robin, no stickiness, `deploy/haproxy.cfg`). A round trip is a legacy tool call that samples once: POST
 //! `tools/call`, its sampling request on the SSE stream, the reply POSTed, the result.
 //! Behind the balancer the call, the reply and the next call land on different replicas.
 //! Also: Redis commands per round trip (`INFO stats` before and after).
@@ -18,7 +18,7 @@ use mcp_rpc::sse::{Item, Parser};
 use mcp_server::Server;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -99,14 +99,16 @@ fn haproxy(dir: &std::path::Path, backends: &[u16]) -> (Killed, u16) {
 
 struct Client {
     c: reqwest::Client,
-    url: String,
+    /// Each request goes to the next of these in turn.
+    urls: Vec<String>,
+    next: AtomicUsize,
 }
 
 impl Client {
     async fn post(&self, sid: Option<&str>, body: &Value) -> reqwest::Response {
         let mut r = self
             .c
-            .post(&self.url)
+            .post(&self.urls[self.next.fetch_add(1, Ordering::Relaxed) % self.urls.len()])
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream");
         if let Some(s) = sid {
@@ -158,10 +160,11 @@ impl Client {
 }
 
 /// `n` calls with `c` in flight (each worker its own session): calls/s, p50, p99.
-async fn run(url: &str, n: u64, c: u64) -> (f64, Duration, Duration) {
+async fn run(urls: &[String], n: u64, c: u64) -> (f64, Duration, Duration) {
     let client = Arc::new(Client {
         c: reqwest::Client::new(),
-        url: url.to_owned(),
+        urls: urls.to_vec(),
+        next: AtomicUsize::new(0),
     });
     let sids = join_all((0..c).map(|_| client.session())).await;
     let next = AtomicU64::new(0);
@@ -218,27 +221,34 @@ fn main() {
             three.push(start_server(Some(redis("three"))).await);
         }
         let (_lb, lb) = haproxy(&dir, &three);
+        let url = |port: u16| format!("http://127.0.0.1:{port}/mcp");
         let settings = [
-            ("1 replica, no Redis", plain, false),
-            ("1 replica, Redis", shared, true),
-            ("3 replicas, Redis, HAProxy", lb, true),
+            ("1 replica, no Redis", vec![url(plain)], false),
+            ("1 replica, Redis", vec![url(shared)], true),
+            // The client itself sends each request to the next replica: the cost of
+            // sharing through Redis without the balancer's.
+            (
+                "3 replicas, Redis, rotation",
+                three.iter().map(|p| url(*p)).collect(),
+                true,
+            ),
+            ("3 replicas, Redis, HAProxy", vec![url(lb)], true),
         ];
         println!(
-            "{:<28} {:>9} {:>10} {:>9} {:>9} {:>14}",
+            "{:<29} {:>9} {:>10} {:>9} {:>9} {:>14}",
             "setting", "in flight", "calls/s", "p50 ms", "p99 ms", "Redis cmds/call"
         );
         for inflight in [1, c] {
-            for (name, port, uses_redis) in settings {
-                let url = format!("http://127.0.0.1:{port}/mcp");
+            for (name, urls, uses_redis) in &settings {
                 let before = uses_redis.then(|| redis_commands(redis_port));
-                let (rate, p50, p99) = run(&url, n, inflight).await;
+                let (rate, p50, p99) = run(urls, n, inflight).await;
                 let per_call = before.map_or("-".to_owned(), |b| {
                     // Less the INFO itself; sessions opened by the run are included.
                     let used = redis_commands(redis_port) - b - 1;
                     format!("{:.1}", used as f64 / n as f64)
                 });
                 println!(
-                    "{name:<28} {inflight:>9} {rate:>10.0} {:>9.2} {:>9.2} {per_call:>14}",
+                    "{name:<29} {inflight:>9} {rate:>10.0} {:>9.2} {:>9.2} {per_call:>14}",
                     p50.as_secs_f64() * 1e3,
                     p99.as_secs_f64() * 1e3
                 );
