@@ -323,6 +323,45 @@ async fn a_cancellation_posted_elsewhere_cancels_the_call() {
     );
 }
 
+/// The connection on which a replica reads its inbox is cut (as by a network blip or a
+/// Redis failover) just before the client's answer is sent: the answer waits in the inbox
+/// and the call completes once the replica reconnects (on a pub/sub channel it was lost).
+#[tokio::test]
+async fn an_answer_sent_while_the_inbox_is_cut_is_not_lost() {
+    let c = cluster("inbox");
+    let (a, b) = (&c.r[0].url, &c.r[1].url);
+    let session = init(a).await.unwrap();
+    let mut s = Sse::new(post(a, Some(&session), &summarize(21)).await);
+    let (_, request) = s.next().await.unwrap();
+    let n = metric(&c.r[0], "mcp_replica_number").await;
+    let port = c.redis.url.rsplit(':').next().unwrap().to_owned();
+    let list = std::process::Command::new("redis-cli")
+        .args(["-p", &port, "client", "list"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    let id = list
+        .lines()
+        .find(|l| l.contains(&format!(" name=mcp-inbox-{n} ")))
+        .and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+        .unwrap_or_else(|| panic!("no inbox connection of replica {n}: {list}"))
+        .to_owned();
+    let killed = std::process::Command::new("redis-cli")
+        .args(["-p", &port, "client", "kill", "id", &id])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&killed.stdout).trim(), "1");
+    assert_eq!(
+        post(b, Some(&session), &reply(&request["id"]))
+            .await
+            .status(),
+        202
+    );
+    let (_, done) = s.next().await.expect("the call completes");
+    assert_eq!(done["id"], 21);
+    assert_eq!(done["result"]["content"][0]["text"], "A summary.", "{done}");
+}
+
 fn signal(replica: &Listening, sig: &str) {
     let ok = std::process::Command::new("kill")
         .args([sig, &replica.pid().to_string()])

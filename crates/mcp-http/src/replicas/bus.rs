@@ -1,4 +1,4 @@
-//! The subscriber: this replica's channel (answers routed here, listeners taken over), the
+//! The subscriber: this replica's channel (listeners taken over), the
 //! channel of every replica (sessions ended or changed, client notifications), and the event
 //! channels of the streams served here from Redis. It reconnects when Redis goes away; then
 //! every stream served from Redis catches up from the store, and the sessions held here are
@@ -166,10 +166,6 @@ impl Bus {
         let head = String::from_utf8_lossy(head);
         let mut words = head.split(' ');
         match (words.next(), words.next(), words.next()) {
-            (Some("R"), Some(session), None) => {
-                add(&self.counters.replies_received);
-                local.deliver(session, body);
-            }
             (Some("D"), Some(session), Some(sid)) => {
                 if let Ok(sid) = sid.parse() {
                     local.drop_listener(session, sid);

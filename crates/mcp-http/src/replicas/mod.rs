@@ -9,19 +9,24 @@
 //!   (0) numbers its events with `P:e:ID:0:n` and remembers what a listener had in
 //!   `P:e:ID:0:sent`;
 //! - `P:rs:SHA256`: a modern `requestState` already used, until it expires;
-//! - `P:replicas`: the counter that numbers replicas.
+//! - `P:replicas`: the counter that numbers replicas;
+//! - `P:q:N`: replica N's inbox, the client's answers for its calls (a Redis stream read with
+//!   a blocking `XREAD`, so that none is lost while its connection is down; `inbox.rs`);
+//! - `P:alive:N`: present while replica N runs (its heartbeat).
 //!
-//! Channels: `P:r:N` (to replica N: a routed answer `R ID\nBODY`, a listener taken over
-//! `D ID STREAM`), `P:all` (to every replica: `E`nded, `C`hanged, a client's `N`otification,
-//! each with its origin), `P:ev:ID:STREAM` (an event appended: `SEQ LAST\nDATA`).
+//! Channels: `P:r:N` (to replica N: a listener taken over, `D ID STREAM`), `P:all` (to
+//! every replica: `E`nded, `C`hanged, a client's `N`otification, each with its origin),
+//! `P:ev:ID:STREAM` (an event appended: `SEQ LAST\nDATA`).
 //!
-//! A round trip of a legacy sampling request costs the replicas about nine Redis commands,
-//! all but two pipelined in the background: the POST that opens the call refreshes nothing
-//! while its session is held here; each event is an `XADD`, a `PEXPIRE` and a `PUBLISH`; the
-//! answer POSTed to another replica is one `PEXPIRE` (does the session exist) and one
-//! `PUBLISH`.
+//! A tool call that samples once costs the replicas about ten Redis commands, all but two
+//! round trips pipelined in the background: the POST that opens the call sends none while its
+//! session is held here; each of its two events is an `XADD`, a `PEXPIRE` and a `PUBLISH`
+//! (and the first stores the request id); the answer POSTed to another replica is a
+//! `PEXPIRE` (does the session exist), then an `XADD` to the inbox, a `PEXPIRE` and an
+//! `EXISTS` of the heartbeat in one pipeline.
 
 mod bus;
+mod inbox;
 mod writer;
 
 use crate::shared::{Change, ListenError, Local, Record, Shared, Unavailable};
@@ -128,6 +133,10 @@ impl Keys {
     pub fn all(&self) -> String {
         format!("{}:all", self.prefix)
     }
+    /// Replica `n`'s inbox: the client's answers for its calls.
+    pub fn inbox(&self, n: u32) -> String {
+        format!("{}:q:{n}", self.prefix)
+    }
     /// Present while replica `n` runs.
     pub fn alive(&self, n: u32) -> String {
         format!("{}:alive:{n}", self.prefix)
@@ -196,6 +205,10 @@ impl Replicas {
             ttl_ms,
             counters.clone(),
         );
+        let local_weak = Arc::downgrade(&local);
+        inbox::start(client.clone(), &keys, me, local_weak, counters.clone())
+            .await
+            .map_err(connect_err)?;
         let bus = Bus::start(
             client,
             keys.clone(),
@@ -429,15 +442,25 @@ impl Shared for Replicas {
     ) -> BoxFuture<Result<(), Unavailable>> {
         let conn = self.conn.clone();
         let err = self.on_error();
-        let mut msg = format!("R {session}\n").into_bytes();
-        msg.extend_from_slice(body);
-        let channel = self.keys.replica(to);
+        let mut pipe = redis::pipe();
+        let inbox = self.keys.inbox(to);
+        pipe.cmd("XADD")
+            .arg(&inbox)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(inbox::KEEP)
+            .arg("*")
+            .arg("s")
+            .arg(session)
+            .arg("b")
+            .arg(body)
+            .ignore();
+        pipe.cmd("PEXPIRE").arg(&inbox).arg(self.ttl_ms).ignore();
+        pipe.cmd("EXISTS").arg(self.keys.alive(to));
         let counters = self.counters.clone();
         Box::pin(async move {
-            let mut cmd = redis::cmd("PUBLISH");
-            cmd.arg(channel).arg(msg);
-            let heard: i64 = query_cmd(&conn, &cmd).await.map_err(err)?;
-            if heard == 0 {
+            let (alive,): (i64,) = query_pipe(&conn, &pipe).await.map_err(err)?;
+            if alive == 0 {
                 // The replica is gone, and the call that waited with it.
                 add(&counters.replies_unheard);
                 tracing::debug!(replica = to, "an answer for a replica that is gone");
