@@ -43,6 +43,10 @@ return seq
 const ORPHANED: &str =
     "the server replica running this request stopped before answering; call again";
 
+/// How long a stream that is not in Redis yet is waited for (tries, and the wait between).
+const UNWRITTEN_TRIES: u32 = 25;
+const UNWRITTEN_WAIT: Duration = Duration::from_millis(20);
+
 /// How often a stream served from another replica checks that the replica lives.
 const OWNER_CHECK: Duration = Duration::from_secs(2);
 
@@ -270,18 +274,29 @@ impl Bus {
             }
             None => 0,
         };
-        let stored = read(&mut conn, &w.stream, start, self.max_events)
+        let mut stored = read(&mut conn, &w.stream, start, self.max_events)
             .await
             .map_err(fail)?;
-        if sid != 0 && stored.is_empty() {
+        // A request's stream reaches Redis just after its first event reaches the client (the
+        // writer runs in the background): a client that resumes at once may be early.
+        let mut tries = 0;
+        while sid != 0 && stored.is_empty() {
             let n: i64 = redis::cmd("EXISTS")
                 .arg(&w.stream)
                 .query_async(&mut conn)
                 .await
                 .map_err(fail)?;
-            if n == 0 {
+            if n == 1 {
+                break;
+            }
+            tries += 1;
+            if tries > UNWRITTEN_TRIES {
                 return Err(ListenError::Unknown);
             }
+            tokio::time::sleep(UNWRITTEN_WAIT).await;
+            stored = read(&mut conn, &w.stream, start, self.max_events)
+                .await
+                .map_err(fail)?;
         }
         if after.is_some() && stored.first().is_some_and(|(seq, _, _)| *seq > start + 1) {
             return Err(ListenError::Lost);
