@@ -362,6 +362,30 @@ async fn an_answer_sent_while_the_inbox_is_cut_is_not_lost() {
     assert_eq!(done["result"]["content"][0]["text"], "A summary.", "{done}");
 }
 
+/// The standalone GET stream is one per session across replicas: a GET on B takes it over
+/// from a GET on A, whose stream ends (a message goes out on one stream only).
+#[tokio::test]
+async fn the_newest_standalone_stream_takes_over_across_replicas() {
+    let c = cluster("standalone");
+    let (a, b) = (&c.r[0].url, &c.r[1].url);
+    let session = init(a).await.unwrap();
+    let get = |url: String| {
+        let session = session.clone();
+        async move {
+            http()
+                .get(&url)
+                .header("accept", "text/event-stream")
+                .header("mcp-session-id", session)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut first = Sse::new(get(a.clone()).await);
+    let _second = Sse::new(get(b.clone()).await);
+    assert!(first.next().await.is_none(), "A's standalone stream ends");
+}
+
 fn signal(replica: &Listening, sig: &str) {
     let ok = std::process::Command::new("kill")
         .args([sig, &replica.pid().to_string()])

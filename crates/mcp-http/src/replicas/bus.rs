@@ -180,6 +180,9 @@ impl Bus {
                     "E" => local.end(session),
                     "C" => local.changed(session),
                     "N" => local.notify(session, body),
+                    // Another replica took the session's standalone stream: a message goes
+                    // out on one stream only, the newest.
+                    "S" => drop(lock(&self.listeners).remove(&self.keys.events(session, 0))),
                     _ => tracing::debug!(kind, "an unknown message on the replicas' channel"),
                 }
             }
@@ -252,10 +255,17 @@ impl Bus {
             s.subscribe(&w.channel).await.map_err(fail)?;
         }
         let owner = replica_of(sid);
-        if sid != 0 && owner != self.me {
-            let note = format!("D {} {sid}", w.session);
+        // Whoever sent this stream to a client until now stops: the replica running it, or
+        // (the standalone stream) any replica.
+        let (to, note) = if sid == 0 {
+            let note = format!("S {} {}", self.me, w.session);
+            (self.keys.all(), note)
+        } else {
+            (self.keys.replica(owner), format!("D {} {sid}", w.session))
+        };
+        if sid == 0 || owner != self.me {
             let _: i64 = redis::cmd("PUBLISH")
-                .arg(self.keys.replica(owner))
+                .arg(to)
                 .arg(note)
                 .query_async(&mut conn)
                 .await
@@ -329,17 +339,25 @@ impl Bus {
     /// Drops the listener of `channel` if it is still `generation`, and unsubscribes.
     fn forget(self: &Arc<Self>, channel: &str, generation: u64) {
         let mut map = lock(&self.listeners);
-        if map.get(channel).is_some_and(|l| l.generation == generation) {
-            map.remove(channel);
-            drop(map);
-            let bus = self.clone();
-            let channel = channel.to_owned();
-            tokio::spawn(async move {
-                if let Some(s) = bus.sink.lock().await.as_mut() {
-                    let _ = s.unsubscribe(channel).await;
-                }
-            });
+        match map.get(channel) {
+            Some(l) if l.generation != generation => return,
+            Some(_) => drop(map.remove(channel)),
+            // Taken away (another replica took the stream): unsubscribe all the same.
+            None => {}
         }
+        drop(map);
+        let bus = self.clone();
+        let channel = channel.to_owned();
+        tokio::spawn(async move {
+            let mut sink = bus.sink.lock().await;
+            // A listener that came meanwhile subscribed under this lock: keep its channel.
+            if lock(&bus.listeners).contains_key(&channel) {
+                return;
+            }
+            if let Some(s) = sink.as_mut() {
+                let _ = s.unsubscribe(channel).await;
+            }
+        });
     }
 
     /// After a reconnection: every feeder reads the store again.
