@@ -48,7 +48,8 @@ use writer::{Op, Writer};
 /// Where the replicas' shared state lives.
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
-    /// `redis://host:port/db` (or `rediss://`, `redis+unix://`).
+    /// `redis://[:password@]host:port[/db]` or `redis+unix:///path`. TLS (`rediss://`) is not
+    /// built in: reach a TLS-only Redis through a local tunnel.
     pub url: String,
     /// Prefix of every key and channel (default `mcp`): servers sharing one Redis use
     /// different prefixes.
@@ -87,6 +88,17 @@ pub enum RedisError {
         /// What failed.
         why: String,
     },
+}
+
+/// The URL without its password (for messages and logs).
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}"),
+        None => url.to_owned(),
+    }
 }
 
 /// Counters for `/metrics`.
@@ -171,11 +183,11 @@ impl Replicas {
         local: Arc<dyn Local>,
     ) -> Result<Arc<Replicas>, RedisError> {
         let connect_err = |e: redis::RedisError| RedisError::Connect {
-            url: cfg.url.clone(),
+            url: redacted(&cfg.url),
             why: e.to_string(),
         };
         let client = redis::Client::open(cfg.url.as_str()).map_err(|e| RedisError::Url {
-            url: cfg.url.clone(),
+            url: redacted(&cfg.url),
             why: e.to_string(),
         })?;
         let manager = redis::aio::ConnectionManagerConfig::new()
@@ -585,6 +597,21 @@ impl Shared for Replicas {
             out,
             "# HELP {name} This replica's number (its range of request ids).\n# TYPE {name} gauge\n{name} {}",
             self.me
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn messages_never_show_the_password() {
+        assert_eq!(
+            super::redacted("redis://:s3cret@db.internal:6379/2"),
+            "redis://***@db.internal:6379/2"
+        );
+        assert_eq!(
+            super::redacted("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
         );
     }
 }
