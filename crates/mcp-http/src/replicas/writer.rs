@@ -12,6 +12,8 @@ use tokio::sync::mpsc;
 const QUEUE: usize = 65_536;
 /// Most operations in one pipeline.
 const BATCH: usize = 512;
+/// A stream's expiry is refreshed every this many events.
+const EXPIRY_EVERY: u64 = 32;
 /// Most bytes of event data queued.
 const QUEUE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -153,7 +155,11 @@ fn add_op(pipe: &mut redis::Pipeline, op: Op, max_events: usize, ttl_ms: u64) {
                 .arg("l")
                 .arg(l)
                 .ignore();
-            pipe.cmd("PEXPIRE").arg(&stream).arg(ttl_ms).ignore();
+            // The expiry is set with the first event and the last, and refreshed now and then
+            // in between (a long stream outlives one idle period).
+            if seq == 1 || last || seq % EXPIRY_EVERY == 0 {
+                pipe.cmd("PEXPIRE").arg(&stream).arg(ttl_ms).ignore();
+            }
             let mut msg = format!("{seq} {l}\n").into_bytes();
             msg.extend_from_slice(&data);
             pipe.cmd("PUBLISH").arg(channel).arg(msg).ignore();
