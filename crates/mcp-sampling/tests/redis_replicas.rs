@@ -464,6 +464,36 @@ async fn redis_restarted_gives_clear_503s_then_recovers() {
     }
     assert_eq!(call_across(&b, &a, &session, 3).await, "A summary.");
     assert!(init(&b).await.is_ok());
+    // The counter of replica numbers restarted at 1: a replica started now still gets a
+    // number no running replica has (their heartbeats hold theirs).
+    let mut numbers = Vec::new();
+    for r in &c.r {
+        numbers.push(metric(r, "mcp_replica_number").await);
+    }
+    let port = c.redis.url.rsplit(':').next().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    for n in &numbers {
+        let key = format!("mcp:alive:{n}");
+        while !redis_cli(&port, &["exists", &key]).starts_with('1') {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no heartbeat for {key}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let d = replica("summarize", &c.redis, &c.dir.join("secrets"));
+    let fourth = metric(&d, "mcp_replica_number").await;
+    assert!(!numbers.contains(&fourth), "{fourth} is taken: {numbers:?}");
+}
+
+fn redis_cli(port: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", port])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// DELETE on one replica ends the session on all; a replayed modern `requestState` is

@@ -202,13 +202,7 @@ impl Replicas {
         let keys = Keys {
             prefix: cfg.prefix.clone(),
         };
-        let n: u64 = redis::cmd("INCR")
-            .arg(format!("{}:replicas", cfg.prefix))
-            .query_async(&mut conn)
-            .await
-            .map_err(connect_err)?;
-        // 1..2^20: the high bits of its request ids, below 2^53 for JavaScript clients.
-        let me = u32::try_from((n.saturating_sub(1)) % 0xF_FFFF + 1).unwrap_or(1);
+        let me = take_number(&mut conn, &keys).await.map_err(connect_err)?;
         let counters = Arc::new(Counters::default());
         let ttl_ms = u64::try_from(http.session_idle.as_millis()).unwrap_or(u64::MAX);
         let writer = writer::start(
@@ -273,6 +267,34 @@ impl Replicas {
         }
         pipe.cmd("PUBLISH").arg(self.keys.all()).arg(msg).ignore();
     }
+}
+
+/// A number no running replica has: the counter's next, unless that one's heartbeat is
+/// present (the counter restarted with an empty Redis while replicas ran).
+async fn take_number(conn: &mut ConnectionManager, keys: &Keys) -> redis::RedisResult<u32> {
+    for _ in 0..64 {
+        let n: u64 = redis::cmd("INCR")
+            .arg(format!("{}:replicas", keys.prefix))
+            .query_async(conn)
+            .await?;
+        // 1..2^20: the high bits of its request ids, below 2^53 for JavaScript clients.
+        let me = u32::try_from(n.saturating_sub(1) % 0xF_FFFF + 1).unwrap_or(1);
+        let claimed: Option<String> = redis::cmd("SET")
+            .arg(keys.alive(me))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(ALIVE_FOR_MS)
+            .query_async(conn)
+            .await?;
+        if claimed.is_some() {
+            return Ok(me);
+        }
+    }
+    Err(redis::RedisError::from((
+        redis::ErrorKind::Client,
+        "no free replica number after 64 tries",
+    )))
 }
 
 /// How often a replica says it is alive, and how long that lasts.
