@@ -77,6 +77,8 @@ pub(crate) enum ListenError {
     Unknown,
     /// Events after the given id are no longer kept.
     Lost,
+    /// The given id is past anything the stream sent.
+    Ahead,
     /// The store failed.
     Unavailable(Unavailable),
 }

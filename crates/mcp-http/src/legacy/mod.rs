@@ -494,6 +494,7 @@ pub(crate) async fn get(st: Arc<AppState>, h: HeaderMap) -> Response {
         }
         Err(ListenError::Unknown) => stream_not_kept(),
         Err(ListenError::Lost) => events_lost(),
+        Err(ListenError::Ahead) => id_ahead(),
         Err(ListenError::Unavailable(e)) => unavailable(&e, None),
     }
 }
@@ -504,6 +505,15 @@ fn stream_not_kept() -> Response {
         None,
         -32600,
         "that stream is no longer kept; its events are lost",
+    )
+}
+
+fn id_ahead() -> Response {
+    checks::error(
+        StatusCode::BAD_REQUEST,
+        None,
+        -32600,
+        "Last-Event-ID is past anything that stream sent",
     )
 }
 
@@ -525,6 +535,7 @@ fn attach_here(cfg: &HttpConfig, session: &Session, sid: u64, after: Option<u64>
         Ok(g) => g,
         Err(AttachError::Unknown) => return stream_not_kept(),
         Err(AttachError::Lost) => return events_lost(),
+        Err(AttachError::Ahead) => return id_ahead(),
         Err(AttachError::Busy) => {
             return checks::error(
                 StatusCode::CONFLICT,

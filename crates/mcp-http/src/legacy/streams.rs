@@ -41,6 +41,8 @@ pub(super) enum AttachError {
     Unknown,
     Busy,
     Lost,
+    /// The id is past anything the stream sent.
+    Ahead,
 }
 
 /// Where an event went.
@@ -172,9 +174,13 @@ impl Streams {
             return Err(AttachError::Busy);
         }
         let after = after.unwrap_or(s.sent_upto);
+        if after >= s.next_seq {
+            // Never sent: not an id this stream gave out.
+            return Err(AttachError::Ahead);
+        }
         // Events after `after` that the store no longer has: resuming would skip them.
         let oldest = s.events.front().map_or(s.next_seq, |e| e.0);
-        if after + 1 < oldest {
+        if after.saturating_add(1) < oldest {
             return Err(AttachError::Lost);
         }
         for (seq, data, last) in s.events.iter().filter(|e| e.0 > after) {
@@ -334,5 +340,20 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_event_id_past_the_stream_is_refused_not_overflowed() {
+        let mut st = Streams::new(8, 0, true);
+        st.push(Route::Unrelated, data("a"));
+        for after in [2, u64::MAX] {
+            let (tx, _rx) = listener(8);
+            assert!(matches!(
+                st.attach(STANDALONE, Some(after), tx),
+                Err(AttachError::Ahead)
+            ));
+        }
+        let (tx, _rx) = listener(8);
+        assert!(st.attach(STANDALONE, Some(1), tx).is_ok());
     }
 }

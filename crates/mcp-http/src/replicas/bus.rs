@@ -308,7 +308,23 @@ impl Bus {
                 .await
                 .map_err(fail)?;
         }
-        if after.is_some() && stored.first().is_some_and(|(seq, _, _)| *seq > start + 1) {
+        if sid == 0 && after.is_some() {
+            // The standalone stream is numbered in Redis: an id past its counter was never sent.
+            let n: Option<u64> = redis::cmd("GET")
+                .arg(format!("{}:n", w.stream))
+                .query_async(&mut conn)
+                .await
+                .map_err(fail)?;
+            if start > n.unwrap_or(0) {
+                return Err(ListenError::Ahead);
+            }
+        }
+        let first_missing = start.saturating_add(1);
+        if after.is_some()
+            && stored
+                .first()
+                .is_some_and(|(seq, _, _)| *seq > first_missing)
+        {
             return Err(ListenError::Lost);
         }
         let remote = sid != 0 && owner != self.me;
@@ -468,7 +484,7 @@ impl Feed {
                 Some(Raw::Event { seq, last, data }) if seq == self.upto + 1 => {
                     self.send_all(vec![(seq, last, data)])
                 }
-                Some(Raw::Event { seq, .. }) if seq <= self.upto => false,
+                Some(Raw::Event { seq, last, .. }) if seq <= self.upto => last,
                 // A gap (events published while we were not subscribed) or a reconnection.
                 Some(_) => self.catch_up().await,
             };
@@ -503,6 +519,11 @@ impl Feed {
     fn send_all(&mut self, events: Vec<(u64, bool, Arc<[u8]>)>) -> bool {
         for (seq, last, data) in events {
             if seq <= self.upto {
+                // An answer the client had (or an id past it, given by the client): the
+                // stream is over all the same.
+                if last {
+                    return true;
+                }
                 continue;
             }
             let ev = Event {
