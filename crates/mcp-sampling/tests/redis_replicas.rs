@@ -505,6 +505,14 @@ async fn delete_ends_everywhere_and_a_request_state_is_used_once() {
     let session = init(a).await.unwrap();
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
     assert_eq!(post(b, Some(&session), &list).await.status(), 200);
+    // Bad resumption ids: past anything sent (400), a stream never seen (404), not an id.
+    for (id, status) in [
+        ("0-18446744073709551615", 400),
+        ("4294967295-1", 404),
+        ("x", 400),
+    ] {
+        assert_eq!(resume(b, &session, id).await.status(), status, "{id}");
+    }
     let r = http()
         .delete(cc)
         .header("mcp-session-id", &session)

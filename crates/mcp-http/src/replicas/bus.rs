@@ -319,6 +319,35 @@ impl Bus {
                 return Err(ListenError::Ahead);
             }
         }
+        if sid != 0 && stored.is_empty() {
+            // Nothing after the id: past the stream's end, or at it (the client had all).
+            let top: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XREVRANGE")
+                .arg(&w.stream)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut conn)
+                .await
+                .map_err(fail)?;
+            let ended = top.first().and_then(|(id, fields)| {
+                let seq: u64 = id.strip_prefix("0-")?.parse().ok()?;
+                let last = fields.chunks(2).any(|p| {
+                    p.first().map(Vec::as_slice) == Some(b"l")
+                        && p.get(1).map(Vec::as_slice) == Some(b"1")
+                });
+                last.then_some(seq)
+            });
+            match ended {
+                Some(seq) if start > seq => return Err(ListenError::Ahead),
+                Some(_) => {
+                    // Over: an empty stream that ends at once.
+                    self.forget(&w.channel, w.generation);
+                    return Ok((start, mpsc::channel(1).1));
+                }
+                None => {}
+            }
+        }
         let first_missing = start.saturating_add(1);
         if after.is_some()
             && stored
