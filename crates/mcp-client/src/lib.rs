@@ -30,6 +30,7 @@ mod error;
 pub mod http;
 mod incoming;
 mod inputs;
+pub mod oauth;
 mod options;
 mod roots;
 mod state;

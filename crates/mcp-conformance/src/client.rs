@@ -6,6 +6,9 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
+use mcp_client::oauth::{
+    AssertionSource, Grant, OAuth, OAuthConfig, PreRegistered, Scripted, SigningKey,
+};
 use mcp_client::{AutoElicit, Client, ClientOptions, EraChoice, HttpOptions};
 use mcp_proto::handler::{SamplingError, SamplingRequest};
 use mcp_proto::methods::{Initialize, ListPrompts, ListResources, ReadResource, Request as _};
@@ -44,7 +47,11 @@ pub async fn run(a: ConformanceArgs) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let handler = Arc::new(fixed_reply);
-    let client = Client::connect_http(&a.url, HttpOptions::default(), handler, opts)
+    let mut http = HttpOptions::default();
+    if scenario.starts_with("auth/") {
+        http.auth = Some(Arc::new(oauth(&a.url, &context)?));
+    }
+    let client = Client::connect_http(&a.url, http, handler, opts)
         .await
         .with_context(|| format!("cannot connect to {}", a.url))?;
     let outcome = play(&client, &scenario, &context).await;
@@ -106,6 +113,11 @@ async fn play(client: &Client, scenario: &str, context: &Value) -> anyhow::Resul
             )
             .await?;
         }
+        auth if auth.starts_with("auth/") => {
+            if tools.iter().any(|t| t.name == "test-tool") {
+                call(client, "test-tool", json!({})).await?;
+            }
+        }
         other => bail!("scenario {other:?} is not supported by this client"),
     }
     Ok(())
@@ -140,6 +152,56 @@ async fn read_resources_and_prompts(client: &Client) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The suite's client ID metadata document URL (it needs not resolve: the suite's
+/// authorization server takes it as it is).
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+/// OAuth for an `auth/*` scenario: the authorization code through a scripted user agent
+/// (the suite's authorization server approves at once and redirects to our loopback
+/// listener), pre-registered credentials from the context where it gives them, client
+/// credentials for the `client-credentials-*` scenarios.
+fn oauth(url: &str, context: &Value) -> anyhow::Result<OAuth> {
+    let agent = Arc::new(Scripted::new()?);
+    let mut config = OAuthConfig::with_agent("mcp-conformance", agent);
+    config.client_metadata_url = Some(CLIENT_METADATA_URL.into());
+    if let Some(id) = context["client_id"].as_str() {
+        config.client = Some(PreRegistered {
+            client_id: id.into(),
+            client_secret: context["client_secret"].as_str().map(str::to_owned),
+            issuer: None,
+        });
+    }
+    let name = context["name"].as_str().unwrap_or_default();
+    if name.starts_with("auth/client-credentials") {
+        let key = match context["private_key_pem"].as_str() {
+            Some(pem) => {
+                let alg = context["signing_algorithm"].as_str().unwrap_or("ES256");
+                Some(SigningKey {
+                    pem: pem.into(),
+                    algorithm: alg.parse().context("signing_algorithm")?,
+                })
+            }
+            None => None,
+        };
+        config.grant = Grant::ClientCredentials { key };
+    }
+    if let Some(jwt) = context["valid_jwt"].as_str() {
+        config.grant = Grant::JwtBearer(AssertionSource::Value(jwt.into()));
+    }
+    if let (Some(endpoint), Some(idp_client), Some(id_token)) = (
+        context["idp_token_endpoint"].as_str(),
+        context["idp_client_id"].as_str(),
+        context["idp_id_token"].as_str(),
+    ) {
+        config.grant = Grant::IdentityAssertion {
+            idp_token_endpoint: endpoint.into(),
+            idp_client_id: idp_client.into(),
+            id_token: id_token.into(),
+        };
+    }
+    Ok(OAuth::new(url, config)?)
 }
 
 /// Every sampling request gets the same reply.

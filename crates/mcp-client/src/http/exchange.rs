@@ -4,6 +4,7 @@
 //! breaks its stream beyond resumption), the waiting request is failed out of band
 //! ([`mcp_rpc::Inbound::fail`]).
 
+use super::auth::{self, Refusal};
 use super::headers::{encode_value, name_of, PROTOCOL_VERSION};
 use super::session::{self, read_answer};
 use super::stream::{self, post_headers, read_capped, Ctx};
@@ -12,7 +13,7 @@ use mcp_proto::jsonrpc;
 use mcp_proto::methods::{Initialize, Request as _};
 use mcp_proto::{ErrorObject, RequestId};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, WWW_AUTHENTICATE};
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -53,8 +54,10 @@ pub(crate) async fn post_request(shared: &Arc<Shared>, req: OutRequest) {
 
 async fn request_outcome(shared: &Arc<Shared>, req: &OutRequest) -> Result<(), Failure> {
     let mut renewed = false;
+    let mut authorized = 0;
     loop {
         let (headers, session_gen) = request_headers(shared, req);
+        let sent_auth = auth::sent_authorization(&headers);
         let resp = shared
             .http
             .post(shared.url.clone())
@@ -77,6 +80,18 @@ async fn request_outcome(shared: &Arc<Shared>, req: &OutRequest) -> Result<(), F
                 continue;
             }
         }
+        if let (Some(auth), Some(refusal)) = (
+            &shared.opts.auth,
+            Refusal::from_response(status, resp.headers(), sent_auth),
+        ) {
+            if authorized < auth::MAX_AUTHORIZATIONS {
+                authorized += 1;
+                auth.refused(&refusal).await.map_err(|why| {
+                    format!("HTTP {status} from {}; cannot authorize: {why}", shared.url)
+                })?;
+                continue;
+            }
+        }
         if !status.is_success() {
             return Err(error_from_response(shared, resp, &req.id).await);
         }
@@ -92,7 +107,7 @@ async fn request_outcome(shared: &Arc<Shared>, req: &OutRequest) -> Result<(), F
 fn request_headers(shared: &Shared, req: &OutRequest) -> (HeaderMap, Option<u64>) {
     let (mut h, generation) = match &req.modern {
         Some(version) => (modern_headers(shared, req, version), None),
-        None => session::headers(shared),
+        None => session::headers(shared, &Method::POST),
     };
     put_hints(&mut h, &req.hints);
     post_headers(&mut h);
@@ -102,7 +117,7 @@ fn request_headers(shared: &Shared, req: &OutRequest) -> (HeaderMap, Option<u64>
 /// Modern: the version from the request's `_meta`, `Mcp-Method`, and `Mcp-Name` from the
 /// params field that `mcp_proto::methods::named_param` names.
 fn modern_headers(shared: &Shared, req: &OutRequest, version: &str) -> HeaderMap {
-    let mut h = shared.base.clone();
+    let mut h = shared.base_headers(&Method::POST);
     let mut put = |name: &str, value: &str| match (
         HeaderName::try_from(name),
         HeaderValue::from_str(value),
@@ -140,7 +155,9 @@ async fn error_from_response(shared: &Shared, resp: Response, id: &RequestId) ->
             Some(c) => format!(" (WWW-Authenticate: {c})"),
             None => " (no WWW-Authenticate header)".to_owned(),
         });
-        message.push_str(if shared.opts.bearer.is_some() {
+        message.push_str(if shared.opts.auth.is_some() {
+            "; still refused after authorizing again"
+        } else if shared.opts.bearer.is_some() {
             "; the bearer token was refused"
         } else {
             "; the server wants authentication: give a bearer token"

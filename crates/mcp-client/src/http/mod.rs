@@ -32,16 +32,19 @@
 //! body; 401: the `WWW-Authenticate` challenge), so it never hangs and no server message can
 //! pass for it.
 
+pub mod auth;
 mod exchange;
 pub mod headers;
 mod session;
 pub mod sse;
 mod stream;
 
+use auth::Authorizer;
 use mcp_proto::methods::{Cancelled, Initialize, Initialized, Notification as _, Request as _};
 use mcp_proto::RequestId;
 use mcp_rpc::{Closed, Config, Connection, Handler, Hints, Inbound, MessageSink, Route};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+use reqwest::Method;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -53,10 +56,13 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 /// Settings of the HTTP transport.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpOptions {
     /// Sent as `Authorization: Bearer …` on every request.
     pub bearer: Option<String>,
+    /// Credentials got and renewed as the server asks (OAuth: [`crate::oauth::OAuth`]); they
+    /// replace `bearer` when both are given.
+    pub auth: Option<Arc<dyn Authorizer>>,
     /// Extra headers sent on every request.
     pub headers: Vec<(String, String)>,
     /// How long to wait for a TCP/TLS connection (default 10 s).
@@ -74,12 +80,28 @@ impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
             bearer: None,
+            auth: None,
             headers: Vec::new(),
             connect_timeout: Duration::from_secs(10),
             read_timeout: None,
             max_reconnects: 5,
             default_retry: Duration::from_secs(1),
         }
+    }
+}
+
+impl std::fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("HttpOptions")
+            .field("bearer", &self.bearer.as_ref().map(|_| "<redacted>"))
+            .field("auth", &self.auth.as_ref().map(|_| "<authorizer>"))
+            .field("headers", &names)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("max_reconnects", &self.max_reconnects)
+            .field("default_retry", &self.default_retry)
+            .finish()
     }
 }
 
@@ -271,6 +293,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The base headers plus the authorizer's current credentials for a `method` request.
+    pub fn base_headers(&self, method: &Method) -> HeaderMap {
+        let mut h = self.base.clone();
+        if let Some(auth) = &self.opts.auth {
+            auth.credentials(method, &self.url, &mut h);
+        }
+        h
+    }
+
     /// Hands one message from the server to the engine.
     pub fn deliver(&self, message: &[u8]) {
         let inbound = lock(&self.inbound).clone();

@@ -2,12 +2,13 @@
 //! resuming a broken stream with `Last-Event-ID`, a new session after a 404, and DELETE at
 //! the end.
 
+use super::auth::Refusal;
 use super::stream::{self, handle_json_body, is_event_stream, read_stream, Ctx};
 use super::{lock, put_hints, Shared};
 use mcp_proto::methods::{Initialize, Initialized, Notification as _, Request as _};
 use mcp_proto::RequestId;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +18,8 @@ const LAST_EVENT_ID: &str = "last-event-id";
 /// The base headers plus the session id, when known, and the connection's hints (the
 /// negotiated version, which the client tells once `initialize` is answered); and the
 /// session generation if a session id is among them.
-pub(crate) fn headers(shared: &Shared) -> (HeaderMap, Option<u64>) {
-    let mut h = shared.base.clone();
+pub(crate) fn headers(shared: &Shared, method: &Method) -> (HeaderMap, Option<u64>) {
+    let mut h = shared.base_headers(method);
     put_hints(&mut h, &lock(&shared.hints));
     let s = lock(&shared.session);
     if let Some(v) = s.id.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
@@ -55,7 +56,7 @@ fn delay(shared: &Shared, retry: Option<u64>, attempt: u32) -> Duration {
 }
 
 async fn get(shared: &Shared, last_id: Option<&str>) -> Result<Response, reqwest::Error> {
-    let (mut h, _) = headers(shared);
+    let (mut h, _) = headers(shared, &Method::GET);
     h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
     if let Some(v) = last_id.and_then(|v| HeaderValue::from_str(v).ok()) {
         h.insert(LAST_EVENT_ID, v);
@@ -243,7 +244,7 @@ pub(crate) async fn renew(shared: &Arc<Shared>, stale: u64) -> Result<(), String
         .and_then(|v| serde_json::from_value::<RequestId>(v.get("id")?.clone()).ok())
         .ok_or("the remembered initialize request has no id")?;
     // As the first time: without a session id or the connection's hints.
-    let mut h = shared.base.clone();
+    let mut h = shared.base_headers(&Method::POST);
     stream::post_headers(&mut h);
     let resp = shared
         .http
@@ -272,35 +273,47 @@ pub(crate) async fn renew(shared: &Arc<Shared>, stale: u64) -> Result<(), String
     Ok(())
 }
 
-/// POSTs a notification or a response; true if the server accepted it.
+/// POSTs a notification or a response; true if the server accepted it. A refusal the
+/// authorizer can answer (401, 403 `insufficient_scope`) is re-authorized and sent again once.
 pub(crate) async fn post_other(shared: &Arc<Shared>, body: Vec<u8>, what: &str) -> bool {
-    let (mut h, _) = headers(shared);
-    stream::post_headers(&mut h);
-    let sent = shared
-        .http
-        .post(shared.url.clone())
-        .headers(h)
-        .body(body)
-        .send()
-        .await;
-    match sent {
-        Ok(resp) if resp.status().is_success() => true,
-        Ok(resp) => {
-            let status = resp.status();
-            let body = stream::excerpt(&stream::read_capped(resp, 4096).await);
-            tracing::warn!(%status, what, "the server refused a message: {body}");
-            false
+    let mut authorized = false;
+    loop {
+        let (mut h, _) = headers(shared, &Method::POST);
+        stream::post_headers(&mut h);
+        let sent_auth = super::auth::sent_authorization(&h);
+        let sent = shared
+            .http
+            .post(shared.url.clone())
+            .headers(h)
+            .body(body.clone())
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(resp) if resp.status().is_success() => return true,
+            Ok(resp) => resp,
+            Err(e) => {
+                tracing::warn!(what, "cannot send a message: {}", stream::error_chain(&e));
+                return false;
+            }
+        };
+        let status = resp.status();
+        let refusal = Refusal::from_response(status, resp.headers(), sent_auth);
+        if let (Some(auth), Some(refusal), false) = (&shared.opts.auth, refusal, authorized) {
+            authorized = true;
+            match auth.refused(&refusal).await {
+                Ok(()) => continue,
+                Err(why) => tracing::warn!(what, "cannot authorize a message: {why}"),
+            }
         }
-        Err(e) => {
-            tracing::warn!(what, "cannot send a message: {}", stream::error_chain(&e));
-            false
-        }
+        let body = stream::excerpt(&stream::read_capped(resp, 4096).await);
+        tracing::warn!(%status, what, "the server refused a message: {body}");
+        return false;
     }
 }
 
 /// Ends the session at the server (DELETE; a 405 means the server does not allow it).
 pub(crate) async fn delete(shared: &Shared) {
-    let (h, session) = headers(shared);
+    let (h, session) = headers(shared, &Method::DELETE);
     if session.is_none() {
         return;
     }
