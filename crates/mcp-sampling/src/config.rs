@@ -68,8 +68,17 @@ impl Connect for ServerEntry {
                     .map(|(k, v)| Ok((k.clone(), expand(v)?)))
                     .collect::<anyhow::Result<Vec<_>>>()
                     .with_context(|| format!("the headers of the server {name:?}"))?;
+                // Without an Authorization header of the user's, OAuth as the server asks.
+                let has_auth = headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+                let auth = match has_auth {
+                    true => None,
+                    false => Some(crate::auth::authorizer(url)? as _),
+                };
                 let http = mcp_client::HttpOptions {
                     headers,
+                    auth,
                     ..Default::default()
                 };
                 let client = mcp_client::Client::connect_http(url, http, handler, opts)

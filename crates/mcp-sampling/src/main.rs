@@ -1,6 +1,7 @@
 //! `mcp-sampling`: call MCP tools with a sampling host, and serve built-in sampling servers.
 
 mod audit;
+mod auth;
 mod bridge;
 mod call;
 mod config;
@@ -57,6 +58,10 @@ enum Cmd {
     Console(console_cmd::ConsoleCmdArgs),
     /// Show the audit log of sampling requests.
     Audit(audit::AuditArgs),
+    /// OAuth authorizations with HTTP servers: `login URL` (in the browser, or client
+    /// credentials), `logout URL`, `status [URL]`. Tokens are kept in the user's data
+    /// directory, readable by the user only, and never printed.
+    Auth(auth::AuthArgs),
     /// Install the embedded model, or print where it is.
     Model(model::ModelArgs),
 }
@@ -72,6 +77,7 @@ impl Cmd {
             Cmd::Bridge(_) => "bridge",
             Cmd::Console(_) => "console",
             Cmd::Audit(_) => "audit",
+            Cmd::Auth(_) => "auth",
             Cmd::Model(_) => "model",
         }
     }
@@ -98,6 +104,7 @@ fn main() -> ExitCode {
             Cmd::Serve(a) => serve::run(a).await,
             Cmd::Bridge(a) => bridge::run(a).await,
             Cmd::Audit(a) => audit::run(a),
+            Cmd::Auth(a) => auth::run(a).await,
             Cmd::Console(a) => console_cmd::run(a).await,
             Cmd::Model(a) => model::run(a),
             Cmd::Demo(a) => demo::run(a).await,

@@ -5,6 +5,7 @@ use crate::config::Connect as _;
 use anyhow::{bail, Context};
 use clap::Args;
 use mcp_bridge::Connector;
+use mcp_client::http::auth::Authorizer;
 use mcp_client::{Client, ClientError, HttpOptions};
 use mcp_rpc::ChildProcess;
 use std::path::Path;
@@ -21,7 +22,9 @@ pub struct ServerArgs {
     /// A Streamable HTTP endpoint (such as http://127.0.0.1:3000/mcp), instead of a command.
     #[arg(long, conflicts_with_all = ["command", "server"])]
     pub url: Option<String>,
-    /// A bearer token sent with --url (`Authorization: Bearer TOKEN`).
+    /// A bearer token sent with --url (`Authorization: Bearer TOKEN`). Without one, a server
+    /// that asks for authorization gets OAuth: the tokens `auth login` kept, else the
+    /// browser.
     #[arg(long, env = "MCP_BEARER_TOKEN", hide_env_values = true)]
     pub bearer: Option<String>,
     /// The server's name in policies, approval rules, trust and the audit log. Default: the
@@ -68,11 +71,16 @@ impl ServerArgs {
     pub fn connector(&self, config: Option<&Path>) -> anyhow::Result<Connector> {
         if let Some(url) = self.url.clone() {
             let bearer = self.bearer.clone();
+            let auth = match &bearer {
+                Some(_) => None,
+                None => Some(crate::auth::authorizer(&url)? as Arc<dyn Authorizer>),
+            };
             return Ok(Arc::new(move |h, o| {
-                let (url, bearer) = (url.clone(), bearer.clone());
+                let (url, bearer, auth) = (url.clone(), bearer.clone(), auth.clone());
                 Box::pin(async move {
                     let http = HttpOptions {
                         bearer,
+                        auth,
                         ..Default::default()
                     };
                     Ok((Client::connect_http(&url, http, h, o).await?, None))

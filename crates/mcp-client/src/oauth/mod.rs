@@ -351,7 +351,14 @@ impl OAuth {
         };
         self.bind(&mut tokens, dpop);
         *lock(&self.requested) = scopes;
-        self.keep(|s| s.tokens = Some(tokens))
+        // A configured client is kept with the tokens, for refreshes in later runs.
+        let configured = self.configured_client(&meta.issuer);
+        self.keep(|s| {
+            if let Some(c) = configured {
+                s.clients.insert(meta.issuer.clone(), c);
+            }
+            s.tokens = Some(tokens);
+        })
     }
 
     /// The grants without a user: client credentials, JWT bearer, identity assertion.

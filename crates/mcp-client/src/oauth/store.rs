@@ -155,6 +155,29 @@ impl TokenStore {
         std::fs::rename(&tmp, &path).map_err(|e| store_err(&path, e))
     }
 
+    /// Everything kept, in no particular order (files that are not readable records are
+    /// skipped with a warning).
+    pub fn list(&self) -> Result<Vec<Saved>, AuthError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(store_err(&self.dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            match std::fs::read(&path).map(|b| serde_json::from_slice::<Saved>(&b)) {
+                Ok(Ok(saved)) => out.push(saved),
+                _ => tracing::warn!(path = %path.display(), "not a saved authorization; skipped"),
+            }
+        }
+        out.sort_by(|a, b| a.server.cmp(&b.server));
+        Ok(out)
+    }
+
     /// Forgets `server`; true if something was kept.
     pub fn remove(&self, server: &str) -> Result<bool, AuthError> {
         let path = self.path(server);

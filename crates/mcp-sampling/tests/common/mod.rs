@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod oauth_as;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
