@@ -70,7 +70,7 @@ pub(crate) fn common(cfg: &HttpConfig, h: &HeaderMap) -> Result<(), Response> {
             return Err(error(StatusCode::FORBIDDEN, None, -32600, &msg));
         }
     }
-    if let Some(token) = &cfg.bearer_token {
+    if let Some(token) = cfg.bearer_token.as_ref().filter(|_| cfg.oauth.is_none()) {
         let given = header_str(h, "authorization").and_then(|a| a.strip_prefix("Bearer "));
         if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
             let host = header_str(h, "host").unwrap_or("localhost");
@@ -124,6 +124,9 @@ pub(crate) fn post_media(h: &HeaderMap) -> Result<(), Response> {
 
 /// The protected-resource metadata document (RFC 9728) of the endpoint.
 pub(crate) async fn resource_metadata(State(st): State<Arc<AppState>>, h: HeaderMap) -> Response {
+    if let Some(a) = &st.auth {
+        return json_response(StatusCode::OK, a.metadata().to_string().into_bytes());
+    }
     let host = header_str(&h, "host").unwrap_or("localhost");
     let body = json!({
         "resource": format!("http://{host}{}", st.cfg.path),

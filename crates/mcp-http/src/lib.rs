@@ -18,6 +18,7 @@
 // Refusals are whole HTTP responses, built on the cold path; boxing them gains nothing.
 #![allow(clippy::result_large_err)]
 
+pub mod auth;
 mod checks;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
@@ -41,11 +42,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use mcp_proto::methods::{Initialize, Request as _};
+use mcp_proto::methods::{CallTool, Initialize, Request as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use auth::{Identity, ResourceServer, TokenValidation};
 pub use checks::is_loopback_host;
 
 /// What an HTTP endpoint serves: a fresh engine handler for each connection (a legacy
@@ -99,6 +101,10 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// When set, every request needs `Authorization: Bearer <token>`.
     pub bearer_token: Option<String>,
+    /// An OAuth resource server instead: every request needs an access token from one of its
+    /// authorization servers, meant for its resource, with its scopes (`bearer_token` is then
+    /// not used).
+    pub oauth: Option<ResourceServer>,
     /// The authorization servers named in the protected-resource metadata.
     pub authorization_servers: Vec<String>,
     /// Largest request body (default 4 MiB).
@@ -135,6 +141,7 @@ impl Default for HttpConfig {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
             allowed_origins: Vec::new(),
             bearer_token: None,
+            oauth: None,
             authorization_servers: Vec::new(),
             max_body: 4 * 1024 * 1024,
             max_sessions: 1024,
@@ -168,6 +175,8 @@ pub(crate) struct AppState {
     pub modern_slots: Arc<tokio::sync::Semaphore>,
     /// Requests counted for `/metrics`.
     pub metrics: metrics::HttpMetrics,
+    /// The OAuth resource server, when on.
+    pub auth: Option<auth::Auth>,
 }
 
 /// An MCP server on Streamable HTTP.
@@ -185,6 +194,7 @@ impl HttpServer {
     /// Serves any [`Service`] with these settings.
     pub fn for_service(server: Arc<dyn Service>, cfg: HttpConfig) -> HttpServer {
         let slots = cfg.max_requests_in_flight;
+        let auth = cfg.oauth.clone().map(auth::Auth::new);
         let cfg = Arc::new(cfg);
         HttpServer {
             state: Arc::new(AppState {
@@ -194,6 +204,7 @@ impl HttpServer {
                 stopping: AtomicBool::new(false),
                 metrics: metrics::HttpMetrics::default(),
                 modern_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+                auth,
             }),
         }
     }
@@ -210,6 +221,18 @@ impl HttpServer {
             .route(&meta_path, get(checks::resource_metadata));
         if self.state.cfg.path != "/metrics" {
             r = r.route("/metrics", get(metrics::endpoint));
+        }
+        // The resource's own path, when a proxy in front serves the endpoint elsewhere.
+        if let Some(p) = self
+            .state
+            .cfg
+            .oauth
+            .as_ref()
+            .map(ResourceServer::metadata_path)
+        {
+            if p != meta_path && p != "/.well-known/oauth-protected-resource" {
+                r = r.route(&p, get(checks::resource_metadata));
+            }
         }
         r.route(
             "/.well-known/oauth-protected-resource",
@@ -284,6 +307,10 @@ async fn endpoint(
     if let Err(r) = checks::common(&st.cfg, &headers) {
         return r;
     }
+    let identity = match authenticate(&st, &headers).await {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
     if st.stopping.load(Ordering::SeqCst) {
         return checks::error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -293,7 +320,7 @@ async fn endpoint(
         );
     }
     match method {
-        Method::POST => post(st, headers, body).await,
+        Method::POST => post(st, headers, body, identity).await,
         Method::GET => legacy::get(st, headers).await,
         Method::DELETE => legacy::delete(st, &headers).await,
         _ => {
@@ -307,7 +334,26 @@ async fn endpoint(
     }
 }
 
-async fn post(st: Arc<AppState>, headers: HeaderMap, body: axum::body::Body) -> Response {
+/// The OAuth access token, when the resource server is on (401, 403 or 503 otherwise).
+pub(crate) async fn authenticate(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Identity>, Response> {
+    match &st.auth {
+        None => Ok(None),
+        Some(a) => match a.authenticate(headers).await {
+            Ok(id) => Ok(Some(id)),
+            Err(why) => Err(a.refuse(&why, None)),
+        },
+    }
+}
+
+async fn post(
+    st: Arc<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+    identity: Option<Identity>,
+) -> Response {
     if let Err(r) = checks::post_media(&headers) {
         return r;
     }
@@ -335,6 +381,13 @@ async fn post(st: Arc<AppState>, headers: HeaderMap, body: axum::body::Body) -> 
         Ok(m) => m,
         Err(r) => return r,
     };
+    if let (Some(a), Some(id)) = (&st.auth, &identity) {
+        if msg.method.as_deref() == Some(CallTool::METHOD) {
+            if let Err(why) = a.authorize(id, msg.name.as_deref()) {
+                return a.refuse(&why, msg.id.as_ref());
+            }
+        }
+    }
     let method = msg.method.clone();
     let (era, r) = if msg.modern_version.is_some() || modern_by_header(&headers, &msg) {
         ("modern", modern::post(st.clone(), headers, msg, body).await)

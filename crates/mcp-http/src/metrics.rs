@@ -50,6 +50,9 @@ pub(crate) async fn endpoint(State(st): State<Arc<AppState>>, headers: HeaderMap
     if let Err(r) = crate::checks::common(&st.cfg, &headers) {
         return r;
     }
+    if let Err(r) = crate::authenticate(&st, &headers).await {
+        return r;
+    }
     let mut out = String::new();
     st.metrics.render(&mut out);
     let name = "mcp_sessions";
