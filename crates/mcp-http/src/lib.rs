@@ -11,6 +11,9 @@
 //!   headers must mirror the body (`HeaderMismatch`, 400); closing the stream cancels.
 //! - `checks.rs`: `Origin`/`Host` (DNS rebinding), bearer token with the protected-resource
 //!   metadata, media types, body size.
+//! - [`auth`]: an OAuth 2.1 resource server instead of the fixed token (`HttpConfig::oauth`):
+//!   JWTs against the issuers' keys or introspection, audience, scopes per request and per
+//!   tool, RFC 6750 challenges, the RFC 9728 metadata.
 //! - Replicas (feature `redis`, [`HttpServer::with_redis`]): legacy sessions, the client's
 //!   answers and the streams shared through Redis, so that replicas behind a load balancer
 //!   without stickiness serve any request of any session (`shared.rs`, `replicas/`).

@@ -13,12 +13,17 @@ use std::time::{Duration, Instant};
 
 type Verdict = Result<Identity, String>;
 
+/// Most introspection requests in flight at once: a flood of made-up tokens waits here
+/// (then gets 503) instead of hammering the authorization server.
+const MAX_IN_FLIGHT: usize = 32;
+
 pub(crate) struct Introspector {
     http: reqwest::Client,
     endpoint: String,
     client_id: String,
     client_secret: String,
     cache: Mutex<HashMap<[u8; 32], (Instant, Verdict)>>,
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl Introspector {
@@ -34,6 +39,7 @@ impl Introspector {
             client_id,
             client_secret,
             cache: Mutex::new(HashMap::new()),
+            in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
         }
     }
 
@@ -46,6 +52,13 @@ impl Introspector {
         if let Some(v) = self.cached(&key) {
             return v.map_err(Refusal::Invalid);
         }
+        let busy = || {
+            Refusal::Unavailable(
+                "too many tokens are being checked at once; try again shortly".to_owned(),
+            )
+        };
+        let permit = tokio::time::timeout(cfg.fetch_timeout, self.in_flight.acquire());
+        let _permit = permit.await.map_err(|_| busy())?.map_err(|_| busy())?;
         let req = self
             .http
             .post(&self.endpoint)

@@ -236,7 +236,8 @@ fn scopes_of(scope: Option<&Value>, scp: Option<&Value>) -> Vec<String> {
             _ => {}
         }
     }
-    out.dedup();
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|s| seen.insert(s.clone()));
     out
 }
 
