@@ -50,7 +50,7 @@ fn keypair() -> (EncodingKey, Vec<u8>) {
 
 struct AsState {
     issuer: String,
-    jwks: Value,
+    jwks: Mutex<Value>,
     /// Introspection answers by token.
     introspection: Mutex<HashMap<String, Value>>,
     jwks_fetches: AtomicUsize,
@@ -95,7 +95,7 @@ async fn metadata(State(st): State<Arc<AsState>>) -> Json {
 
 async fn serve_jwks(State(st): State<Arc<AsState>>) -> Json {
     st.jwks_fetches.fetch_add(1, Ordering::SeqCst);
-    json_answer(200, st.jwks.clone())
+    json_answer(200, st.jwks.lock().unwrap().clone())
 }
 
 async fn introspect(State(st): State<Arc<AsState>>, h: HeaderMap, body: String) -> Json {
@@ -113,29 +113,44 @@ async fn introspect(State(st): State<Arc<AsState>>, h: HeaderMap, body: String) 
     json_answer(200, answer)
 }
 
+/// The JWK of a P-256 public point.
+fn jwk(kid: &str, point: &[u8]) -> Value {
+    json!({"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+           "x": b64(&point[1..33]), "y": b64(&point[33..65])})
+}
+
 async fn start_as() -> Authz {
+    start_as_at("", false).await
+}
+
+/// An authorization server whose issuer has the path `tenant` (`""` or `/name`), with its
+/// metadata at the RFC 8414 name or (`oidc`) only at OpenID's.
+async fn start_as_at(tenant: &str, oidc: bool) -> Authz {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = format!("http://{}{tenant}", listener.local_addr().unwrap());
     let (key, point) = keypair();
     let jwks = json!({"keys": [
         // Keys the server must skip: one for encryption, one symmetric.
         {"kty": "EC", "crv": "P-256", "use": "enc", "kid": "enc-key",
          "x": b64(&point[1..33]), "y": b64(&point[33..65])},
         {"kty": "oct", "kid": "shared", "k": b64(b"not a public key")},
-        {"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": KID,
-         "x": b64(&point[1..33]), "y": b64(&point[33..65])},
+        jwk(KID, &point),
     ]});
     let state = Arc::new(AsState {
         issuer: issuer.clone(),
-        jwks,
+        jwks: Mutex::new(jwks),
         introspection: Mutex::new(HashMap::new()),
         jwks_fetches: AtomicUsize::new(0),
         introspections: AtomicUsize::new(0),
     });
+    let well_known = match oidc {
+        false => format!("/.well-known/oauth-authorization-server{tenant}"),
+        true => format!("/.well-known/openid-configuration{tenant}"),
+    };
     let app = axum::Router::new()
-        .route("/.well-known/oauth-authorization-server", get(metadata))
-        .route("/jwks", get(serve_jwks))
-        .route("/introspect", post(introspect))
+        .route(&well_known, get(metadata))
+        .route(&format!("{tenant}/jwks"), get(serve_jwks))
+        .route(&format!("{tenant}/introspect"), post(introspect))
         .with_state(state.clone());
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -396,6 +411,55 @@ async fn bad_tokens_are_refused_with_invalid_token() {
 }
 
 #[tokio::test]
+async fn keys_are_found_by_openid_discovery_and_refetched_when_rotated() {
+    let authz = start_as_at("/tenant1", true).await;
+    let mut cfg = jwt_config(&authz.issuer);
+    if let Some(rs) = cfg.oauth.as_mut() {
+        rs.jwks_min_refetch = std::time::Duration::ZERO;
+    }
+    let s = start(cfg).await;
+    let a = answer(s.post(None, &init()).bearer_auth(authz.token("mcp:tools"))).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    // The authorization server rotates its key: a token with the new kid makes the server
+    // fetch the keys again.
+    let (new_key, new_point) = keypair();
+    *authz.state.jwks.lock().unwrap() = json!({"keys": [jwk("test-key-2", &new_point)]});
+    let mut h = Header::new(Algorithm::ES256);
+    h.kid = Some("test-key-2".into());
+    let rotated = jsonwebtoken::encode(&h, &authz.claims("mcp:tools"), &new_key).unwrap();
+    let a = answer(s.post(None, &init()).bearer_auth(&rotated)).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(authz.state.jwks_fetches.load(Ordering::SeqCst), 2);
+    // The old key is gone.
+    let a = answer(s.post(None, &init()).bearer_auth(authz.token("mcp:tools"))).await;
+    assert_eq!(a.status, 401);
+    assert!(a.message().contains("signing key (kid)"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_configured_jwks_url_needs_no_metadata() {
+    // Metadata only at a path the server does not look at; the keys named directly.
+    let authz = start_as_at("/elsewhere", false).await;
+    let issuer = format!("{}-not-here", authz.issuer);
+    let v = TokenValidation::Jwt {
+        jwks_uri: Some(format!("{}/jwks", authz.issuer)),
+    };
+    let mut rs = ResourceServer::with(RESOURCE.into(), vec![issuer.clone()], v).unwrap();
+    rs.required_scopes = vec!["mcp:tools".into()];
+    let s = start(HttpConfig {
+        oauth: Some(rs),
+        ..HttpConfig::default()
+    })
+    .await;
+    let mut claims = authz.claims("mcp:tools");
+    claims["iss"] = json!(issuer);
+    let a = answer(s.post(None, &init()).bearer_auth(authz.sign(&claims))).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn missing_scopes_get_403_naming_every_scope_needed() {
     let authz = start_as().await;
     let s = start(jwt_config(&authz.issuer)).await;
@@ -528,7 +592,7 @@ async fn the_protected_resource_metadata_comes_from_the_configuration() {
             json!({
                 "resource": RESOURCE,
                 "authorization_servers": [authz.issuer],
-                "scopes_supported": ["mcp:tools", "mcp:admin"],
+                "scopes_supported": ["mcp:tools"],
                 "bearer_methods_supported": ["header"],
                 "resource_name": "Test MCP server",
             })

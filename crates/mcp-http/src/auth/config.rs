@@ -86,7 +86,8 @@ pub struct ResourceServer {
     pub required_scopes: Vec<String>,
     /// Further scopes a `tools/call` of a tool needs, by tool name.
     pub tool_scopes: BTreeMap<String, Vec<String>>,
-    /// `scopes_supported` of the metadata (empty: every scope named above).
+    /// `scopes_supported` of the metadata (empty: `required_scopes`, the minimal set for
+    /// basic use; the tools' scopes come by step-up).
     pub scopes_supported: Vec<String>,
     /// `resource_name` of the metadata.
     pub resource_name: Option<String>,
@@ -186,17 +187,6 @@ impl ResourceServer {
                 if !out.contains(s) {
                     out.push(s.clone());
                 }
-            }
-        }
-        out
-    }
-
-    /// Every scope named in the settings, each once.
-    pub(crate) fn all_scopes(&self) -> Vec<String> {
-        let mut out = self.required_scopes.clone();
-        for s in self.tool_scopes.values().flatten() {
-            if !out.contains(s) {
-                out.push(s.clone());
             }
         }
         out

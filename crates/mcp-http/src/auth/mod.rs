@@ -163,9 +163,11 @@ impl Auth {
             "authorization_servers": c.issuers,
             "bearer_methods_supported": ["header"],
         });
+        // The spec's "minimal set of scopes necessary for basic functionality" unless
+        // configured: a tool's further scopes come by step-up (403 insufficient_scope).
         let mut supported = c.scopes_supported.clone();
         if supported.is_empty() {
-            supported = c.all_scopes();
+            supported.clone_from(&c.required_scopes);
         }
         if !supported.is_empty() {
             doc["scopes_supported"] = json!(supported);
