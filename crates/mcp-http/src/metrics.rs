@@ -64,6 +64,9 @@ pub(crate) async fn endpoint(State(st): State<Arc<AppState>>, headers: HeaderMap
     if let Some(store) = st.sessions.shared() {
         store.metrics(&mut out);
     }
+    if let Some(auth) = &st.auth {
+        auth.metrics(&mut out);
+    }
     st.server.metrics(&mut out);
     ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }

@@ -311,6 +311,11 @@ async fn a_valid_token_passes_on_both_eras_and_metrics() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("mcp_http_auth_refusals_total{reason=\"missing_token\"} 2\n"),
+        "{text}"
+    );
     let r = s.http.get(&metrics).send().await.unwrap();
     assert_eq!(r.status(), 401);
     // One fetch of the keys served every request.

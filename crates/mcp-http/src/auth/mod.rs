@@ -16,6 +16,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Longest bearer token accepted (bytes).
@@ -54,7 +56,17 @@ pub(crate) struct Auth {
     cfg: ResourceServer,
     metadata_url: String,
     validator: Validator,
+    /// Refusals by kind, in the order of [`REFUSAL_KINDS`], for `/metrics`.
+    refusals: [AtomicU64; 4],
 }
+
+/// The `reason` label of each kind of refusal.
+const REFUSAL_KINDS: [&str; 4] = [
+    "missing_token",
+    "invalid_token",
+    "insufficient_scope",
+    "unavailable",
+];
 
 enum Validator {
     Jwt(jwt::Keys),
@@ -83,6 +95,7 @@ impl Auth {
             metadata_url: cfg.metadata_url(),
             cfg,
             validator,
+            refusals: Default::default(),
         }
     }
 
@@ -117,6 +130,13 @@ impl Auth {
     /// The refusal as an HTTP response: a JSON-RPC error and, for 401/403, the challenge.
     pub(crate) fn refuse(&self, r: &Refusal, id: Option<&Value>) -> Response {
         let sentence = r.to_string();
+        let kind = match r {
+            Refusal::Missing => 0,
+            Refusal::Invalid(_) => 1,
+            Refusal::Insufficient(_) => 2,
+            Refusal::Unavailable(_) => 3,
+        };
+        self.refusals[kind].fetch_add(1, Ordering::Relaxed);
         let (status, challenge) = match r {
             Refusal::Missing => (StatusCode::UNAUTHORIZED, Some(self.challenge(None, None))),
             Refusal::Invalid(why) => (
@@ -138,6 +158,19 @@ impl Auth {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         resp
+    }
+
+    /// Its counters in Prometheus' text format.
+    pub(crate) fn metrics(&self, out: &mut String) {
+        let name = "mcp_http_auth_refusals_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Requests refused by the OAuth resource server, by reason.\n# TYPE {name} counter"
+        );
+        for (reason, n) in REFUSAL_KINDS.iter().zip(&self.refusals) {
+            let n = n.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {n}");
+        }
     }
 
     /// `Bearer error="...", error_description="...", scope="...", resource_metadata="..."`.
