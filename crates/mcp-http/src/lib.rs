@@ -21,10 +21,12 @@
 // Refusals are whole HTTP responses, built on the cold path; boxing them gains nothing.
 #![allow(clippy::result_large_err)]
 
+#[cfg(feature = "oauth")]
 pub mod auth;
 mod checks;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod gate;
 mod legacy;
 mod metrics;
 mod modern;
@@ -45,11 +47,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use mcp_proto::methods::{CallTool, Initialize, Request as _};
+use mcp_proto::methods::{Initialize, Request as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "oauth")]
 pub use auth::{Identity, ResourceServer, TokenValidation};
 pub use checks::is_loopback_host;
 
@@ -106,7 +109,8 @@ pub struct HttpConfig {
     pub bearer_token: Option<String>,
     /// An OAuth resource server instead: every request needs an access token from one of its
     /// authorization servers, meant for its resource, with its scopes (`bearer_token` is then
-    /// not used).
+    /// not used). Feature `oauth`.
+    #[cfg(feature = "oauth")]
     pub oauth: Option<ResourceServer>,
     /// The authorization servers named in the protected-resource metadata.
     pub authorization_servers: Vec<String>,
@@ -144,6 +148,7 @@ impl Default for HttpConfig {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
             allowed_origins: Vec::new(),
             bearer_token: None,
+            #[cfg(feature = "oauth")]
             oauth: None,
             authorization_servers: Vec::new(),
             max_body: 4 * 1024 * 1024,
@@ -179,6 +184,7 @@ pub(crate) struct AppState {
     /// Requests counted for `/metrics`.
     pub metrics: metrics::HttpMetrics,
     /// The OAuth resource server, when on.
+    #[cfg(feature = "oauth")]
     pub auth: Option<auth::Auth>,
 }
 
@@ -197,6 +203,7 @@ impl HttpServer {
     /// Serves any [`Service`] with these settings.
     pub fn for_service(server: Arc<dyn Service>, cfg: HttpConfig) -> HttpServer {
         let slots = cfg.max_requests_in_flight;
+        #[cfg(feature = "oauth")]
         let auth = cfg.oauth.clone().map(auth::Auth::new);
         let cfg = Arc::new(cfg);
         HttpServer {
@@ -207,6 +214,7 @@ impl HttpServer {
                 stopping: AtomicBool::new(false),
                 metrics: metrics::HttpMetrics::default(),
                 modern_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+                #[cfg(feature = "oauth")]
                 auth,
             }),
         }
@@ -221,11 +229,12 @@ impl HttpServer {
         );
         let mut r = axum::Router::new()
             .route(&self.state.cfg.path, any(endpoint))
-            .route(&meta_path, get(checks::resource_metadata));
+            .route(&meta_path, get(gate::resource_metadata));
         if self.state.cfg.path != "/metrics" {
             r = r.route("/metrics", get(metrics::endpoint));
         }
         // The resource's own path, when a proxy in front serves the endpoint elsewhere.
+        #[cfg(feature = "oauth")]
         if let Some(p) = self
             .state
             .cfg
@@ -234,12 +243,12 @@ impl HttpServer {
             .map(ResourceServer::metadata_path)
         {
             if p != meta_path && p != "/.well-known/oauth-protected-resource" {
-                r = r.route(&p, get(checks::resource_metadata));
+                r = r.route(&p, get(gate::resource_metadata));
             }
         }
         r.route(
             "/.well-known/oauth-protected-resource",
-            get(checks::resource_metadata),
+            get(gate::resource_metadata),
         )
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(self.state.clone())
@@ -310,8 +319,8 @@ async fn endpoint(
     if let Err(r) = checks::common(&st.cfg, &headers) {
         return r;
     }
-    let identity = match authenticate(&st, &headers).await {
-        Ok(id) => id,
+    let caller = match gate::authenticate(&st, &headers).await {
+        Ok(c) => c,
         Err(r) => return r,
     };
     if st.stopping.load(Ordering::SeqCst) {
@@ -323,7 +332,7 @@ async fn endpoint(
         );
     }
     match method {
-        Method::POST => post(st, headers, body, identity).await,
+        Method::POST => post(st, headers, body, caller).await,
         Method::GET => legacy::get(st, headers).await,
         Method::DELETE => legacy::delete(st, &headers).await,
         _ => {
@@ -337,25 +346,11 @@ async fn endpoint(
     }
 }
 
-/// The OAuth access token, when the resource server is on (401, 403 or 503 otherwise).
-pub(crate) async fn authenticate(
-    st: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<Identity>, Response> {
-    match &st.auth {
-        None => Ok(None),
-        Some(a) => match a.authenticate(headers).await {
-            Ok(id) => Ok(Some(id)),
-            Err(why) => Err(a.refuse(&why, None)),
-        },
-    }
-}
-
 async fn post(
     st: Arc<AppState>,
     headers: HeaderMap,
     body: axum::body::Body,
-    identity: Option<Identity>,
+    caller: gate::Caller,
 ) -> Response {
     if let Err(r) = checks::post_media(&headers) {
         return r;
@@ -384,12 +379,8 @@ async fn post(
         Ok(m) => m,
         Err(r) => return r,
     };
-    if let (Some(a), Some(id)) = (&st.auth, &identity) {
-        if msg.method.as_deref() == Some(CallTool::METHOD) {
-            if let Err(why) = a.authorize(id, msg.name.as_deref()) {
-                return a.refuse(&why, msg.id.as_ref());
-            }
-        }
+    if let Err(r) = gate::authorize(&st, &caller, &msg) {
+        return r;
     }
     let method = msg.method.clone();
     let (era, r) = if msg.modern_version.is_some() || modern_by_header(&headers, &msg) {
