@@ -1,14 +1,12 @@
 //! What every request must pass, and the shape of refusals: `Origin` and `Host` (DNS
 //! rebinding), the bearer token, media types, and the parsed envelope of a POST body.
 
-use crate::{AppState, HttpConfig};
-use axum::extract::State;
+use crate::HttpConfig;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mcp_proto::lifecycle as lc;
 use mcp_proto::methods::{CallTool, Request as _};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 /// A JSON-RPC error as an HTTP response (`id` omitted when unknown).
 pub(crate) fn error(status: StatusCode, id: Option<&Value>, code: i64, message: &str) -> Response {
@@ -70,7 +68,11 @@ pub(crate) fn common(cfg: &HttpConfig, h: &HeaderMap) -> Result<(), Response> {
             return Err(error(StatusCode::FORBIDDEN, None, -32600, &msg));
         }
     }
-    if let Some(token) = &cfg.bearer_token {
+    #[cfg(feature = "oauth")]
+    let bearer = cfg.bearer_token.as_ref().filter(|_| cfg.oauth.is_none());
+    #[cfg(not(feature = "oauth"))]
+    let bearer = cfg.bearer_token.as_ref();
+    if let Some(token) = bearer {
         let given = header_str(h, "authorization").and_then(|a| a.strip_prefix("Bearer "));
         if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
             let host = header_str(h, "host").unwrap_or("localhost");
@@ -120,17 +122,6 @@ pub(crate) fn post_media(h: &HeaderMap) -> Result<(), Response> {
         ));
     }
     Ok(())
-}
-
-/// The protected-resource metadata document (RFC 9728) of the endpoint.
-pub(crate) async fn resource_metadata(State(st): State<Arc<AppState>>, h: HeaderMap) -> Response {
-    let host = header_str(&h, "host").unwrap_or("localhost");
-    let body = json!({
-        "resource": format!("http://{host}{}", st.cfg.path),
-        "authorization_servers": st.cfg.authorization_servers,
-        "bearer_methods_supported": ["header"],
-    });
-    json_response(StatusCode::OK, body.to_string().into_bytes())
 }
 
 /// What the HTTP layer needs to know of a POST body before handing it to the engine.

@@ -11,6 +11,9 @@
 //!   headers must mirror the body (`HeaderMismatch`, 400); closing the stream cancels.
 //! - `checks.rs`: `Origin`/`Host` (DNS rebinding), bearer token with the protected-resource
 //!   metadata, media types, body size.
+//! - [`auth`]: an OAuth 2.1 resource server instead of the fixed token (`HttpConfig::oauth`):
+//!   JWTs against the issuers' keys or introspection, audience, scopes per request and per
+//!   tool, RFC 6750 challenges, the RFC 9728 metadata.
 //! - Replicas (feature `redis`, [`HttpServer::with_redis`]): legacy sessions, the client's
 //!   answers and the streams shared through Redis, so that replicas behind a load balancer
 //!   without stickiness serve any request of any session (`shared.rs`, `replicas/`).
@@ -18,9 +21,12 @@
 // Refusals are whole HTTP responses, built on the cold path; boxing them gains nothing.
 #![allow(clippy::result_large_err)]
 
+#[cfg(feature = "oauth")]
+pub mod auth;
 mod checks;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod gate;
 mod legacy;
 mod metrics;
 mod modern;
@@ -46,6 +52,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "oauth")]
+pub use auth::{Identity, ResourceServer, TokenValidation};
 pub use checks::is_loopback_host;
 
 /// What an HTTP endpoint serves: a fresh engine handler for each connection (a legacy
@@ -99,6 +107,11 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// When set, every request needs `Authorization: Bearer <token>`.
     pub bearer_token: Option<String>,
+    /// An OAuth resource server instead: every request needs an access token from one of its
+    /// authorization servers, meant for its resource, with its scopes (`bearer_token` is then
+    /// not used). Feature `oauth`.
+    #[cfg(feature = "oauth")]
+    pub oauth: Option<ResourceServer>,
     /// The authorization servers named in the protected-resource metadata.
     pub authorization_servers: Vec<String>,
     /// Largest request body (default 4 MiB).
@@ -135,6 +148,8 @@ impl Default for HttpConfig {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
             allowed_origins: Vec::new(),
             bearer_token: None,
+            #[cfg(feature = "oauth")]
+            oauth: None,
             authorization_servers: Vec::new(),
             max_body: 4 * 1024 * 1024,
             max_sessions: 1024,
@@ -168,6 +183,9 @@ pub(crate) struct AppState {
     pub modern_slots: Arc<tokio::sync::Semaphore>,
     /// Requests counted for `/metrics`.
     pub metrics: metrics::HttpMetrics,
+    /// The OAuth resource server, when on.
+    #[cfg(feature = "oauth")]
+    pub auth: Option<auth::Auth>,
 }
 
 /// An MCP server on Streamable HTTP.
@@ -185,6 +203,8 @@ impl HttpServer {
     /// Serves any [`Service`] with these settings.
     pub fn for_service(server: Arc<dyn Service>, cfg: HttpConfig) -> HttpServer {
         let slots = cfg.max_requests_in_flight;
+        #[cfg(feature = "oauth")]
+        let auth = cfg.oauth.clone().map(auth::Auth::new);
         let cfg = Arc::new(cfg);
         HttpServer {
             state: Arc::new(AppState {
@@ -194,6 +214,8 @@ impl HttpServer {
                 stopping: AtomicBool::new(false),
                 metrics: metrics::HttpMetrics::default(),
                 modern_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+                #[cfg(feature = "oauth")]
+                auth,
             }),
         }
     }
@@ -207,13 +229,26 @@ impl HttpServer {
         );
         let mut r = axum::Router::new()
             .route(&self.state.cfg.path, any(endpoint))
-            .route(&meta_path, get(checks::resource_metadata));
+            .route(&meta_path, get(gate::resource_metadata));
         if self.state.cfg.path != "/metrics" {
             r = r.route("/metrics", get(metrics::endpoint));
         }
+        // The resource's own path, when a proxy in front serves the endpoint elsewhere.
+        #[cfg(feature = "oauth")]
+        if let Some(p) = self
+            .state
+            .cfg
+            .oauth
+            .as_ref()
+            .map(ResourceServer::metadata_path)
+        {
+            if p != meta_path && p != "/.well-known/oauth-protected-resource" {
+                r = r.route(&p, get(gate::resource_metadata));
+            }
+        }
         r.route(
             "/.well-known/oauth-protected-resource",
-            get(checks::resource_metadata),
+            get(gate::resource_metadata),
         )
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(self.state.clone())
@@ -284,6 +319,10 @@ async fn endpoint(
     if let Err(r) = checks::common(&st.cfg, &headers) {
         return r;
     }
+    let caller = match gate::authenticate(&st, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
     if st.stopping.load(Ordering::SeqCst) {
         return checks::error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -293,7 +332,7 @@ async fn endpoint(
         );
     }
     match method {
-        Method::POST => post(st, headers, body).await,
+        Method::POST => post(st, headers, body, caller).await,
         Method::GET => legacy::get(st, headers).await,
         Method::DELETE => legacy::delete(st, &headers).await,
         _ => {
@@ -307,7 +346,12 @@ async fn endpoint(
     }
 }
 
-async fn post(st: Arc<AppState>, headers: HeaderMap, body: axum::body::Body) -> Response {
+async fn post(
+    st: Arc<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+    caller: gate::Caller,
+) -> Response {
     if let Err(r) = checks::post_media(&headers) {
         return r;
     }
@@ -335,6 +379,9 @@ async fn post(st: Arc<AppState>, headers: HeaderMap, body: axum::body::Body) -> 
         Ok(m) => m,
         Err(r) => return r,
     };
+    if let Err(r) = gate::authorize(&st, &caller, &msg) {
+        return r;
+    }
     let method = msg.method.clone();
     let (era, r) = if msg.modern_version.is_some() || modern_by_header(&headers, &msg) {
         ("modern", modern::post(st.clone(), headers, msg, body).await)

@@ -50,6 +50,9 @@ pub(crate) async fn endpoint(State(st): State<Arc<AppState>>, headers: HeaderMap
     if let Err(r) = crate::checks::common(&st.cfg, &headers) {
         return r;
     }
+    if let Err(r) = crate::gate::authenticate(&st, &headers).await {
+        return r;
+    }
     let mut out = String::new();
     st.metrics.render(&mut out);
     let name = "mcp_sessions";
@@ -61,6 +64,7 @@ pub(crate) async fn endpoint(State(st): State<Arc<AppState>>, headers: HeaderMap
     if let Some(store) = st.sessions.shared() {
         store.metrics(&mut out);
     }
+    crate::gate::metrics(&st, &mut out);
     st.server.metrics(&mut out);
     ([("content-type", "text/plain; version=0.0.4")], out).into_response()
 }

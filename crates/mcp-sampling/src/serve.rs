@@ -49,6 +49,94 @@ pub struct ServeArgs {
     /// ones).
     #[arg(long, value_name = "PREFIX", default_value = "mcp", requires = "redis")]
     redis_prefix: String,
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
+/// OAuth resource server mode of `--http` (instead of `--bearer`).
+#[derive(Args)]
+pub struct AuthArgs {
+    /// With `--http`: require OAuth access tokens meant for this resource, the canonical URL
+    /// of the endpoint as clients reach it (`https://mcp.example.com/mcp`); tokens must name
+    /// it in `aud`. Needs `--auth-issuer`.
+    #[arg(long, value_name = "URL", requires_all = ["http", "auth_issuers"])]
+    auth_resource: Option<String>,
+    /// An authorization server whose tokens are accepted (its issuer URL; repeatable). Its
+    /// keys are found through its metadata unless `--auth-jwks` names them.
+    #[arg(long = "auth-issuer", value_name = "URL", requires = "auth_resource")]
+    auth_issuers: Vec<String>,
+    /// The JWK set of the issuer's signing keys (instead of discovering it).
+    #[arg(long, value_name = "URL", requires = "auth_resource")]
+    auth_jwks: Option<String>,
+    /// Check tokens by introspection (RFC 7662) at this endpoint instead of as JWTs; needs
+    /// `--auth-client-id` and `--auth-client-secret-env`.
+    #[arg(long, value_name = "URL", requires_all = ["auth_resource", "auth_client_id", "auth_client_secret_env"], conflicts_with = "auth_jwks")]
+    auth_introspect: Option<String>,
+    /// This server's client id at the authorization server (introspection).
+    #[arg(long, value_name = "ID", requires = "auth_introspect")]
+    auth_client_id: Option<String>,
+    /// The environment variable holding this server's client secret (introspection).
+    #[arg(long, value_name = "VAR", requires = "auth_introspect")]
+    auth_client_secret_env: Option<String>,
+    /// A scope every request needs (repeatable).
+    #[arg(long = "auth-scope", value_name = "SCOPE", requires = "auth_resource")]
+    auth_scopes: Vec<String>,
+    /// Scopes a call of one tool needs besides those, `TOOL=S1,S2` (repeatable).
+    #[arg(
+        long = "auth-tool-scope",
+        value_name = "TOOL=SCOPES",
+        requires = "auth_resource"
+    )]
+    auth_tool_scopes: Vec<String>,
+}
+
+impl AuthArgs {
+    /// The resource server these flags describe (`None` without `--auth-resource`).
+    fn resource_server(&self, name: &str) -> anyhow::Result<Option<mcp_http::ResourceServer>> {
+        let Some(resource) = &self.auth_resource else {
+            return Ok(None);
+        };
+        let validation = match &self.auth_introspect {
+            Some(endpoint) => {
+                let var = self.auth_client_secret_env.as_deref().unwrap_or_default();
+                let client_secret = std::env::var(var).with_context(|| {
+                    format!("--auth-client-secret-env: the environment variable {var} is not set")
+                })?;
+                mcp_http::TokenValidation::Introspection {
+                    endpoint: endpoint.clone(),
+                    client_id: self.auth_client_id.clone().unwrap_or_default(),
+                    client_secret,
+                }
+            }
+            None => mcp_http::TokenValidation::Jwt {
+                jwks_uri: self.auth_jwks.clone(),
+            },
+        };
+        let mut rs = mcp_http::ResourceServer::with(
+            resource.clone(),
+            self.auth_issuers.clone(),
+            validation,
+        )?;
+        rs.required_scopes = self.auth_scopes.clone();
+        for spec in &self.auth_tool_scopes {
+            let (tool, scopes) = spec
+                .split_once('=')
+                .filter(|(t, s)| !t.is_empty() && !s.is_empty())
+                .with_context(|| {
+                    format!("--auth-tool-scope {spec:?}: expected TOOL=SCOPE1,SCOPE2")
+                })?;
+            let scopes = scopes
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty());
+            rs.tool_scopes
+                .entry(tool.to_owned())
+                .or_default()
+                .extend(scopes);
+        }
+        rs.resource_name = Some(format!("mcp-sampling {name}"));
+        Ok(Some(rs))
+    }
 }
 
 impl ServeArgs {
@@ -110,7 +198,13 @@ async fn serve_http(
     addr: std::net::SocketAddr,
     a: &ServeArgs,
 ) -> anyhow::Result<()> {
-    let cfg = http_config(addr, a.bearer.clone(), &a.allow_hosts, &a.allow_origins);
+    let mut cfg = http_config(addr, a.bearer.clone(), &a.allow_hosts, &a.allow_origins);
+    cfg.oauth = a.auth.resource_server(&a.name)?;
+    if cfg.oauth.is_some() && cfg.bearer_token.is_some() {
+        anyhow::bail!(
+            "--bearer (or MCP_BEARER_TOKEN) and --auth-resource are alternatives; give one"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -165,4 +259,81 @@ pub async fn stop_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = ["serve", "summarize", "--http", "127.0.0.1:0"]
+            .iter()
+            .chain(args);
+        Cli::try_parse_from(argv).map(|c| c.serve)
+    }
+
+    #[test]
+    fn auth_flags_make_a_resource_server() {
+        let a = parse(&[
+            "--auth-resource",
+            "https://mcp.example.com/mcp",
+            "--auth-issuer",
+            "https://as.example.com",
+            "--auth-scope",
+            "mcp",
+            "--auth-tool-scope",
+            "summarize=write, admin",
+        ])
+        .unwrap();
+        let rs = a.auth.resource_server("summarize").unwrap().unwrap();
+        assert_eq!(rs.resource, "https://mcp.example.com/mcp");
+        assert_eq!(rs.issuers, ["https://as.example.com"]);
+        assert_eq!(rs.required_scopes, ["mcp"]);
+        assert_eq!(rs.tool_scopes["summarize"], ["write", "admin"]);
+        assert!(matches!(
+            rs.validation,
+            mcp_http::TokenValidation::Jwt { jwks_uri: None }
+        ));
+    }
+
+    #[test]
+    fn bad_auth_flags_are_refused() {
+        // An issuer without a resource; introspection without credentials.
+        assert!(parse(&["--auth-issuer", "https://as.example.com"]).is_err());
+        let introspect = [
+            "--auth-resource",
+            "https://mcp.example.com/mcp",
+            "--auth-issuer",
+            "https://as.example.com",
+            "--auth-introspect",
+            "https://as.example.com/introspect",
+        ];
+        assert!(parse(&introspect).is_err());
+        let a = parse(&[
+            "--auth-resource",
+            "https://mcp.example.com/mcp",
+            "--auth-issuer",
+            "http://as.example.com",
+        ])
+        .unwrap();
+        let e = a.auth.resource_server("x").unwrap_err().to_string();
+        assert!(e.contains("must use https"), "{e}");
+        let a = parse(&[
+            "--auth-resource",
+            "https://mcp.example.com/mcp",
+            "--auth-issuer",
+            "https://as.example.com",
+            "--auth-tool-scope",
+            "nothing",
+        ])
+        .unwrap();
+        assert!(a.auth.resource_server("x").is_err());
+    }
 }

@@ -303,3 +303,76 @@ fn messages_name_what_the_user_did() {
     assert!(stderr(&o).contains("pass --audit FILE"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `serve --http` with the OAuth flags: requests without a valid token get the challenge,
+/// and the metadata document names the configured resource, issuer and scopes. (Tokens
+/// that pass are mcp-http's tests/oauth_resource.rs, with an authorization server.)
+#[test]
+fn serve_with_oauth_flags_challenges_and_serves_its_metadata() {
+    use std::io::BufRead;
+    let mut child = command()
+        .args(["serve", "summarize", "--http", "127.0.0.1:0"])
+        .args(["--auth-resource", "https://mcp.example.com/mcp"])
+        .args(["--auth-issuer", "http://127.0.0.1:9", "--auth-scope", "mcp"])
+        .args(["--auth-tool-scope", "summarize=write"])
+        .env_remove("MCP_BEARER_TOKEN")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let post = |token: Option<&str>| {
+        let mut r = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(init.to_string());
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let metadata = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+    rt.block_on(async {
+        let r = post(None).await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            r.headers()["www-authenticate"],
+            format!("Bearer scope=\"mcp\", resource_metadata=\"{metadata}\"").as_str()
+        );
+        let r = post(Some("not-a-jwt")).await.unwrap();
+        assert_eq!(r.status(), 401);
+        let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(
+            challenge.starts_with("Bearer error=\"invalid_token\""),
+            "{challenge}"
+        );
+        let doc = url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
+        let doc: Value =
+            serde_json::from_slice(&http.get(doc).send().await.unwrap().bytes().await.unwrap())
+                .unwrap();
+        assert_eq!(doc["resource"], "https://mcp.example.com/mcp");
+        assert_eq!(
+            doc["authorization_servers"],
+            serde_json::json!(["http://127.0.0.1:9"])
+        );
+        assert_eq!(doc["scopes_supported"], serde_json::json!(["mcp"]));
+        assert_eq!(doc["resource_name"], "mcp-sampling summarize");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
