@@ -20,6 +20,7 @@ use crate::resources::{
 };
 use crate::roots::ListRootsResult;
 use crate::sampling::{CreateMessageParams, CreateMessageResult};
+use crate::tasks::{DetailedTask, TaskIdParams, UpdateTaskParams};
 use crate::tools::{CallToolParams, CallToolResult, ListToolsResult};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -169,6 +170,12 @@ requests! {
     Elicit = "elicitation/create", Both, ElicitRequestParams => ElicitResult;
     /// A server asks for the client's roots.
     ListRoots = "roots/list", Both, Empty => ListRootsResult;
+    /// A task's status, with its input requests, result or error (tasks extension).
+    GetTask = "tasks/get", Modern, TaskIdParams => DetailedTask;
+    /// Answers to a task's input requests (tasks extension).
+    UpdateTask = "tasks/update", Modern, UpdateTaskParams => Empty;
+    /// Asks the server to stop a task (tasks extension).
+    CancelTask = "tasks/cancel", Modern, TaskIdParams => Empty;
 }
 
 notifications! {
@@ -184,6 +191,8 @@ notifications! {
     ResourceUpdated = "notifications/resources/updated", Legacy, ResourceUpdatedParams;
     /// The client's roots changed (legacy sessions).
     RootsListChanged = "notifications/roots/list_changed", Legacy, Empty;
+    /// A task's new status (tasks extension; on a `subscriptions/listen` stream).
+    TaskStatusChanged = "notifications/tasks", Modern, DetailedTask;
 }
 
 /// Defines a dispatch enum of request names, read once from the wire.
@@ -227,6 +236,7 @@ method_enum! {
     ClientMethod {
         Initialize, Ping, Discover, ListTools, CallTool, ListResources, ListResourceTemplates,
         ReadResource, Subscribe, Unsubscribe, ListPrompts, GetPrompt, Complete, SetLevel,
+        GetTask, UpdateTask, CancelTask,
     }
 }
 
@@ -285,12 +295,15 @@ impl NotificationMethod {
 }
 
 /// Whether the named method carries a name or URI that the Streamable HTTP transport mirrors
-/// in its `Mcp-Name` header (`tools/call` and `prompts/get`: `name`; `resources/read`: `uri`),
-/// and which params field that is.
+/// in its `Mcp-Name` header (`tools/call` and `prompts/get`: `name`; `resources/read`: `uri`;
+/// `tasks/get`, `tasks/update`, `tasks/cancel`: `taskId`), and which params field that is.
 pub fn named_param(method: &str) -> Option<&'static str> {
     match ClientMethod::parse(method)? {
         ClientMethod::CallTool | ClientMethod::GetPrompt => Some("name"),
         ClientMethod::ReadResource => Some("uri"),
+        ClientMethod::GetTask | ClientMethod::UpdateTask | ClientMethod::CancelTask => {
+            Some("taskId")
+        }
         _ => None,
     }
 }
@@ -320,6 +333,9 @@ mod tests {
         );
         assert_eq!(named_param("resources/read"), Some("uri"));
         assert_eq!(named_param("tools/list"), None);
+        assert_eq!(named_param("tasks/update"), Some("taskId"));
+        assert_eq!(ClientMethod::parse("tasks/result"), None);
+        assert_eq!(ClientMethod::parse("tasks/list"), None);
     }
 
     #[test]
