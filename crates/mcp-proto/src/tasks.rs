@@ -15,6 +15,7 @@ use crate::mrtr::{InputRequest, InputResponses};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The extension's identifier (a key of `capabilities.extensions`).
 pub const EXTENSION_ID: &str = "io.modelcontextprotocol/tasks";
@@ -204,6 +205,37 @@ pub fn missing_extension(why: &str) -> ErrorObject {
     crate::lifecycle::missing_capability(json!({"extensions": {EXTENSION_ID: {}}}), why)
 }
 
+/// `t` as an RFC 3339 (ISO 8601) UTC timestamp with milliseconds, as `createdAt` and
+/// `lastUpdatedAt` carry it (`2026-12-07T10:00:00.000Z`). Times before 1970 read as 1970.
+pub fn timestamp(t: SystemTime) -> String {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+/// The proleptic Gregorian date `days` days after 1970-01-01 (the well-known
+/// days-to-civil conversion over 400-year eras).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
 /// Whether a modern result is a task handle.
 pub fn is_task_result(result: &Value) -> bool {
     crate::mrtr::result_type(result) == TASK
@@ -262,6 +294,16 @@ mod tests {
         assert!(d.task.status.is_terminal());
         assert!(serde_json::from_value::<DetailedTask>(json!({"taskId": "t", "status": "odd"}))
             .is_err());
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        use std::time::Duration;
+        assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(951_782_400_123); // 2000-02-29
+        assert_eq!(timestamp(t), "2000-02-29T00:00:00.123Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_796_688_000 + 3661); // 2026-12-08
+        assert_eq!(timestamp(t), "2026-12-08T01:01:01.000Z");
     }
 
     #[test]

@@ -89,6 +89,7 @@ mod sampling;
 mod server;
 mod session;
 mod state;
+mod task;
 mod tool;
 mod tool_loop;
 mod uri_template;
@@ -109,9 +110,10 @@ pub use resources::ResourceBody;
 pub use sampling::Sampling;
 pub use server::{ServeError, Server};
 pub use state::{StateError, StateKey};
+pub use mcp_proto::tasks::TaskSupport;
 pub use tool::{
     input_schema, output_schema_of, Args, CallParts, FromCall, IntoToolResult, Json, State,
-    ToolHandler,
+    TaskStart, ToolHandler,
 };
 pub use tool_loop::{LoopOutcome, ToolLoop, ToolUseRecord};
 pub use uri_template::UriVars;
