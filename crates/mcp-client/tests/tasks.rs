@@ -52,11 +52,8 @@ async fn research(Args(a): Args<Q>, ctx: Ctx) -> Result<String, ToolError> {
 
 /// Asks a name in the call's own rounds, then goes on as a task that samples.
 async fn named(_: Args<Map<String, Value>>, ctx: Ctx) -> Result<String, ToolError> {
-    let form = Elicitation::new("Name?").property(
-        "name",
-        PropertySchema::of(PropertyType::String),
-        true,
-    );
+    let form =
+        Elicitation::new("Name?").property("name", PropertySchema::of(PropertyType::String), true);
     let r = ctx.elicit(form).await?;
     let name = r.content.and_then(|c| c.get("name").cloned());
     let became = ctx.run_as_task().await;
@@ -89,7 +86,10 @@ impl Drop for DropSignal {
     }
 }
 
-async fn forever(_: Args<Map<String, Value>>, State(ev): State<Events>) -> Result<String, ToolError> {
+async fn forever(
+    _: Args<Map<String, Value>>,
+    State(ev): State<Events>,
+) -> Result<String, ToolError> {
     let _signal = DropSignal(ev.0.clone());
     let _ = ev.0.send("started");
     std::future::pending::<()>().await;
@@ -144,11 +144,7 @@ fn accept(values: Value) -> Option<Arc<dyn mcp_client::ElicitationHandler>> {
     )))
 }
 
-async fn connect(
-    server: Server,
-    handler: Arc<dyn SamplingHandler>,
-    opts: ClientOptions,
-) -> Client {
+async fn connect(server: Server, handler: Arc<dyn SamplingHandler>, opts: ClientOptions) -> Client {
     let (a, b) = mcp_rpc::memory();
     tokio::spawn(async move { server.serve(a, std::future::pending()).await });
     Client::connect(b, handler, opts).await.expect("connect")
@@ -183,13 +179,21 @@ async fn a_task_that_samples_and_asks_is_followed_to_its_result() {
     let (ev, _rx) = events();
     let rec = Arc::new(Recorder::default());
     let client = connect(task_server(ev), rec.clone(), opts(EraChoice::Modern)).await;
-    assert!(mcp_proto::tasks::server_declares(client.server_capabilities()));
+    assert!(mcp_proto::tasks::server_declares(
+        client.server_capabilities()
+    ));
     let r = client.call_tool("research", q("go")).await.unwrap();
-    assert_eq!(r.text_content(), "GO ONE GO TWO GO THREE confirm=true task=true");
+    assert_eq!(
+        r.text_content(),
+        "GO ONE GO TWO GO THREE confirm=true task=true"
+    );
     let seen = rec.0.lock().unwrap();
     assert_eq!(seen.len(), 3, "each request answered once");
     for s in seen.iter() {
-        assert_eq!(s.tool_call.as_ref().map(|c| c.name.as_str()), Some("research"));
+        assert_eq!(
+            s.tool_call.as_ref().map(|c| c.name.as_str()),
+            Some("research")
+        );
     }
 }
 
@@ -233,7 +237,10 @@ async fn a_call_out_of_time_cancels_its_task() {
     };
     let client = connect(task_server(ev), Arc::new(Recorder::default()), opts).await;
     let e = client.call_tool("forever", Map::new()).await.unwrap_err();
-    assert!(matches!(&e, ClientError::Task { why, .. } if why.contains("still running")), "{e}");
+    assert!(
+        matches!(&e, ClientError::Task { why, .. } if why.contains("still running")),
+        "{e}"
+    );
     assert_eq!(rx.recv().await, Some("started"));
     assert_eq!(rx.recv().await, Some("dropped"));
 }
@@ -266,7 +273,11 @@ async fn without_the_extension() {
     };
     let client = connect(task_server(ev), Arc::new(Recorder::default()), no_tasks).await;
     let r = client.call_tool("research", q("go")).await.unwrap();
-    assert!(r.text_content().ends_with("task=false"), "{}", r.text_content());
+    assert!(
+        r.text_content().ends_with("task=false"),
+        "{}",
+        r.text_content()
+    );
     let e = client.call_tool("named", Map::new()).await.unwrap_err();
     assert_eq!(remote_code(&e), -32021, "{e}");
 
@@ -279,14 +290,29 @@ async fn without_the_extension() {
     )
     .await;
     let r = legacy.call_tool("research", q("go")).await.unwrap();
-    assert!(r.text_content().ends_with("task=false"), "{}", r.text_content());
+    assert!(
+        r.text_content().ends_with("task=false"),
+        "{}",
+        r.text_content()
+    );
 
     // A server without task tools: no extension declared, calls as before.
     let plain = Server::builder("plain")
         .tool("research", "samples and asks", research)
         .build();
-    let client = connect(plain, Arc::new(Recorder::default()), opts(EraChoice::Modern)).await;
-    assert!(!mcp_proto::tasks::server_declares(client.server_capabilities()));
+    let client = connect(
+        plain,
+        Arc::new(Recorder::default()),
+        opts(EraChoice::Modern),
+    )
+    .await;
+    assert!(!mcp_proto::tasks::server_declares(
+        client.server_capabilities()
+    ));
     let r = client.call_tool("research", q("go")).await.unwrap();
-    assert!(r.text_content().ends_with("task=false"), "{}", r.text_content());
+    assert!(
+        r.text_content().ends_with("task=false"),
+        "{}",
+        r.text_content()
+    );
 }

@@ -52,7 +52,9 @@ async fn slow_compute(Args(a): Args<Compute>) -> Result<String, ToolError> {
 
 async fn failing_job(_: Args<NoArgs>) -> Result<String, ToolError> {
     tokio::time::sleep(Duration::from_secs(1)).await;
-    Err(ToolError::failed("the job failed (as this fixture always does)"))
+    Err(ToolError::failed(
+        "the job failed (as this fixture always does)",
+    ))
 }
 
 async fn protocol_error_job(_: Args<NoArgs>) -> Result<String, ToolError> {

@@ -292,8 +292,10 @@ mod tests {
         let d: DetailedTask = serde_json::from_value(failed).unwrap();
         assert_eq!(d.error.unwrap().code, -32603);
         assert!(d.task.status.is_terminal());
-        assert!(serde_json::from_value::<DetailedTask>(json!({"taskId": "t", "status": "odd"}))
-            .is_err());
+        assert!(
+            serde_json::from_value::<DetailedTask>(json!({"taskId": "t", "status": "odd"}))
+                .is_err()
+        );
     }
 
     #[test]

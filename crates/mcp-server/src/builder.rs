@@ -315,7 +315,11 @@ impl ServerBuilder {
             caps.completions = Some(Map::new());
         }
         let mut modern = caps.clone();
-        if self.tools.values().any(|t| t.task != TaskSupport::Forbidden) {
+        if self
+            .tools
+            .values()
+            .any(|t| t.task != TaskSupport::Forbidden)
+        {
             mcp_proto::tasks::declare(&mut modern.extensions);
         }
         if has_resources && self.subscriptions {

@@ -105,12 +105,12 @@ pub use elicit::{schema_for, Elicitation, Elicited};
 pub use error::{ElicitError, RootsError, SampleError, ToolError};
 pub use extract::{output_schema, parse_reply, ExtractError, Extracted};
 pub use mcp_proto::logging::LoggingLevel;
+pub use mcp_proto::tasks::TaskSupport;
 pub use prompts::IntoPromptResult;
 pub use resources::ResourceBody;
 pub use sampling::Sampling;
 pub use server::{ServeError, Server};
 pub use state::{StateError, StateKey};
-pub use mcp_proto::tasks::TaskSupport;
 pub use tool::{
     input_schema, output_schema_of, Args, CallParts, FromCall, IntoToolResult, Json, State,
     TaskStart, ToolHandler,

@@ -55,7 +55,10 @@ pub(crate) struct Paused<T> {
 }
 
 /// Starts `handler` as a task from its first step (no pass, no replay).
-pub(crate) fn start_paused<T, F, Fut>(make_ctx: impl FnOnce(Arc<Round>) -> Ctx, handler: F) -> Paused<T>
+pub(crate) fn start_paused<T, F, Fut>(
+    make_ctx: impl FnOnce(Arc<Round>) -> Ctx,
+    handler: F,
+) -> Paused<T>
 where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = Result<T, ToolError>> + Send + 'static,

@@ -191,7 +191,9 @@ fn new_id() -> Result<String, ErrorObject> {
 }
 
 fn unknown(id: &str) -> ErrorObject {
-    ErrorObject::invalid_params(format!("Failed to retrieve task: no task {id:?} on this server"))
+    ErrorObject::invalid_params(format!(
+        "Failed to retrieve task: no task {id:?} on this server"
+    ))
 }
 
 impl Tasks {
@@ -337,11 +339,5 @@ impl Tasks {
             Outcome::Nothing,
         );
         Ok(())
-    }
-
-    /// How many tasks are kept (running or not).
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        lock(&self.map).len()
     }
 }

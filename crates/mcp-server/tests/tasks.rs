@@ -4,7 +4,9 @@
 
 use mcp_proto::clock::ManualClock;
 use mcp_rpc::testing::RawPeer;
-use mcp_server::{Args, Ctx, Sampling, Server, ServerConfig, State, TaskStart, TaskSupport, ToolError};
+use mcp_server::{
+    Args, Ctx, Sampling, Server, ServerConfig, State, TaskStart, TaskSupport, ToolError,
+};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -19,7 +21,11 @@ struct Ask {
 
 async fn ask(Args(a): Args<Ask>, ctx: Ctx) -> Result<String, ToolError> {
     let reply = ctx.sample(Sampling::user(a.q).max_tokens(10)).await?;
-    Ok(format!("answer: {} (task: {})", reply.text(), ctx.is_task()))
+    Ok(format!(
+        "answer: {} (task: {})",
+        reply.text(),
+        ctx.is_task()
+    ))
 }
 
 async fn fails(Args(_): Args<Ask>) -> Result<String, ToolError> {
@@ -129,7 +135,10 @@ fn fast() -> ServerConfig {
 async fn a_task_asks_for_input_and_completes() {
     let (mut p, _ev) = start(fast());
     let d = rpc(&mut p, 1, "server/discover", json!({}), true).await;
-    assert!(d["result"]["capabilities"]["extensions"][EXT].is_object(), "{d}");
+    assert!(
+        d["result"]["capabilities"]["extensions"][EXT].is_object(),
+        "{d}"
+    );
     let list = rpc(&mut p, 2, "tools/list", json!({}), true).await;
     let ask_def = &list["result"]["tools"][0];
     assert_eq!(ask_def["name"], "ask");
@@ -156,7 +165,10 @@ async fn a_task_asks_for_input_and_completes() {
     let update = json!({"taskId": id, "inputResponses": {key.clone(): reply}});
     let ack = rpc(&mut p, 4, "tasks/update", update, true).await;
     assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
-    assert!(ack["result"].get("status").is_none(), "an ack, not a task: {ack}");
+    assert!(
+        ack["result"].get("status").is_none(),
+        "an ack, not a task: {ack}"
+    );
 
     // A second answer to the same request is ignored (the extension's rule), with the
     // same ack; the task keeps the first.
@@ -184,7 +196,13 @@ async fn a_reply_of_the_wrong_shape_is_refused_and_not_delivered() {
     let created = call(&mut p, 1, "ask", true).await;
     let id = created["result"]["taskId"].as_str().unwrap().to_owned();
     let waiting = until(&mut p, &id, "input_required").await;
-    let key = waiting["inputRequests"].as_object().unwrap().keys().next().unwrap().clone();
+    let key = waiting["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
     let bad = json!({"taskId": id, "inputResponses": {key.clone(): {"role": "assistant"}}});
     let r = rpc(&mut p, 2, "tasks/update", bad, true).await;
     expect_error(&r, -32602, &format!("inputResponses[{key:?}]"));
@@ -195,7 +213,10 @@ async fn a_reply_of_the_wrong_shape_is_refused_and_not_delivered() {
 #[tokio::test]
 async fn unknown_tasks_and_the_missing_extension() {
     let (mut p, _ev) = start(fast());
-    for (n, method) in ["tasks/get", "tasks/update", "tasks/cancel"].iter().enumerate() {
+    for (n, method) in ["tasks/get", "tasks/update", "tasks/cancel"]
+        .iter()
+        .enumerate()
+    {
         let params = json!({"taskId": "no-such-task", "inputResponses": {}});
         let id = n as u64 * 10;
         let r = rpc(&mut p, id, method, params.clone(), true).await;
@@ -225,24 +246,36 @@ async fn unknown_tasks_and_the_missing_extension() {
     assert!(r["result"].get("taskId").is_none());
     // tools/list without the extension still shows task support (it is the tool's nature).
     let list = rpc(&mut p, 52, "tools/list", json!({}), false).await;
-    assert_eq!(list["result"]["tools"][1]["execution"]["taskSupport"], "required");
+    assert_eq!(
+        list["result"]["tools"][1]["execution"]["taskSupport"],
+        "required"
+    );
 }
 
 #[tokio::test]
 async fn legacy_sessions_have_no_tasks() {
     let (mut p, _ev) = start(fast());
-    p.send(json!({"jsonrpc":"2.0","id":"init","method":"initialize","params":{
+    p.send(
+        json!({"jsonrpc":"2.0","id":"init","method":"initialize","params":{
         "protocolVersion":"2025-11-25","capabilities":{"sampling":{}, "extensions": {EXT: {}}},
-        "clientInfo":{"name":"raw","version":"1"}}}))
-        .await;
+        "clientInfo":{"name":"raw","version":"1"}}}),
+    )
+    .await;
     let init = p.recv().await;
-    assert!(init["result"]["capabilities"].get("extensions").is_none(), "{init}");
+    assert!(
+        init["result"]["capabilities"].get("extensions").is_none(),
+        "{init}"
+    );
     p.send(json!({"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"taskId":"x"}}))
         .await;
     assert_eq!(error_code(&p.recv().await), -32601);
-    p.send(json!({"jsonrpc":"2.0","id":2,"method":"tools/list"})).await;
+    p.send(json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}))
+        .await;
     let list = p.recv().await;
-    assert!(list["result"]["tools"][0].get("execution").is_none(), "{list}");
+    assert!(
+        list["result"]["tools"][0].get("execution").is_none(),
+        "{list}"
+    );
 }
 
 #[tokio::test]
@@ -264,7 +297,11 @@ async fn cancel_stops_the_tool() {
     assert_eq!(ev.recv().await, Some("started"));
     let ack = rpc(&mut p, 2, "tasks/cancel", json!({"taskId": id}), true).await;
     assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
-    assert_eq!(ev.recv().await, Some("dropped"), "the tool's future is dropped");
+    assert_eq!(
+        ev.recv().await,
+        Some("dropped"),
+        "the tool's future is dropped"
+    );
     let t = until(&mut p, &id, "cancelled").await;
     assert!(t.get("result").is_none() && t.get("error").is_none(), "{t}");
     let ack = rpc(&mut p, 3, "tasks/cancel", json!({"taskId": id}), true).await;
@@ -289,7 +326,11 @@ async fn an_expired_task_is_stopped_and_gone() {
     clock.advance(Duration::from_secs(1));
     let r = rpc(&mut p, 2, "tasks/get", json!({"taskId": id}), true).await;
     expect_error(&r, -32602, "has expired");
-    assert_eq!(ev.recv().await, Some("dropped"), "an expired task is stopped");
+    assert_eq!(
+        ev.recv().await,
+        Some("dropped"),
+        "an expired task is stopped"
+    );
     let r = rpc(&mut p, 3, "tasks/get", json!({"taskId": id}), true).await;
     expect_error(&r, -32602, "no task");
 }

@@ -149,7 +149,12 @@ impl Client {
 
     async fn get_task(&self, id: &str) -> Result<DetailedTask, ClientError> {
         let v = self
-            .send(GetTask::METHOD, Some(self.task_params(id, None)), None, mcp_rpc::Hints::new())
+            .send(
+                GetTask::METHOD,
+                Some(self.task_params(id, None)),
+                None,
+                mcp_rpc::Hints::new(),
+            )
             .await?;
         let task: DetailedTask = serde_json::from_value(v).map_err(|e| {
             ClientError::Protocol(format!("malformed {} result: {e}", GetTask::METHOD))
@@ -170,8 +175,13 @@ impl Client {
         replies: BTreeMap<String, Value>,
     ) -> Result<(), ClientError> {
         let params = self.task_params(id, Some(("inputResponses", json!(replies))));
-        self.send(UpdateTask::METHOD, Some(params), None, mcp_rpc::Hints::new())
-            .await?;
+        self.send(
+            UpdateTask::METHOD,
+            Some(params),
+            None,
+            mcp_rpc::Hints::new(),
+        )
+        .await?;
         Ok(())
     }
 }
