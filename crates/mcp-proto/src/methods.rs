@@ -20,6 +20,7 @@ use crate::resources::{
 };
 use crate::roots::ListRootsResult;
 use crate::sampling::{CreateMessageParams, CreateMessageResult};
+use crate::subscriptions::{AcknowledgedParams, ListenParams};
 use crate::tasks::{DetailedTask, TaskIdParams, UpdateTaskParams};
 use crate::tools::{CallToolParams, CallToolResult, ListToolsResult};
 use serde::de::DeserializeOwned;
@@ -176,6 +177,8 @@ requests! {
     UpdateTask = "tasks/update", Modern, UpdateTaskParams => Empty;
     /// Asks the server to stop a task (tasks extension).
     CancelTask = "tasks/cancel", Modern, TaskIdParams => Empty;
+    /// Opens a stream of the notifications the client opts in to.
+    SubscriptionsListen = "subscriptions/listen", Modern, ListenParams => Empty;
 }
 
 notifications! {
@@ -193,6 +196,8 @@ notifications! {
     RootsListChanged = "notifications/roots/list_changed", Legacy, Empty;
     /// A task's new status (tasks extension; on a `subscriptions/listen` stream).
     TaskStatusChanged = "notifications/tasks", Modern, DetailedTask;
+    /// The first message of a `subscriptions/listen` stream: what the server will send.
+    SubscriptionsAcknowledged = "notifications/subscriptions/acknowledged", Modern, AcknowledgedParams;
 }
 
 /// Defines a dispatch enum of request names, read once from the wire.
@@ -236,7 +241,7 @@ method_enum! {
     ClientMethod {
         Initialize, Ping, Discover, ListTools, CallTool, ListResources, ListResourceTemplates,
         ReadResource, Subscribe, Unsubscribe, ListPrompts, GetPrompt, Complete, SetLevel,
-        GetTask, UpdateTask, CancelTask,
+        GetTask, UpdateTask, CancelTask, SubscriptionsListen,
     }
 }
 

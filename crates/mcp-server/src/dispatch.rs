@@ -214,6 +214,19 @@ async fn dispatch(
             server.resources.subscribe(&session, p.uri, on)?;
             to_value(Empty::new())
         }
+        // Offered for task status only (the tasks extension); else not at all.
+        ClientMethod::SubscriptionsListen
+            if mcp_proto::tasks::server_declares(&server.modern_capabilities) =>
+        {
+            match &speaks {
+                Speaks::Modern(meta, _) => {
+                    let caps = &meta.client_capabilities;
+                    let tasks = &server.tasks;
+                    crate::listen::serve(tasks, &server.env, caps, params, id, peer).await
+                }
+                Speaks::Legacy(..) => not_found(),
+            }
+        }
         ClientMethod::GetTask | ClientMethod::UpdateTask | ClientMethod::CancelTask => {
             match &speaks {
                 Speaks::Modern(meta, _) => tasks_method(server, method, params, meta),

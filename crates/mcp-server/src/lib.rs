@@ -80,6 +80,7 @@ mod error;
 mod extract;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod listen;
 pub mod metrics;
 mod modern;
 mod prompts;

@@ -22,7 +22,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime};
-use tokio::sync::oneshot;
+use tokio::sync::{broadcast, oneshot};
 use tokio::task::{AbortHandle, JoinError};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -30,10 +30,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The tasks of a server (shared by its connections).
-#[derive(Default)]
 pub(crate) struct Tasks {
     map: Mutex<HashMap<String, Arc<Entry>>>,
+    /// The id of each task whose status (or input requests) changed, for listeners.
+    changes: broadcast::Sender<Arc<str>>,
 }
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Tasks {
+            map: Mutex::default(),
+            changes: broadcast::channel(CHANGES).0,
+        }
+    }
+}
+
+/// How many changes a slow listener may fall behind before it reads every task again.
+const CHANGES: usize = 256;
 
 /// One task.
 struct Entry {
@@ -45,6 +58,7 @@ struct Entry {
     state: Mutex<State>,
     /// The handler's tokio task, aborted by `tasks/cancel` and on expiry.
     abort: Mutex<Option<AbortHandle>>,
+    changes: broadcast::Sender<Arc<str>>,
 }
 
 struct State {
@@ -124,6 +138,13 @@ impl Entry {
             Outcome::Error(e) => state.error = Some(e),
             Outcome::Nothing => {}
         }
+        drop(state);
+        self.changed();
+    }
+
+    /// Tells listeners that this task changed.
+    fn changed(&self) {
+        let _ = self.changes.send(Arc::from(self.id.as_str()));
     }
 
     /// The handler's end: its result (a tool error too) completes the task; a JSON-RPC
@@ -167,6 +188,8 @@ impl Entry {
             state.status = TaskStatus::InputRequired;
             state.message = None;
             state.updated = self.env.config.clock.now();
+            drop(state);
+            self.changed();
         }
         rx
     }
@@ -220,6 +243,7 @@ impl Tasks {
                 pending: BTreeMap::new(),
             }),
             abort: Mutex::new(None),
+            changes: self.changes.clone(),
         });
         self.make_room(now, env.config.max_tasks)?;
         let weak: Weak<Entry> = Arc::downgrade(&entry);
@@ -287,6 +311,11 @@ impl Tasks {
         Ok(entry)
     }
 
+    /// Listens for changes of tasks (their ids).
+    pub(crate) fn changes(&self) -> broadcast::Receiver<Arc<str>> {
+        self.changes.subscribe()
+    }
+
     /// `tasks/get`.
     pub(crate) fn get(&self, id: &str, now: SystemTime) -> Result<DetailedTask, ErrorObject> {
         Ok(self.find(id, now)?.detailed())
@@ -321,9 +350,13 @@ impl Tasks {
                 delivered |= p.reply.send(reply).is_ok();
             }
         }
-        if delivered && state.status == TaskStatus::InputRequired && state.pending.is_empty() {
-            state.status = TaskStatus::Working;
-            state.updated = now;
+        if delivered {
+            if state.status == TaskStatus::InputRequired && state.pending.is_empty() {
+                state.status = TaskStatus::Working;
+                state.updated = now;
+            }
+            drop(state);
+            entry.changed();
         }
         Ok(())
     }

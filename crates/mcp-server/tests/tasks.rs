@@ -352,3 +352,112 @@ async fn the_table_is_bounded() {
     let r = call(&mut p, 4, "forever", true).await;
     assert_eq!(r["result"]["resultType"], "task", "{r}");
 }
+
+/// Reads messages until the answer to request `id`; returns it and the notifications before it.
+async fn answer_of(p: &mut RawPeer, id: u64) -> (Value, Vec<Value>) {
+    let mut notes = Vec::new();
+    loop {
+        let m = p.recv().await;
+        if m.get("method").is_some() {
+            notes.push(m);
+        } else {
+            assert_eq!(m["id"], id, "{m}");
+            return (m, notes);
+        }
+    }
+}
+
+fn send(id: u64, method: &str, mut params: Value, tasks: bool) -> Value {
+    params["_meta"] = meta(tasks);
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+#[tokio::test]
+async fn status_notifications_on_a_listen_stream() {
+    let (mut p, _ev) = start(fast());
+    let created = call(&mut p, 1, "ask", true).await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let waiting = until(&mut p, &id, "input_required").await;
+    let key = waiting["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+
+    let filter =
+        json!({"notifications": {"taskIds": [id, "no-such-task"], "toolsListChanged": true}});
+    p.send(send(10, "subscriptions/listen", filter, true)).await;
+    let ack = p.recv().await;
+    assert_eq!(
+        ack["method"], "notifications/subscriptions/acknowledged",
+        "{ack}"
+    );
+    assert_eq!(
+        ack["params"]["notifications"],
+        json!({"taskIds": [id]}),
+        "{ack}"
+    );
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        10
+    );
+    let first = p.recv().await;
+    assert_eq!(first["method"], "notifications/tasks", "{first}");
+    assert_eq!(first["params"]["status"], "input_required");
+    assert!(
+        first["params"]["inputRequests"][&key].is_object(),
+        "{first}"
+    );
+    assert!(
+        first["params"].get("resultType").is_none(),
+        "a notification: {first}"
+    );
+
+    let reply = json!({"role": "assistant", "content": {"type": "text", "text": "hello"},
+        "model": "m", "stopReason": "endTurn"});
+    let update = json!({"taskId": id, "inputResponses": {key: reply}});
+    p.send(send(11, "tasks/update", update, true)).await;
+    let (ack, mut notes) = answer_of(&mut p, 11).await;
+    assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
+    // The stream ends (an empty result) once the task it follows has ended.
+    let (end, more) = answer_of(&mut p, 10).await;
+    notes.extend(more);
+    assert_eq!(end["result"]["resultType"], "complete", "{end}");
+    assert_eq!(
+        end["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        10
+    );
+    let last = notes.last().expect("a notification of the end");
+    assert_eq!(last["params"]["status"], "completed", "{notes:?}");
+    assert_eq!(
+        last["params"]["result"]["content"][0]["text"],
+        "answer: hello (task: true)"
+    );
+    for n in &notes {
+        assert_eq!(n["method"], "notifications/tasks", "{n}");
+        assert_eq!(
+            n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+            10
+        );
+    }
+
+    // Task ids without the extension: -32021; a stream that follows nothing ends at once.
+    let filter = json!({"notifications": {"taskIds": [id]}});
+    let r = rpc(&mut p, 12, "subscriptions/listen", filter, false).await;
+    expect_error(&r, -32021, "taskIds");
+    p.send(send(
+        13,
+        "subscriptions/listen",
+        json!({"notifications": {}}),
+        true,
+    ))
+    .await;
+    let (end, notes) = answer_of(&mut p, 13).await;
+    assert_eq!(notes.len(), 1, "only the acknowledgement: {notes:?}");
+    assert_eq!(notes[0]["params"]["notifications"], json!({}));
+    assert_eq!(end["result"]["resultType"], "complete");
+    let r = rpc(&mut p, 14, "subscriptions/listen", json!({}), true).await;
+    expect_error(&r, -32602, "notifications");
+}
