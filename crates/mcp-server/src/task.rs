@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::{AbortHandle, JoinError};
+use tracing::Instrument;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -253,10 +254,23 @@ impl Tasks {
             None => oneshot::channel().1,
         });
         paused.round.go_live(inputs);
-        let handler = tokio::spawn(paused.fut);
-        *lock(&entry.abort) = Some(handler.abort_handle());
+        // The call's span (its trace) goes on with the work.
+        let handler = tokio::spawn(paused.fut.instrument(tracing::Span::current()));
+        let abort = handler.abort_handle();
+        *lock(&entry.abort) = Some(abort.clone());
         let driver = entry.clone();
-        tokio::spawn(async move { driver.finish(handler.await) });
+        tokio::spawn(async move {
+            // Work still running when the task's TTL has passed is stopped, polled or not.
+            match tokio::time::timeout(driver.ttl, handler).await {
+                Ok(joined) => driver.finish(joined),
+                Err(_) => {
+                    abort.abort();
+                    driver.fail(ErrorObject::internal(
+                        "the task was still running when its ttlMs passed, and was stopped",
+                    ));
+                }
+            }
+        });
         let task = entry.task(&lock(&entry.state));
         lock(&self.map).insert(entry.id.clone(), entry);
         Ok(CreateTaskResult {

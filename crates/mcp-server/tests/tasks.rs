@@ -461,3 +461,24 @@ async fn status_notifications_on_a_listen_stream() {
     let r = rpc(&mut p, 14, "subscriptions/listen", json!({}), true).await;
     expect_error(&r, -32602, "notifications");
 }
+
+#[tokio::test(start_paused = true)]
+async fn work_past_its_ttl_is_stopped_even_unpolled() {
+    let config = ServerConfig {
+        task_ttl: Duration::from_secs(60),
+        ..fast()
+    };
+    let (mut p, mut ev) = start(config);
+    let created = call(&mut p, 1, "forever", true).await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    assert_eq!(ev.recv().await, Some("started"));
+    // Tokio's clock is paused: it jumps to the TTL's timer once everything else waits.
+    assert_eq!(ev.recv().await, Some("dropped"));
+    // The server's own clock (the system's) has not reached the TTL: the task is still
+    // there, failed.
+    let failed = until(&mut p, &id, "failed").await;
+    assert!(
+        failed["statusMessage"].as_str().unwrap().contains("ttlMs"),
+        "{failed}"
+    );
+}
