@@ -31,19 +31,7 @@ pub(crate) async fn serve(
     id: RequestId,
     peer: Peer,
 ) -> Result<Value, ErrorObject> {
-    let p: ListenParams = parse(params)?;
-    let wanted = p.notifications.task_ids.unwrap_or_default();
-    if !wanted.is_empty() && !mcp_proto::tasks::client_declares(caps) {
-        return Err(mcp_proto::tasks::missing_extension(
-            "task status notifications (notifications.taskIds) need the tasks extension declared in the request's clientCapabilities",
-        ));
-    }
-    if wanted.len() > MAX_TASK_IDS {
-        return Err(ErrorObject::invalid_params(format!(
-            "notifications.taskIds names {} tasks; one stream follows at most {MAX_TASK_IDS}",
-            wanted.len()
-        )));
-    }
+    let wanted = requested(caps, params)?;
     let mut changes = tasks.changes();
     let now = env.config.clock.now();
     let mut followed: BTreeMap<String, Option<Value>> = wanted
@@ -69,23 +57,33 @@ pub(crate) async fn serve(
     if !stream.send(SubscriptionsAcknowledged::METHOD, ack) {
         return Ok(stream.end());
     }
-    let ids: Vec<String> = followed.keys().cloned().collect();
-    for t in ids {
-        stream.update(&mut followed, &t);
-    }
+    stream.update_all(&mut followed);
     while !followed.is_empty() {
         match changes.recv().await {
             Ok(t) => stream.update(&mut followed, &t),
-            Err(RecvError::Lagged(_)) => {
-                let ids: Vec<String> = followed.keys().cloned().collect();
-                for t in ids {
-                    stream.update(&mut followed, &t);
-                }
-            }
+            Err(RecvError::Lagged(_)) => stream.update_all(&mut followed),
             Err(RecvError::Closed) => break,
         }
     }
     Ok(stream.end())
+}
+
+/// The task ids a listen request names, checked.
+fn requested(caps: &ClientCapabilities, params: Option<Value>) -> Result<Vec<String>, ErrorObject> {
+    let p: ListenParams = parse(params)?;
+    let wanted = p.notifications.task_ids.unwrap_or_default();
+    if !wanted.is_empty() && !mcp_proto::tasks::client_declares(caps) {
+        return Err(mcp_proto::tasks::missing_extension(
+            "task status notifications (notifications.taskIds) need the tasks extension declared in the request's clientCapabilities",
+        ));
+    }
+    if wanted.len() > MAX_TASK_IDS {
+        return Err(ErrorObject::invalid_params(format!(
+            "notifications.taskIds names {} tasks; one stream follows at most {MAX_TASK_IDS}",
+            wanted.len()
+        )));
+    }
+    Ok(wanted)
 }
 
 struct Stream<'a> {
@@ -129,6 +127,14 @@ impl Stream<'_> {
         }
         if ended {
             followed.remove(t);
+        }
+    }
+
+    /// [`Stream::update`] for every followed task.
+    fn update_all(&self, followed: &mut BTreeMap<String, Option<Value>>) {
+        let ids: Vec<String> = followed.keys().cloned().collect();
+        for t in ids {
+            self.update(followed, &t);
         }
     }
 

@@ -113,26 +113,9 @@ impl Client {
                     self.update_task(&id, replies).await?;
                     wait = false;
                 }
-                TaskStatus::Completed => {
+                _ => {
                     guard.disarm();
-                    return task.result.ok_or_else(|| {
-                        ClientError::Protocol(format!("task {id} completed without a result"))
-                    });
-                }
-                TaskStatus::Failed => {
-                    guard.disarm();
-                    let e = task.error.ok_or_else(|| {
-                        ClientError::Protocol(format!("task {id} failed without an error"))
-                    })?;
-                    return Err(ClientError::Rpc(RpcError::Remote(e)));
-                }
-                TaskStatus::Cancelled => {
-                    guard.disarm();
-                    let why = task
-                        .task
-                        .status_message
-                        .unwrap_or_else(|| "cancelled".into());
-                    return Err(ClientError::Task { task_id: id, why });
+                    return ended(&id, task);
                 }
             }
         }
@@ -183,5 +166,28 @@ impl Client {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// The outcome of a call whose task has ended: its result, the server's error, or that it
+/// was cancelled.
+fn ended(id: &str, task: DetailedTask) -> Result<Value, ClientError> {
+    match task.task.status {
+        TaskStatus::Completed => task
+            .result
+            .ok_or_else(|| ClientError::Protocol(format!("task {id} completed without a result"))),
+        TaskStatus::Failed => {
+            let e = task.error.ok_or_else(|| {
+                ClientError::Protocol(format!("task {id} failed without an error"))
+            })?;
+            Err(ClientError::Rpc(RpcError::Remote(e)))
+        }
+        status => Err(ClientError::Task {
+            task_id: id.to_owned(),
+            why: task
+                .task
+                .status_message
+                .unwrap_or_else(|| status.as_str().into()),
+        }),
     }
 }
