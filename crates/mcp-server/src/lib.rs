@@ -43,6 +43,14 @@
 //! client that did not declare the capability gets a tool error (legacy) or `-32021`
 //! (modern).
 //!
+//! # Tasks (the `io.modelcontextprotocol/tasks` extension, modern era)
+//! [`ServerBuilder::task_support`] lets a tool run as a task: a client that declares the
+//! extension gets a task handle at once ([`TaskStart::AtCall`]) or when the handler calls
+//! [`Ctx::run_as_task`] ([`TaskStart::WhenHandlerAsks`]), and polls `tasks/get`; the handler
+//! runs on in the background, not replayed: its `sample`/`elicit` calls wait in the task
+//! until the client answers with `tasks/update`. `tasks/cancel` drops the handler's future.
+//! [`ServerConfig`] bounds the tasks kept and their lifetime.
+//!
 //! # Handlers
 //! A tool handler is an async fn whose parameters are extractors, axum-style: [`Args<T>`]
 //! (the arguments, parsed into `T`, whose JSON Schema is the tool's input schema),
@@ -64,7 +72,8 @@
 //! input errors), `round` (the requests and replies of one modern pass), `sampling`
 //! ([`Sampling`]), `elicit` ([`Elicitation`]); `ctx` ([`Ctx`], whose era is one enum);
 //! `classify`, `extract`, `tool_loop` (the judgment helpers, on top of `Ctx`); `tool`
-//! (extractors, [`ToolHandler`]), `modern` (the replay runner), `prompts`,
+//! (extractors, [`ToolHandler`]), `modern` (the replay runner), `task` (the tasks),
+//! `listen` (`subscriptions/listen` for task status), `prompts`,
 //! `resources`, `completion`; `dispatch` (the connection handler: era, method, registry);
 //! `server` ([`Server`]); `builder` ([`ServerBuilder`]).
 
