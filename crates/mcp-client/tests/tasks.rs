@@ -65,6 +65,16 @@ async fn named(_: Args<Map<String, Value>>, ctx: Ctx) -> Result<String, ToolErro
     ))
 }
 
+/// Asks a name while asking to become a task: the question goes out first (in the call's
+/// round), the task starts on the replay.
+async fn both(_: Args<Map<String, Value>>, ctx: Ctx) -> Result<String, ToolError> {
+    let form =
+        Elicitation::new("Name?").property("name", PropertySchema::of(PropertyType::String), true);
+    let (r, became) = tokio::join!(ctx.elicit(form), ctx.run_as_task());
+    let name = r?.content.and_then(|c| c.get("name").cloned());
+    Ok(format!("{} task={became}", name.unwrap_or(Value::Null)))
+}
+
 async fn broken(_: Args<Map<String, Value>>) -> Result<String, ToolError> {
     Err(ToolError::Protocol(mcp_proto::ErrorObject::internal(
         "broken on purpose",
@@ -104,6 +114,8 @@ fn task_server(events: Events) -> Server {
         .task_support("research", Optional, AtCall)
         .tool("named", "asks, then a task", named)
         .task_support("named", Required, WhenHandlerAsks)
+        .tool("both", "asks while becoming a task", both)
+        .task_support("both", Required, WhenHandlerAsks)
         .tool("broken", "a protocol error", broken)
         .task_support("broken", Optional, AtCall)
         .tool("tool_error", "a tool error", tool_error)
@@ -204,6 +216,8 @@ async fn input_before_the_task_then_the_task() {
     let client = connect(task_server(ev), rec, opts(EraChoice::Modern)).await;
     let r = client.call_tool("named", Map::new()).await.unwrap();
     assert_eq!(r.text_content(), "GREET \"Ada\" task=true");
+    let r = client.call_tool("both", Map::new()).await.unwrap();
+    assert_eq!(r.text_content(), "\"Ada\" task=true");
 }
 
 #[tokio::test]

@@ -190,8 +190,10 @@ async fn run_until_input_needed<F: Future + Unpin + ?Sized>(
             Poll::Ready(r) => Poll::Ready(Pass::Done(r)),
             Poll::Pending => match round.stop() {
                 Some(stop) => Poll::Ready(Pass::Stopped(stop)),
-                None if round.wants_task() => Poll::Ready(Pass::Escalate),
+                // Input asked together with the task goes out first (in this call's
+                // round); the replay asks for the task again.
                 None if round.has_new_requests() => Poll::Ready(Pass::NeedsInput),
+                None if round.wants_task() => Poll::Ready(Pass::Escalate),
                 None => Poll::Pending,
             },
         }
