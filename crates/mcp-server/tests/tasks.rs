@@ -34,6 +34,13 @@ async fn fails(Args(_): Args<Ask>) -> Result<String, ToolError> {
     )))
 }
 
+async fn panics(Args(a): Args<Ask>) -> Result<String, ToolError> {
+    if a.q == "hi" {
+        panic!("this tool panics on purpose");
+    }
+    Ok(a.q)
+}
+
 /// Says when it starts, then waits forever; says when its future is dropped.
 #[derive(Clone)]
 struct Events(mpsc::UnboundedSender<&'static str>);
@@ -59,6 +66,8 @@ fn server(config: ServerConfig, events: Events) -> Server {
         .task_support("ask", TaskSupport::Optional, TaskStart::AtCall)
         .tool("fails", "A protocol error (only as a task)", fails)
         .task_support("fails", TaskSupport::Required, TaskStart::AtCall)
+        .tool("panics", "Panics (a task)", panics)
+        .task_support("panics", TaskSupport::Optional, TaskStart::AtCall)
         .tool("forever", "Never ends (a task)", forever)
         .task_support("forever", TaskSupport::Optional, TaskStart::AtCall)
         .state(events)
@@ -287,6 +296,12 @@ async fn a_failed_task_carries_the_error() {
     assert_eq!(failed["error"]["code"], -32603, "{failed}");
     assert_eq!(failed["statusMessage"], "broken on purpose");
     assert!(failed.get("result").is_none());
+    // A panic in the tool fails its task (the server goes on).
+    let created = call(&mut p, 2, "panics", true).await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let failed = until(&mut p, &id, "failed").await;
+    assert_eq!(failed["error"]["code"], -32603, "{failed}");
+    assert_eq!(failed["error"]["message"], "the tool panicked");
 }
 
 #[tokio::test]
