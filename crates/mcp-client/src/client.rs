@@ -33,6 +33,8 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+mod task;
+
 /// Where the server's progress notifications for one request go (their params).
 pub type Progress = tokio::sync::mpsc::UnboundedSender<Value>;
 
@@ -163,9 +165,13 @@ impl Client {
     }
 
     fn meta(&self) -> Map<String, Value> {
+        let mut client_capabilities = self.opts.capabilities.clone();
+        if self.opts.tasks {
+            mcp_proto::tasks::declare(&mut client_capabilities.extensions);
+        }
         RequestMeta {
             protocol_version: self.version.clone(),
-            client_capabilities: self.opts.capabilities.clone(),
+            client_capabilities,
             client_info: Some(self.opts.info.clone()),
             progress_token: None,
         }
@@ -613,9 +619,12 @@ impl Client {
                     );
                     state = ir.request_state;
                 }
+                mcp_proto::tasks::TASK if method == CallTool::METHOD && self.opts.tasks => {
+                    return self.follow_task(v, call).await;
+                }
                 other => {
                     return Err(ClientError::Protocol(format!(
-                        "unknown resultType {other:?}"
+                        "unexpected resultType {other:?} for {method}"
                     )))
                 }
             }

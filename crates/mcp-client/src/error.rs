@@ -32,6 +32,15 @@ pub enum ClientError {
     /// Modern: the server kept asking for input.
     #[error("the server asked for input more than {0} times; giving up on the call")]
     TooManyRounds(u32),
+    /// Modern: the call became a task (the tasks extension) that ended without a result:
+    /// cancelled, expired, or still running when the call's time ran out.
+    #[error("the call's task {task_id} ended without a result: {why}")]
+    Task {
+        /// The server's id of the task.
+        task_id: String,
+        /// What happened.
+        why: String,
+    },
     /// The HTTP transport could not be set up.
     #[error(transparent)]
     Http(#[from] HttpError),

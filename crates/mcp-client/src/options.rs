@@ -38,8 +38,20 @@ pub struct ClientOptions {
     /// more is a protocol error, answered by none (their answers run at once: a server asking
     /// for thousands would have as many running).
     pub max_input_requests: usize,
-    /// How long a tool call may take (default 10 minutes: sampling may wait for a person).
+    /// How long a tool call may take (default 10 minutes: sampling may wait for a person),
+    /// a task it became included.
     pub call_timeout: Duration,
+    /// Modern: declare the tasks extension (`io.modelcontextprotocol/tasks`) on every
+    /// request (default true): a server may then answer a tool call with a task, which
+    /// the client follows to its result (polling `tasks/get`, answering its input requests
+    /// with `tasks/update`; dropping the call cancels the task).
+    pub tasks: bool,
+    /// Tasks: the polling interval when the server suggests none (default 500 ms); the
+    /// server's `pollIntervalMs` is kept within [`ClientOptions::task_poll_bounds`].
+    pub task_poll_interval: Duration,
+    /// Tasks: the shortest and longest wait between two polls (default 20 ms and 30 s),
+    /// whatever the server suggests.
+    pub task_poll_bounds: (Duration, Duration),
     /// The engine's limits.
     pub rpc: Config,
     /// Answers form-mode elicitation; `elicitation` is declared only when set.
@@ -68,6 +80,9 @@ impl Default for ClientOptions {
             max_rounds: 100,
             max_input_requests: 256,
             call_timeout: Duration::from_secs(600),
+            tasks: true,
+            task_poll_interval: Duration::from_millis(500),
+            task_poll_bounds: (Duration::from_millis(20), Duration::from_secs(30)),
             rpc: Config::default(),
             elicitation: None,
             roots: None,
@@ -85,6 +100,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("capabilities", &self.capabilities)
             .field("max_input_requests", &self.max_input_requests)
             .field("call_timeout", &self.call_timeout)
+            .field("tasks", &self.tasks)
             .field("elicitation", &self.elicitation.is_some())
             .field("roots", &self.roots)
             .field("name", &self.name)

@@ -212,3 +212,67 @@ async fn cancelling_a_modern_request_closes_its_stream_and_posts_nothing() {
     );
     client.close().await;
 }
+
+/// A server that answers the call with a task: `tasks/get` must name the task in `Mcp-Name`
+/// (and the method in `Mcp-Method`), else 400 with `-32020`; the second poll completes it.
+async fn task_server(req: Req, polls: Arc<std::sync::atomic::AtomicUsize>) -> Reply {
+    let body = req.json();
+    let task = |status: &str| {
+        json!({"taskId": "t1", "status": status, "createdAt": "2026-12-07T00:00:00Z",
+            "lastUpdatedAt": "2026-12-07T00:00:00Z", "ttlMs": 60000, "pollIntervalMs": 1})
+    };
+    let declared = body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"]
+        ["extensions"]["io.modelcontextprotocol/tasks"]
+        .is_object();
+    match req.rpc_method().as_deref() {
+        Some("server/discover") => answer(
+            &req,
+            json!({"supportedVersions": ["2026-07-28"], "capabilities": {"tools": {},
+                "extensions": {"io.modelcontextprotocol/tasks": {}}}}),
+        ),
+        Some("tools/call") if declared => {
+            let mut t = task("working");
+            t["resultType"] = json!("task");
+            answer(&req, t)
+        }
+        Some("tasks/get")
+            if declared
+                && req.header("mcp-name") == Some("t1")
+                && req.header("mcp-method") == Some("tasks/get") =>
+        {
+            let n = polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut t = task(if n == 0 { "working" } else { "completed" });
+            t["resultType"] = json!("complete");
+            if n > 0 {
+                t["result"] = json!({"content": [{"type": "text", "text": "from the task"}]});
+            }
+            answer(&req, t)
+        }
+        _ => Reply {
+            status: 400,
+            ..Reply::json(&json!({"jsonrpc": "2.0", "id": body["id"],
+                "error": {"code": -32020, "message": "Header mismatch or undeclared extension"}}))
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_task_is_polled_with_its_id_in_mcp_name() {
+    let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let p = polls.clone();
+    let server = Scripted::start(Arc::new(move |req| Box::pin(task_server(req, p.clone())))).await;
+    let client = Client::connect_http(
+        &server.url,
+        HttpOptions::default(),
+        Arc::new(Fixed("x".into())),
+        modern(),
+    )
+    .await
+    .expect("connect");
+    let r = client
+        .call_tool("slow", Map::new())
+        .await
+        .expect("the task's result");
+    assert_eq!(r.text_content(), "from the task");
+    assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -9,6 +9,7 @@
 mod client;
 mod input;
 mod server;
+mod tasks;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -2,7 +2,8 @@
 //! templates and prompts named `test_*` / `test://...`), written from their scenario
 //! descriptions (tests/conformance/SCENARIOS.md). Sampling, elicitation and roots work on
 //! both eras: real requests to the client on legacy sessions, `input_required` rounds on
-//! `2026-07-28`; the elicitation and roots fixtures are in `input`.
+//! `2026-07-28`; the elicitation and roots fixtures are in `input`, the tasks extension's
+//! in `tasks`.
 
 use base64::Engine;
 use mcp_proto::content::Content;
@@ -359,7 +360,7 @@ fn prompts(b: ServerBuilder) -> ServerBuilder {
 pub fn server() -> Server {
     let b = Server::builder("mcp-sampling-conformance")
         .instructions("Fixtures for the MCP conformance suites.");
-    let b = crate::input::register(tools(b));
+    let b = crate::tasks::register(crate::input::register(tools(b)));
     prompts(resources(b)).build()
 }
 

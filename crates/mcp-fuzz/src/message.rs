@@ -142,6 +142,7 @@ fn typed_params_of(params: Option<&Value>) {
         if let Ok(c) = serde_json::from_value::<CallToolParams>(p.clone()) {
             round_trip(&c);
         }
+        tasks_params(p);
     }
     match RequestMeta::from_params(params) {
         Ok(_) => assert!(RequestMeta::is_modern(params)),
@@ -149,8 +150,31 @@ fn typed_params_of(params: Option<&Value>) {
     }
 }
 
+/// The tasks extension's params (and the task a client reads back), and `subscriptions/listen`'s.
+fn tasks_params(p: &Value) {
+    use mcp_proto::subscriptions::ListenParams;
+    use mcp_proto::tasks::{DetailedTask, TaskIdParams, UpdateTaskParams};
+    if let Ok(t) = serde_json::from_value::<TaskIdParams>(p.clone()) {
+        round_trip(&t);
+    }
+    if let Ok(u) = serde_json::from_value::<UpdateTaskParams>(p.clone()) {
+        round_trip(&u);
+    }
+    if let Ok(l) = serde_json::from_value::<ListenParams>(p.clone()) {
+        round_trip(&l);
+    }
+    if let Ok(d) = serde_json::from_value::<DetailedTask>(p.clone()) {
+        round_trip(&d);
+        assert_eq!(
+            d.task.status.is_terminal(),
+            !matches!(d.task.status.as_str(), "working" | "input_required")
+        );
+    }
+}
+
 /// Arbitrary JSON as the params of a request: elicitation params (`parse`, with its schema
-/// check), tool call params (`ToolCall::from_params`, `CallToolParams`), the modern `_meta`
+/// check), tool call params (`ToolCall::from_params`, `CallToolParams`), the tasks
+/// extension's params and tasks, `subscriptions/listen`'s params, the modern `_meta`
 /// (`RequestMeta::from_params`).
 pub fn typed_params(data: &[u8]) {
     if let Some(v) = json::parse(data) {

@@ -130,7 +130,8 @@ pub(crate) struct Incoming {
     pub id: Option<Value>,
     /// The method, for requests and notifications.
     pub method: Option<String>,
-    /// `params.name` or `params.uri`.
+    /// The params field the `Mcp-Name` header mirrors (`name`, `uri` or `taskId`, as
+    /// `named_param` says for the method).
     pub name: Option<String>,
     /// `_meta`'s protocol version: the request is modern.
     pub modern_version: Option<String>,
@@ -179,8 +180,13 @@ impl Incoming {
             return Err(error(StatusCode::BAD_REQUEST, id, -32600, why));
         }
         let params = obj.get("params");
+        let method = obj.get("method").and_then(Value::as_str);
+        let field = method.and_then(mcp_proto::methods::named_param);
         let name = params
-            .and_then(|p| p.get("name").or_else(|| p.get("uri")))
+            .and_then(|p| match field {
+                Some(f) => p.get(f),
+                None => p.get("name").or_else(|| p.get("uri")),
+            })
             .and_then(Value::as_str)
             .map(str::to_owned);
         let modern_version = params
@@ -188,7 +194,6 @@ impl Incoming {
             .and_then(|m| m.get(lc::META_PROTOCOL_VERSION))
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let method = obj.get("method").and_then(Value::as_str);
         let arguments = match method {
             Some(CallTool::METHOD) => params.and_then(|p| p.get("arguments")).cloned(),
             _ => None,

@@ -32,6 +32,20 @@ fn request(method: &str, params: Value, modern: bool) -> Vec<u8> {
         .into_bytes()
 }
 
+/// A `tasks/get` of `task` (modern: declaring the tasks extension when `ext`), with the
+/// task id in `Mcp-Name` as the transport requires.
+fn task_get(modern: bool, ext: bool, task: &str) -> Input {
+    let mut body: Value =
+        serde_json::from_slice(&request("tasks/get", json!({"taskId": task}), modern)).unwrap();
+    if modern && ext {
+        body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"]["extensions"] =
+            json!({"io.modelcontextprotocol/tasks": {}});
+    }
+    let mut i = Input::new(body.to_string().into_bytes());
+    i.headers.push(("mcp-name", Some(task.into())));
+    i
+}
+
 /// What one row sends: a body for each era's form, and HTTP headers to change.
 struct Input {
     body: Vec<u8>,
@@ -197,6 +211,25 @@ fn rows() -> Vec<Row> {
                 let mut i = Input::new(request("tools/list", json!({}), m));
                 i.headers.push(("content-type", Some("text/plain".into())));
                 i.http_only = true;
+                i
+            }),
+        ),
+        (
+            "`tasks/get` of an unknown task",
+            Box::new(|m| task_get(m, true, "no-such-task")),
+        ),
+        (
+            "`tasks/get` without the tasks extension",
+            Box::new(|m| task_get(m, false, "no-such-task")),
+        ),
+        (
+            "`Mcp-Name` header contradicting `taskId`",
+            Box::new(|m| {
+                let mut i = task_get(m, true, "no-such-task");
+                i.headers.retain(|(n, _)| *n != "mcp-name");
+                i.headers.push(("mcp-name", Some("another-task".into())));
+                i.http_only = true;
+                i.only_modern = Some(true);
                 i
             }),
         ),

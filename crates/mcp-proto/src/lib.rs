@@ -17,6 +17,9 @@
 //! - [`capabilities`], [`lifecycle`]: capabilities, `initialize`, `server/discover`, `_meta`.
 //! - [`tools`], [`resources`], [`prompts`], [`completion`], [`logging`]: server features.
 //! - [`mrtr`]: multi round-trip requests (`input_required`, `inputResponses`, `requestState`).
+//! - [`subscriptions`]: `subscriptions/listen` (the filter, the acknowledgement, the tag).
+//! - [`tasks`]: the tasks extension (`io.modelcontextprotocol/tasks`): task handles, their
+//!   status, `tasks/get|update|cancel`, a tool's `execution.taskSupport`.
 //! - [`handler`]: [`SamplingHandler`], the one trait that answers a sampling request (a
 //!   host's client, a server's own model, a provider behind an adapter), and [`BoxFuture`].
 //! - [`ext`]: this project's own `_meta` extensions: the expected output of a sampling
@@ -44,6 +47,8 @@ pub mod prompts;
 pub mod resources;
 pub mod roots;
 pub mod sampling;
+pub mod subscriptions;
+pub mod tasks;
 pub mod tools;
 pub mod trace;
 pub mod version;

@@ -20,6 +20,8 @@ use crate::resources::{
 };
 use crate::roots::ListRootsResult;
 use crate::sampling::{CreateMessageParams, CreateMessageResult};
+use crate::subscriptions::{AcknowledgedParams, ListenParams};
+use crate::tasks::{DetailedTask, TaskIdParams, UpdateTaskParams};
 use crate::tools::{CallToolParams, CallToolResult, ListToolsResult};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -169,6 +171,14 @@ requests! {
     Elicit = "elicitation/create", Both, ElicitRequestParams => ElicitResult;
     /// A server asks for the client's roots.
     ListRoots = "roots/list", Both, Empty => ListRootsResult;
+    /// A task's status, with its input requests, result or error (tasks extension).
+    GetTask = "tasks/get", Modern, TaskIdParams => DetailedTask;
+    /// Answers to a task's input requests (tasks extension).
+    UpdateTask = "tasks/update", Modern, UpdateTaskParams => Empty;
+    /// Asks the server to stop a task (tasks extension).
+    CancelTask = "tasks/cancel", Modern, TaskIdParams => Empty;
+    /// Opens a stream of the notifications the client opts in to.
+    SubscriptionsListen = "subscriptions/listen", Modern, ListenParams => Empty;
 }
 
 notifications! {
@@ -184,6 +194,10 @@ notifications! {
     ResourceUpdated = "notifications/resources/updated", Legacy, ResourceUpdatedParams;
     /// The client's roots changed (legacy sessions).
     RootsListChanged = "notifications/roots/list_changed", Legacy, Empty;
+    /// A task's new status (tasks extension; on a `subscriptions/listen` stream).
+    TaskStatusChanged = "notifications/tasks", Modern, DetailedTask;
+    /// The first message of a `subscriptions/listen` stream: what the server will send.
+    SubscriptionsAcknowledged = "notifications/subscriptions/acknowledged", Modern, AcknowledgedParams;
 }
 
 /// Defines a dispatch enum of request names, read once from the wire.
@@ -227,6 +241,7 @@ method_enum! {
     ClientMethod {
         Initialize, Ping, Discover, ListTools, CallTool, ListResources, ListResourceTemplates,
         ReadResource, Subscribe, Unsubscribe, ListPrompts, GetPrompt, Complete, SetLevel,
+        GetTask, UpdateTask, CancelTask, SubscriptionsListen,
     }
 }
 
@@ -285,12 +300,15 @@ impl NotificationMethod {
 }
 
 /// Whether the named method carries a name or URI that the Streamable HTTP transport mirrors
-/// in its `Mcp-Name` header (`tools/call` and `prompts/get`: `name`; `resources/read`: `uri`),
-/// and which params field that is.
+/// in its `Mcp-Name` header (`tools/call` and `prompts/get`: `name`; `resources/read`: `uri`;
+/// `tasks/get`, `tasks/update`, `tasks/cancel`: `taskId`), and which params field that is.
 pub fn named_param(method: &str) -> Option<&'static str> {
     match ClientMethod::parse(method)? {
         ClientMethod::CallTool | ClientMethod::GetPrompt => Some("name"),
         ClientMethod::ReadResource => Some("uri"),
+        ClientMethod::GetTask | ClientMethod::UpdateTask | ClientMethod::CancelTask => {
+            Some("taskId")
+        }
         _ => None,
     }
 }
@@ -320,6 +338,9 @@ mod tests {
         );
         assert_eq!(named_param("resources/read"), Some("uri"));
         assert_eq!(named_param("tools/list"), None);
+        assert_eq!(named_param("tasks/update"), Some("taskId"));
+        assert_eq!(ClientMethod::parse("tasks/result"), None);
+        assert_eq!(ClientMethod::parse("tasks/list"), None);
     }
 
     #[test]

@@ -11,10 +11,11 @@ use crate::prompts::{IntoPromptResult, PromptEntry, Prompts};
 use crate::resources::{erase_read, ResourceBody, ResourceEntry, Resources, TemplateEntry};
 use crate::server::Server;
 use crate::state::StateKey;
-use crate::tool::{States, ToolEntry, ToolHandler};
+use crate::tool::{States, TaskStart, ToolEntry, ToolHandler};
 use crate::uri_template::UriVars;
 use mcp_proto::capabilities::{ListCapability, ResourcesCapability};
 use mcp_proto::completion::Completion;
+use mcp_proto::tasks::TaskSupport;
 use mcp_proto::tools::Tool;
 use mcp_proto::{Implementation, ServerCapabilities};
 use serde_json::{Map, Value};
@@ -104,6 +105,25 @@ impl ServerBuilder {
             self.info.name
         );
         self.tools.insert(name, ToolEntry::new(def, handler));
+        self
+    }
+
+    /// Lets the tool `tool` run as a task (the tasks extension,
+    /// `io.modelcontextprotocol/tasks`): `Optional`, a task for clients that declare the
+    /// extension on the call and a plain call for the others; `Required`, only as a task
+    /// (other clients get `-32021`). `start` says when the call becomes a task. Tools keep
+    /// tasks on the modern era only; `server/discover` declares the extension when a tool
+    /// has task support, and `tools/list` shows it as the tool's `execution.taskSupport`.
+    ///
+    /// # Panics
+    /// If no tool of this name was added (before this call).
+    pub fn task_support(mut self, tool: &str, support: TaskSupport, start: TaskStart) -> Self {
+        let server = &self.info.name;
+        let Some(entry) = self.tools.get_mut(tool) else {
+            panic!("task_support names the tool {tool:?}, which the server {server:?} does not have: add the tool first");
+        };
+        entry.task = support;
+        entry.task_start = start;
         self
     }
 
@@ -294,7 +314,14 @@ impl ServerBuilder {
         if !self.completers.is_empty() {
             caps.completions = Some(Map::new());
         }
-        let modern = caps.clone();
+        let mut modern = caps.clone();
+        if self
+            .tools
+            .values()
+            .any(|t| t.task != TaskSupport::Forbidden)
+        {
+            mcp_proto::tasks::declare(&mut modern.extensions);
+        }
         if has_resources && self.subscriptions {
             caps.resources = Some(resources(true));
         }
@@ -338,6 +365,7 @@ impl ServerBuilder {
             completers: self.completers,
             subscriptions: self.subscriptions,
             states: Arc::new(self.states),
+            tasks: Default::default(),
         }))
     }
 

@@ -30,6 +30,14 @@ pub struct ServerConfig {
     pub max_depth: u32,
     /// Modern: most `input_required` rounds for one tool call (default 32).
     pub max_rounds: u32,
+    /// Tasks (the tasks extension): how long after its creation a task is kept, running or
+    /// not (its `ttlMs`; default 1 hour). Past it the task is stopped and forgotten.
+    pub task_ttl: Duration,
+    /// Tasks: the polling interval suggested to clients (`pollIntervalMs`; default 500 ms).
+    pub task_poll_interval: Duration,
+    /// Tasks: the most a server keeps at once (default 1024). When full, the oldest finished
+    /// one makes room; when all run, a call that would make a task gets `-32603`.
+    pub max_tasks: usize,
     /// The engine's limits (frame size, timeouts).
     pub rpc: Config,
     /// Where the time comes from for `requestState` expiry (default: the system clock; tests
@@ -46,6 +54,9 @@ impl Default for ServerConfig {
             max_samples_per_call: 64,
             max_rounds: 32,
             max_depth: 3,
+            task_ttl: Duration::from_secs(3600),
+            task_poll_interval: Duration::from_millis(500),
+            max_tasks: 1024,
             rpc: Config::default(),
             clock: Arc::new(SystemClock),
         }

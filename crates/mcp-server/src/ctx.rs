@@ -424,11 +424,49 @@ impl Ctx {
         round.ask(kind, params, limit, key).await
     }
 
-    /// Reports progress on the request being handled, if the client asked for progress.
+    /// Goes on as a task (the tasks extension, `io.modelcontextprotocol/tasks`) from here:
+    /// the call is answered with a task handle and this handler runs on in the background,
+    /// its later input requests waiting in the task for `tasks/update`. For a tool
+    /// registered with [`TaskStart::WhenHandlerAsks`](crate::TaskStart): input gathered
+    /// before this point goes through the call's own `input_required` rounds (which replay
+    /// the handler up to here, as usual).
+    ///
+    /// Returns whether the handler now runs as a task: false on legacy sessions, for a
+    /// client that did not declare the extension, or for a tool without task support; the
+    /// handler then simply goes on within the call.
+    pub async fn run_as_task(&self) -> bool {
+        let Era::Modern { round, .. } = &self.inner.era else {
+            return false;
+        };
+        if round.is_live() {
+            return true;
+        }
+        if !round.task_allowed() {
+            return false;
+        }
+        round.ask_for_task();
+        // The runner hands this future to the task, which turns the round live first.
+        std::future::poll_fn(|_| match round.is_live() {
+            true => std::task::Poll::Ready(true),
+            false => std::task::Poll::Pending,
+        })
+        .await
+    }
+
+    /// Whether the handler runs as a task (see [`Ctx::run_as_task`]).
+    pub fn is_task(&self) -> bool {
+        matches!(&self.inner.era, Era::Modern { round, .. } if round.is_live())
+    }
+
+    /// Reports progress on the request being handled, if the client asked for progress (not
+    /// in a task: the extension has no progress for tasks).
     pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
         let Some(token) = &self.inner.progress_token else {
             return;
         };
+        if self.is_task() {
+            return;
+        }
         let p = ProgressParams {
             progress_token: token.clone(),
             progress,
@@ -458,7 +496,10 @@ impl Ctx {
     pub fn log_as(&self, level: LoggingLevel, logger: Option<&str>, data: impl Into<Value>) {
         let wanted = match &self.inner.era {
             Era::Legacy(session) => session.logs(level),
-            Era::Modern { log_level, .. } => log_level.is_some_and(|min| level >= min),
+            // Tasks have no log messages (the extension leaves them out).
+            Era::Modern { log_level, round } => {
+                !round.is_live() && log_level.is_some_and(|min| level >= min)
+            }
         };
         if !wanted {
             return;

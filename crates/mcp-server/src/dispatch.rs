@@ -12,7 +12,7 @@ use crate::modern::{self, Outcome, Retry};
 use crate::prompts::Prompts;
 use crate::resources::Resources;
 use crate::session::{Session, SessionState};
-use crate::tool::{CallParts, States, ToolEntry};
+use crate::tool::{CallParts, States, TaskStart, ToolEntry};
 use crate::wire::{parse, to_value};
 use mcp_proto::lifecycle::{DiscoverResult, InitializeParams, InitializeResult, RequestMeta};
 use mcp_proto::logging::{level_from_params, LoggingLevel, SetLevelParams};
@@ -21,6 +21,7 @@ use mcp_proto::methods::{
 };
 use mcp_proto::prompts::GetPromptParams;
 use mcp_proto::resources::{ReadResourceParams, SubscribeParams};
+use mcp_proto::tasks::{TaskIdParams, TaskSupport, UpdateTaskParams};
 use mcp_proto::tools::CallToolResult;
 use mcp_proto::tools::{CallToolParams, ListToolsResult};
 use mcp_proto::version::{self, LEGACY_VERSIONS, MODERN_VERSIONS};
@@ -47,6 +48,8 @@ pub(crate) struct Registry {
     /// Legacy `resources/subscribe` is accepted.
     pub subscriptions: bool,
     pub states: Arc<States>,
+    /// The tasks made by calls (the tasks extension).
+    pub tasks: crate::task::Tasks,
 }
 
 /// Serves one connection (its own legacy session, if it opens one).
@@ -166,13 +169,7 @@ async fn dispatch(
     let not_found = || Err(ErrorObject::method_not_found(method.name()));
     match method {
         ClientMethod::Discover => to_value(discover(server)),
-        ClientMethod::ListTools => {
-            let tools = server.tools.values().map(|t| t.def.clone()).collect();
-            to_value(ListToolsResult {
-                tools,
-                next_cursor: None,
-            })
-        }
+        ClientMethod::ListTools => list_tools(server, speaks.is_modern()),
         ClientMethod::CallTool => {
             let p: CallToolParams = parse(params)?;
             let span = tool_call_span(&p.name, speaks.is_modern(), &id);
@@ -217,7 +214,90 @@ async fn dispatch(
             server.resources.subscribe(&session, p.uri, on)?;
             to_value(Empty::new())
         }
+        // Offered for task status only (the tasks extension); else not at all.
+        ClientMethod::SubscriptionsListen
+            if mcp_proto::tasks::server_declares(&server.modern_capabilities) =>
+        {
+            match &speaks {
+                Speaks::Modern(meta, _) => {
+                    let caps = &meta.client_capabilities;
+                    let tasks = &server.tasks;
+                    crate::listen::serve(tasks, &server.env, caps, params, id, peer).await
+                }
+                Speaks::Legacy(..) => not_found(),
+            }
+        }
+        ClientMethod::GetTask | ClientMethod::UpdateTask | ClientMethod::CancelTask => {
+            match &speaks {
+                Speaks::Modern(meta, _) => tasks_method(server, method, params, meta),
+                Speaks::Legacy(..) => not_found(),
+            }
+        }
         _ => not_found(),
+    }
+}
+
+/// `tools/list`; on the modern era a tool that runs as a task shows it
+/// (`execution.taskSupport`).
+fn list_tools(server: &Registry, modern: bool) -> Result<Value, ErrorObject> {
+    let tools = server.tools.values().map(|t| t.def.clone()).collect();
+    let mut list = to_value(ListToolsResult {
+        tools,
+        next_cursor: None,
+    })?;
+    let listed = list.get_mut("tools").and_then(Value::as_array_mut);
+    for tool in listed.into_iter().flatten().filter(|_| modern) {
+        let support = tool
+            .get("name")
+            .and_then(Value::as_str)
+            .and_then(|n| server.tools.get(n))
+            .map(|t| t.task)
+            .unwrap_or_default();
+        if let (TaskSupport::Optional | TaskSupport::Required, Some(obj)) =
+            (support, tool.as_object_mut())
+        {
+            obj.insert("execution".into(), json!({"taskSupport": support}));
+        }
+    }
+    Ok(list)
+}
+
+/// `tasks/get`, `tasks/update`, `tasks/cancel` (modern): `-32601` from a server without
+/// task tools, `-32021` for a request that does not declare the extension, `-32602` for
+/// an unknown or expired task.
+fn tasks_method(
+    server: &Registry,
+    method: ClientMethod,
+    params: Option<Value>,
+    meta: &RequestMeta,
+) -> Result<Value, ErrorObject> {
+    if !mcp_proto::tasks::server_declares(&server.modern_capabilities) {
+        return Err(ErrorObject::method_not_found(method.name()));
+    }
+    if !mcp_proto::tasks::client_declares(&meta.client_capabilities) {
+        return Err(mcp_proto::tasks::missing_extension(&format!(
+            "{} needs the tasks extension ({}) declared in the request's clientCapabilities",
+            method.name(),
+            mcp_proto::tasks::EXTENSION_ID
+        )));
+    }
+    let now = server.env.config.clock.now();
+    let tasks = &server.tasks;
+    match method {
+        ClientMethod::GetTask => {
+            let p: TaskIdParams = parse(params)?;
+            to_value(tasks.get(&p.task_id, now)?)
+        }
+        ClientMethod::UpdateTask => {
+            let p: UpdateTaskParams = parse(params)?;
+            tasks.update(&p.task_id, p.input_responses, now)?;
+            to_value(Empty::new())
+        }
+        _ => {
+            let p: TaskIdParams = parse(params)?;
+            tasks.cancel(&p.task_id, now)?;
+            to_value(Empty::new())
+        }
     }
 }
 
@@ -321,11 +401,12 @@ impl Call {
         name: &str,
         args: &Arc<Map<String, Value>>,
         retry: (Option<&str>, Option<mcp_proto::mrtr::InputResponses>),
+        may_become_task: bool,
         handler: F,
     ) -> Result<Outcome<T>, ErrorObject>
     where
         F: FnOnce(Ctx) -> Fut,
-        Fut: Future<Output = Result<T, ToolError>>,
+        Fut: Future<Output = Result<T, ToolError>> + Send + 'static,
     {
         let log_level = match &self.era {
             Ok(session) => {
@@ -342,8 +423,34 @@ impl Call {
             request_state,
             input_responses,
         };
-        let make_ctx = |round| self.ctx(name, args, Era::Modern { round, log_level });
+        let make_ctx = |round: Arc<crate::round::Round>| {
+            if may_become_task {
+                round.allow_task();
+            }
+            self.ctx(name, args, Era::Modern { round, log_level })
+        };
         modern::run(&self.server.env, retry, make_ctx, handler).await
+    }
+
+    /// Whether this (modern) request declares the tasks extension.
+    fn declares_tasks(&self) -> bool {
+        self.modern() && mcp_proto::tasks::client_declares(&self.caps)
+    }
+
+    /// Makes a task of `handler` from its first step; the answer is the task handle.
+    fn start_task<F>(
+        &self,
+        name: &str,
+        args: &Arc<Map<String, Value>>,
+        handler: F,
+    ) -> Result<Value, ErrorObject>
+    where
+        F: FnOnce(Ctx) -> BoxFuture<Result<CallToolResult, ToolError>>,
+    {
+        let log_level = self.era.as_ref().err().copied().flatten();
+        let make_ctx = |round| self.ctx(name, args, Era::Modern { round, log_level });
+        let paused = modern::start_paused(make_ctx, handler);
+        to_value(self.server.tasks.create(&self.server.env, paused)?)
     }
 }
 
@@ -367,12 +474,27 @@ async fn call_tool(call: Call, p: CallToolParams) -> Result<Value, ErrorObject> 
     let states = call.server.states.clone();
     let retry = (p.request_state.as_deref(), p.input_responses);
     let handler = |ctx| (entry.call)(CallParts::new(ctx, (*args).clone(), states));
+    let as_task = match (entry.task, call.declares_tasks()) {
+        (TaskSupport::Forbidden, _) => false,
+        (TaskSupport::Required, false) => {
+            return Err(mcp_proto::tasks::missing_extension(&format!(
+                "the tool {:?} runs only as a task, so the call must declare the tasks extension ({})",
+                p.name,
+                mcp_proto::tasks::EXTENSION_ID
+            )))
+        }
+        (_, declared) => declared,
+    };
+    if as_task && entry.task_start == TaskStart::AtCall {
+        return call.start_task(&p.name, &args, handler);
+    }
     match call
-        .run(CallTool::METHOD, &p.name, &args, retry, handler)
+        .run(CallTool::METHOD, &p.name, &args, retry, as_task, handler)
         .await?
     {
         Outcome::Done(outcome) => to_value(call_outcome(outcome, call.modern())?),
         Outcome::InputRequired(v) => Ok(v),
+        Outcome::Task(paused) => to_value(call.server.tasks.create(&call.server.env, paused)?),
     }
 }
 
@@ -387,11 +509,13 @@ async fn get_prompt(call: Call, p: GetPromptParams) -> Result<Value, ErrorObject
     let retry = (p.request_state.as_deref(), p.input_responses);
     let handler = |ctx| entry.run((*args).clone(), ctx);
     let outcome = match call
-        .run(GetPrompt::METHOD, &p.name, &args, retry, handler)
+        .run(GetPrompt::METHOD, &p.name, &args, retry, false, handler)
         .await?
     {
         Outcome::Done(outcome) => outcome,
         Outcome::InputRequired(v) => return Ok(v),
+        // Prompts never become tasks (`may_become_task` is false).
+        Outcome::Task(_) => return Err(ErrorObject::internal("a prompt cannot run as a task")),
     };
     let modern = call.modern();
     let result = outcome.map_err(|e| match missing_capability(&e).filter(|_| modern) {

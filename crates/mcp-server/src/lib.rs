@@ -43,6 +43,14 @@
 //! client that did not declare the capability gets a tool error (legacy) or `-32021`
 //! (modern).
 //!
+//! # Tasks (the `io.modelcontextprotocol/tasks` extension, modern era)
+//! [`ServerBuilder::task_support`] lets a tool run as a task: a client that declares the
+//! extension gets a task handle at once ([`TaskStart::AtCall`]) or when the handler calls
+//! [`Ctx::run_as_task`] ([`TaskStart::WhenHandlerAsks`]), and polls `tasks/get`; the handler
+//! runs on in the background, not replayed: its `sample`/`elicit` calls wait in the task
+//! until the client answers with `tasks/update`. `tasks/cancel` drops the handler's future.
+//! [`ServerConfig`] bounds the tasks kept and their lifetime.
+//!
 //! # Handlers
 //! A tool handler is an async fn whose parameters are extractors, axum-style: [`Args<T>`]
 //! (the arguments, parsed into `T`, whose JSON Schema is the tool's input schema),
@@ -64,7 +72,8 @@
 //! input errors), `round` (the requests and replies of one modern pass), `sampling`
 //! ([`Sampling`]), `elicit` ([`Elicitation`]); `ctx` ([`Ctx`], whose era is one enum);
 //! `classify`, `extract`, `tool_loop` (the judgment helpers, on top of `Ctx`); `tool`
-//! (extractors, [`ToolHandler`]), `modern` (the replay runner), `prompts`,
+//! (extractors, [`ToolHandler`]), `modern` (the replay runner), `task` (the tasks),
+//! `listen` (`subscriptions/listen` for task status), `prompts`,
 //! `resources`, `completion`; `dispatch` (the connection handler: era, method, registry);
 //! `server` ([`Server`]); `builder` ([`ServerBuilder`]).
 
@@ -80,6 +89,7 @@ mod error;
 mod extract;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod listen;
 pub mod metrics;
 mod modern;
 mod prompts;
@@ -89,6 +99,7 @@ mod sampling;
 mod server;
 mod session;
 mod state;
+mod task;
 mod tool;
 mod tool_loop;
 mod uri_template;
@@ -104,6 +115,7 @@ pub use elicit::{schema_for, Elicitation, Elicited};
 pub use error::{ElicitError, RootsError, SampleError, ToolError};
 pub use extract::{output_schema, parse_reply, ExtractError, Extracted};
 pub use mcp_proto::logging::LoggingLevel;
+pub use mcp_proto::tasks::TaskSupport;
 pub use prompts::IntoPromptResult;
 pub use resources::ResourceBody;
 pub use sampling::Sampling;
@@ -111,7 +123,7 @@ pub use server::{ServeError, Server};
 pub use state::{StateError, StateKey};
 pub use tool::{
     input_schema, output_schema_of, Args, CallParts, FromCall, IntoToolResult, Json, State,
-    ToolHandler,
+    TaskStart, ToolHandler,
 };
 pub use tool_loop::{LoopOutcome, ToolLoop, ToolUseRecord};
 pub use uri_template::UriVars;

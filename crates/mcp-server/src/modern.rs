@@ -20,7 +20,7 @@ use mcp_proto::ErrorObject;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -43,6 +43,32 @@ pub(crate) enum Outcome<T> {
     Done(Result<T, ToolError>),
     /// The `input_required` result to send.
     InputRequired(Value),
+    /// The handler goes on as a task ([`Ctx::run_as_task`]): the caller makes the task.
+    Task(Paused<T>),
+}
+
+/// A handler that goes on as a task: its future, paused where it asked, and its round
+/// (which the task turns live: input requests then wait for `tasks/update`).
+pub(crate) struct Paused<T> {
+    pub fut: Pin<Box<dyn Future<Output = Result<T, ToolError>> + Send>>,
+    pub round: Arc<Round>,
+}
+
+/// Starts `handler` as a task from its first step (no pass, no replay).
+pub(crate) fn start_paused<T, F, Fut>(
+    make_ctx: impl FnOnce(Arc<Round>) -> Ctx,
+    handler: F,
+) -> Paused<T>
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = Result<T, ToolError>> + Send + 'static,
+{
+    let round = Arc::new(Round::default());
+    let ctx = make_ctx(round.clone());
+    Paused {
+        fut: Box::pin(handler(ctx)),
+        round,
+    }
 }
 
 /// Runs `handler` for one modern request: with the replies of the sealed state, or the
@@ -56,7 +82,7 @@ pub(crate) async fn run<T, F, Fut>(
 ) -> Result<Outcome<T>, ErrorObject>
 where
     F: FnOnce(Ctx) -> Fut,
-    Fut: Future<Output = Result<T, ToolError>>,
+    Fut: Future<Output = Result<T, ToolError>> + Send + 'static,
 {
     let args_digest = digest(&Value::Object(retry.args.clone()));
     let now = env.config.clock.now();
@@ -88,8 +114,11 @@ where
         .collect();
     let round = Arc::new(Round::new(known, offered));
     let ctx = make_ctx(round.clone());
-    match run_until_input_needed(handler(ctx), &round).await {
+    let mut fut: Pin<Box<dyn Future<Output = Result<T, ToolError>> + Send>> =
+        Box::pin(handler(ctx));
+    match run_until_input_needed(&mut fut, &round).await {
         Pass::Done(outcome) => Ok(Outcome::Done(outcome)),
+        Pass::Escalate => Ok(Outcome::Task(Paused { fut, round })),
         Pass::Stopped(Stop::InvalidReply(msg)) => Err(ErrorObject::invalid_params(msg)),
         Pass::Stopped(Stop::Fault(msg)) => Ok(Outcome::Done(Err(ToolError::failed(msg)))),
         Pass::NeedsInput => {
@@ -142,20 +171,29 @@ enum Pass<R> {
     Done(R),
     NeedsInput,
     Stopped(Stop),
+    /// The handler asked to go on as a task.
+    Escalate,
 }
 
 /// Polls the handler until it finishes, is waiting with at least one input request that
-/// has no reply yet, or is waiting after a [`Stop`]. Requests started together (`join!`,
-/// `join_all`) are polled in the same pass and so go out in the same round.
-async fn run_until_input_needed<F: Future>(fut: F, round: &Round) -> Pass<F::Output> {
-    let mut fut = pin!(fut);
+/// has no reply yet, is waiting after a [`Stop`], or asked to go on as a task. Requests
+/// started together (`join!`, `join_all`) are polled in the same pass and so go out in the
+/// same round.
+async fn run_until_input_needed<F: Future + Unpin + ?Sized>(
+    fut: &mut F,
+    round: &Round,
+) -> Pass<F::Output> {
+    let mut fut = Pin::new(fut);
     std::future::poll_fn(|cx| {
         *round.runner.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
         match fut.as_mut().poll(cx) {
             Poll::Ready(r) => Poll::Ready(Pass::Done(r)),
             Poll::Pending => match round.stop() {
                 Some(stop) => Poll::Ready(Pass::Stopped(stop)),
+                // Input asked together with the task goes out first (in this call's
+                // round); the replay asks for the task again.
                 None if round.has_new_requests() => Poll::Ready(Pass::NeedsInput),
+                None if round.wants_task() => Poll::Ready(Pass::Escalate),
                 None => Poll::Pending,
             },
         }

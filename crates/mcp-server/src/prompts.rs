@@ -136,15 +136,20 @@ impl PromptEntry {
     }
 
     /// Runs the handler; the prompt's description fills in a result without one.
-    pub(crate) async fn run(
+    pub(crate) fn run(
         &self,
         args: Map<String, Value>,
         ctx: Ctx,
-    ) -> Result<GetPromptResult, ToolError> {
-        let mut result = (self.get)(args, ctx).await?;
-        if result.description.is_none() {
-            result.description = self.def.description.clone();
+    ) -> impl std::future::Future<Output = Result<GetPromptResult, ToolError>> + Send + 'static
+    {
+        let get = self.get.clone();
+        let description = self.def.description.clone();
+        async move {
+            let mut result = get(args, ctx).await?;
+            if result.description.is_none() {
+                result.description = description;
+            }
+            Ok(result)
         }
-        Ok(result)
     }
 }

@@ -15,8 +15,14 @@ use crate::state::digest;
 use mcp_proto::methods::{CreateMessage, Elicit, ListRoots, Request as _};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::oneshot;
+
+/// Where a task's input requests go (see [`Round::go_live`]): the task records the request
+/// under its key and returns where its reply will come.
+pub(crate) type LiveInputs =
+    Arc<dyn Fn(String, InputKind, Value) -> oneshot::Receiver<Value> + Send + Sync>;
 
 /// The kinds of input a handler can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +117,13 @@ pub(crate) struct Round {
     direct: Mutex<Vec<(String, Known)>>,
     /// Why this pass cannot go on while the handler waits (see [`Stop`]).
     stop: Mutex<Option<Stop>>,
+    /// The handler may go on as a task (its tool supports it, the client declared it).
+    task_allowed: AtomicBool,
+    /// The handler asked to go on as a task ([`crate::Ctx::run_as_task`]).
+    wants_task: AtomicBool,
+    /// Set once the handler runs as a task: its input requests then wait for their replies
+    /// (delivered by `tasks/update`) instead of ending the pass.
+    live: OnceLock<LiveInputs>,
 }
 
 /// Why a pass ends although its handler is still waiting.
@@ -154,6 +167,36 @@ impl Round {
     /// Why this pass must end, if it must.
     pub(crate) fn stop(&self) -> Option<Stop> {
         lock(&self.stop).clone()
+    }
+
+    /// From now on, input requests go to `inputs` and wait for their replies (the handler
+    /// runs as a task and is not replayed).
+    pub(crate) fn go_live(&self, inputs: LiveInputs) {
+        let _ = self.live.set(inputs);
+    }
+
+    /// Whether the handler runs as a task.
+    pub(crate) fn is_live(&self) -> bool {
+        self.live.get().is_some()
+    }
+
+    /// Lets the handler go on as a task.
+    pub(crate) fn allow_task(&self) {
+        self.task_allowed.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn task_allowed(&self) -> bool {
+        self.task_allowed.load(Ordering::Relaxed)
+    }
+
+    /// The handler asks to go on as a task; the runner sees it when the handler is pending.
+    pub(crate) fn ask_for_task(&self) {
+        self.wants_task.store(true, Ordering::Relaxed);
+        self.wake_runner();
+    }
+
+    pub(crate) fn wants_task(&self) -> bool {
+        self.wants_task.load(Ordering::Relaxed) && !self.is_live()
     }
 
     pub(crate) fn has_new_requests(&self) -> bool {
@@ -251,6 +294,14 @@ impl Round {
                     return std::future::pending().await;
                 }
             }
+        }
+        if let Some(live) = self.live.get() {
+            // A task: the request waits in the task until `tasks/update` answers it. A
+            // dropped sender means the task ended; its future is being dropped.
+            return match live(claim.key, kind, params).await {
+                Ok(reply) => Ok(reply),
+                Err(_) => std::future::pending().await,
+            };
         }
         // The digest is taken: the trace context (new in every round) goes in only now.
         let mut params = params;

@@ -284,12 +284,27 @@ tool_handler!(A1, A2, A3, A4);
 pub(crate) type ErasedTool =
     dyn Fn(CallParts) -> BoxFuture<Result<CallToolResult, ToolError>> + Send + Sync;
 
-/// A registered tool: its definition, its handler, and the states it needs.
+/// When a tool that runs as a task (the tasks extension) becomes one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TaskStart {
+    /// As soon as it is called: the call is answered with the task handle, and every input
+    /// request of the handler waits in the task.
+    #[default]
+    AtCall,
+    /// When the handler calls [`Ctx::run_as_task`]: input asked before goes through the
+    /// call's own `input_required` rounds; if it never calls it, the call ends as usual.
+    WhenHandlerAsks,
+}
+
+/// A registered tool: its definition, its handler, the states it needs, and whether it
+/// runs as a task.
 #[derive(Clone)]
 pub(crate) struct ToolEntry {
     pub def: Tool,
     pub call: Arc<ErasedTool>,
     pub states: Vec<(TypeId, &'static str)>,
+    pub task: mcp_proto::tasks::TaskSupport,
+    pub task_start: TaskStart,
 }
 
 impl ToolEntry {
@@ -301,6 +316,8 @@ impl ToolEntry {
             def,
             call,
             states: H::states(),
+            task: Default::default(),
+            task_start: TaskStart::default(),
         }
     }
 }

@@ -132,6 +132,13 @@ pub fn server() -> Server {
             hang,
         )
         .tool("slow", "Reports progress, then sleeps", slow)
+        // A task for clients that declare the tasks extension (none of these tests but
+        // bad_input's task rows do).
+        .task_support(
+            "slow",
+            mcp_server::TaskSupport::Optional,
+            mcp_server::TaskStart::AtCall,
+        )
         .build()
 }
 
