@@ -5,7 +5,9 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use mcp_client::oauth::{Grant, OAuth, OAuthConfig, PreRegistered, Saved, TokenStore};
+use mcp_client::oauth::{
+    store_key, Browser, Grant, OAuth, OAuthConfig, PreRegistered, Saved, TokenStore,
+};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -70,8 +72,8 @@ async fn act(action: Action, store: TokenStore) -> anyhow::Result<()> {
     match action {
         Action::Login(l) => login(l, store).await,
         Action::Logout { url } => {
-            let oauth = OAuth::new(&url, config(store)?)?;
-            if oauth.logout()? {
+            // Straight from the store: a damaged record can be forgotten too.
+            if store.remove(&store_key(&url)?)? {
                 println!("{url}: forgotten");
             } else {
                 println!("{url}: nothing was kept");
@@ -79,7 +81,7 @@ async fn act(action: Action, store: TokenStore) -> anyhow::Result<()> {
             Ok(())
         }
         Action::Status { url: Some(url) } => {
-            match store.load(&url)? {
+            match store.load(&store_key(&url)?)? {
                 Some(s) => println!("{}", describe(&s)),
                 None => println!("{url}: not authorized"),
             }
@@ -144,12 +146,21 @@ fn config(store: TokenStore) -> anyhow::Result<OAuthConfig> {
 }
 
 /// The authorizer for a server opened by URL without a token of the user's: what `auth
-/// login` kept, renewed in the browser when the server asks.
+/// login` kept, renewed in the browser when the server asks. When the store cannot be used
+/// (no home directory, a damaged record) it says so and keeps this run's tokens in memory: a
+/// server that needs no authorization must not fail for it.
 pub fn authorizer(url: &str) -> anyhow::Result<Arc<OAuth>> {
-    let cfg = OAuthConfig::browser(CLIENT_NAME)?;
-    Ok(Arc::new(OAuth::new(url, cfg).with_context(|| {
-        format!("cannot set up OAuth for {url}")
-    })?))
+    let kept = OAuthConfig::browser(CLIENT_NAME).and_then(|cfg| OAuth::new(url, cfg));
+    let oauth = match kept {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!("OAuth tokens for {url} will not be kept: {e}");
+            let mut cfg = OAuthConfig::with_agent(CLIENT_NAME, Arc::new(Browser));
+            cfg.store = None;
+            OAuth::new(url, cfg).with_context(|| format!("cannot set up OAuth for {url}"))?
+        }
+    };
+    Ok(Arc::new(oauth))
 }
 
 /// One line on what is kept for a server; never a token.

@@ -216,6 +216,34 @@ mod tests {
         assert!(Challenge::parse("Bearer").is_some());
     }
 
+    /// Peer input: any header value reads without a panic, and a parameter read back from
+    /// a challenge we write is what we wrote.
+    #[test]
+    fn any_header_reads_and_written_values_read_back() {
+        let alphabet: Vec<char> = "Bearer DPoP basic scope error=\"\\,; \t=é日\u{0}x_-."
+            .chars()
+            .collect();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 40) as usize;
+            let s: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let _ = Challenge::parse(&s);
+            let quoted = s.replace('\\', "\\\\").replace('"', "\\\"");
+            let header = format!("Bearer error=\"e\", scope=\"{quoted}\", x=y");
+            let c = Challenge::parse(&header).expect("a Bearer challenge");
+            assert_eq!(c.scope.as_deref(), Some(s.as_str()), "{header}");
+            assert_eq!(c.error.as_deref(), Some("e"));
+        }
+    }
+
     #[test]
     fn only_401_and_insufficient_scope_403_are_refusals() {
         let mut h = HeaderMap::new();

@@ -73,7 +73,8 @@ impl UserAgent for Scripted {
                 self.http.get(url.clone()).send().await.map_err(|e| {
                     AuthError::Http(format!("GET {url}: {}", super::fetch::chain(&e)))
                 })?;
-            tracing::debug!(status = %resp.status(), at = %resp.url(), "the user agent stopped");
+            // Not the URL it stopped at: the redirect carries the authorization code.
+            tracing::debug!(status = %resp.status(), "the user agent stopped");
             Ok(())
         })
     }

@@ -129,7 +129,7 @@ pub(crate) async fn server_metadata(
 ) -> Result<ServerMetadata, AuthError> {
     let base = Url::parse(issuer)
         .map_err(|e| AuthError::Metadata(format!("authorization server {issuer:?}: {e}")))?;
-    super::fetch::check_endpoint(&base)?;
+    fetch.check(&base)?;
     for url in metadata_urls(&base) {
         if let Some(mut m) = fetch.get_json::<ServerMetadata>(&url).await? {
             if m.issuer != issuer {

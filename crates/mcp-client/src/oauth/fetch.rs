@@ -1,6 +1,8 @@
 //! The HTTP client of the authorization flows: no redirects followed (a metadata or token
 //! endpoint that redirects is refused, not followed to wherever it points), timeouts, answers
-//! capped in size, and every endpoint `https` unless it is on this machine (OAuth 2.1 §1.5).
+//! capped in size, and every endpoint `https` (OAuth 2.1 §1.5), except plain `http` on this
+//! machine when the MCP server is on this machine too: a remote server cannot make the client
+//! send requests to local plain-http services by naming them in its metadata.
 
 use super::AuthError;
 use reqwest::{Response, Url};
@@ -14,22 +16,41 @@ const MAX_BODY: usize = 256 * 1024;
 #[derive(Clone)]
 pub(crate) struct Fetch {
     pub http: reqwest::Client,
+    /// Plain `http` to loopback hosts is allowed (the MCP server is on this machine).
+    loopback_http: bool,
 }
 
 impl Fetch {
-    pub fn new() -> Result<Fetch, AuthError> {
+    /// The client for the flows of the MCP server at `server`.
+    pub fn new(server: &Url) -> Result<Fetch, AuthError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| AuthError::Http(format!("cannot set up the HTTP client: {e}")))?;
-        Ok(Fetch { http })
+        Ok(Fetch {
+            http,
+            loopback_http: is_loopback(server),
+        })
+    }
+
+    /// An endpoint must be `https`, or `http` on a loopback host when the MCP server is on
+    /// one too.
+    pub fn check(&self, url: &Url) -> Result<(), AuthError> {
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if self.loopback_http && is_loopback(url) => Ok(()),
+            _ => Err(AuthError::Metadata(format!(
+                "{url} is not an https URL (plain http is allowed only on this machine, for a \
+                 server on this machine)"
+            ))),
+        }
     }
 
     /// GETs a JSON document; `None` when the server has none there (a 4xx answer).
     pub async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<Option<T>, AuthError> {
-        check_endpoint(url)?;
+        self.check(url)?;
         let resp = self
             .http
             .get(url.clone())
@@ -69,17 +90,6 @@ pub(crate) async fn read_capped(mut resp: Response) -> Result<Vec<u8>, AuthError
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// An endpoint must be `https`, or `http` on a loopback host.
-pub(crate) fn check_endpoint(url: &Url) -> Result<(), AuthError> {
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(url) => Ok(()),
-        _ => Err(AuthError::Metadata(format!(
-            "{url} is not an https URL (plain http is allowed on this machine only)"
-        ))),
-    }
 }
 
 fn is_loopback(url: &Url) -> bool {

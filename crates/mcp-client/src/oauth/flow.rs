@@ -34,7 +34,7 @@ pub(crate) async fn authorization_code(
     })?;
     let auth_url = Url::parse(endpoint)
         .map_err(|e| AuthError::Metadata(format!("authorization_endpoint {endpoint:?}: {e}")))?;
-    super::fetch::check_endpoint(&auth_url)?;
+    oauth.fetch.check(&auth_url)?;
     let loopback = Loopback::bind(oauth.config.redirect_port).await?;
     let redirect = loopback.redirect_uri().to_owned();
     let client = client_for(oauth, meta, &redirect, scopes).await?;

@@ -5,7 +5,7 @@
 
 use super::discovery::ServerMetadata;
 use super::dpop::Dpop;
-use super::fetch::{chain, check_endpoint, read_capped, Fetch};
+use super::fetch::{chain, read_capped, Fetch};
 use super::store::{ClientInfo, Tokens};
 use super::AuthError;
 use mcp_proto::BoxFuture;
@@ -83,7 +83,7 @@ impl TokenCall<'_> {
         let endpoint = self.meta.token_endpoint()?;
         let url = Url::parse(endpoint)
             .map_err(|e| AuthError::Metadata(format!("token_endpoint {endpoint:?}: {e}")))?;
-        check_endpoint(&url)?;
+        self.fetch.check(&url)?;
         let token_url = TokenUrl::from_url(url);
         let mut c = BasicClient::new(ClientId::new(self.client.client_id.clone()))
             .set_token_uri(token_url)
@@ -223,30 +223,31 @@ fn http_client(
     dpop: Option<Arc<Dpop>>,
 ) -> impl Fn(HttpRequest) -> BoxFuture<Result<HttpResponse, AuthError>> + '_ {
     move |req: HttpRequest| {
-        let http = fetch.http.clone();
+        let fetch = fetch.clone();
         let dpop = dpop.clone();
-        Box::pin(async move { send(http, req, dpop).await })
+        Box::pin(async move { send(&fetch, req, dpop).await })
     }
 }
 
 /// Sends one of the crate's requests with reqwest and gives back its answer; with a DPoP
 /// proof when there is a key, sent again once with the nonce a refusal asks for.
 pub(crate) async fn send(
-    http: reqwest::Client,
+    fetch: &Fetch,
     req: HttpRequest,
     dpop: Option<Arc<Dpop>>,
 ) -> Result<HttpResponse, AuthError> {
     let (parts, body) = req.into_parts();
     let url = Url::parse(&parts.uri.to_string())
         .map_err(|e| AuthError::Http(format!("bad endpoint URL {}: {e}", parts.uri)))?;
-    check_endpoint(&url)?;
+    fetch.check(&url)?;
     let mut with_nonce = false;
     loop {
         let mut headers = parts.headers.clone();
         if let Some(d) = &dpop {
             put_proof(&mut headers, d.proof(parts.method.as_str(), &url, None)?)?;
         }
-        let resp = http
+        let resp = fetch
+            .http
             .request(parts.method.clone(), url.clone())
             .headers(headers)
             .body(body.clone())
@@ -388,7 +389,7 @@ async fn form_grant(
 ) -> Result<RawToken, AuthError> {
     let url = Url::parse(endpoint)
         .map_err(|e| AuthError::Metadata(format!("token endpoint {endpoint:?}: {e}")))?;
-    check_endpoint(&url)?;
+    fetch.check(&url)?;
     let mut req = oauth2::http::Request::builder()
         .method(oauth2::http::Method::POST)
         .uri(url.as_str())
@@ -418,7 +419,7 @@ async fn form_grant(
     let req = req
         .body(body.into_bytes())
         .map_err(|e| AuthError::Http(format!("POST {url}: {e}")))?;
-    let resp = send(fetch.http.clone(), req, dpop).await?;
+    let resp = send(fetch, req, dpop).await?;
     let status = resp.status();
     let bytes = resp.into_body();
     if !status.is_success() {

@@ -235,7 +235,7 @@ impl OAuth {
         Ok(OAuth {
             server,
             config,
-            fetch: Fetch::new()?,
+            fetch: Fetch::new(&server)?,
             saved: Mutex::new(saved),
             requested: Mutex::new(requested),
             flow: tokio::sync::Mutex::new(()),
@@ -560,7 +560,14 @@ impl Authorizer for OAuth {
     }
 }
 
-/// The key a server's authorization is kept under: its URL without query or fragment.
+/// The key a server's authorization is kept under ([`TokenStore::load`]): its URL, parsed,
+/// without query or fragment.
+pub fn store_key(server_url: &str) -> Result<String, AuthError> {
+    let server = Url::parse(server_url)
+        .map_err(|e| AuthError::Config(format!("server URL {server_url:?}: {e}")))?;
+    Ok(server_key(&server))
+}
+
 fn server_key(server: &Url) -> String {
     let mut u = server.clone();
     u.set_query(None);

@@ -4,7 +4,7 @@
 //! client registration (RFC 7591) otherwise.
 
 use super::discovery::ServerMetadata;
-use super::fetch::{chain, check_endpoint, read_capped, Fetch};
+use super::fetch::{chain, read_capped, Fetch};
 use super::store::ClientInfo;
 use super::AuthError;
 use reqwest::Url;
@@ -44,7 +44,7 @@ pub(crate) async fn register(
     })?;
     let url = Url::parse(endpoint)
         .map_err(|e| AuthError::Metadata(format!("registration_endpoint {endpoint:?}: {e}")))?;
-    check_endpoint(&url)?;
+    fetch.check(&url)?;
     let mut body = json!({
         "client_name": who.client_name,
         "redirect_uris": who.redirect_uri.map(|r| vec![r]).unwrap_or_default(),
