@@ -232,10 +232,11 @@ impl OAuth {
             Some(k) => Some(Arc::new(Dpop::import(k)?)),
             None => None,
         };
+        let fetch = Fetch::new(&server)?;
         Ok(OAuth {
             server,
             config,
-            fetch: Fetch::new(&server)?,
+            fetch,
             saved: Mutex::new(saved),
             requested: Mutex::new(requested),
             flow: tokio::sync::Mutex::new(()),
