@@ -51,6 +51,20 @@ mod on {
         st.auth.as_ref().map(|a| a.metadata())
     }
 
+    /// Whose sessions the caller may use: a digest of its identity (subject and client).
+    pub(crate) fn owner(caller: &Caller) -> crate::legacy::Owner {
+        use sha2::{Digest, Sha256};
+        caller.as_ref().map(|id| {
+            let mut h = Sha256::new();
+            for part in [&id.subject, &id.client_id] {
+                let part = part.as_deref().unwrap_or("");
+                h.update((part.len() as u64).to_be_bytes());
+                h.update(part.as_bytes());
+            }
+            h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+        })
+    }
+
     /// Its counters for `/metrics`.
     pub(crate) fn metrics(st: &AppState, out: &mut String) {
         if let Some(a) = &st.auth {
@@ -75,6 +89,10 @@ mod on {
     }
 
     pub(crate) fn metadata(_: &AppState) -> Option<Value> {
+        None
+    }
+
+    pub(crate) fn owner(_: &Caller) -> crate::legacy::Owner {
         None
     }
 

@@ -333,8 +333,8 @@ async fn endpoint(
     }
     match method {
         Method::POST => post(st, headers, body, caller).await,
-        Method::GET => legacy::get(st, headers).await,
-        Method::DELETE => legacy::delete(st, &headers).await,
+        Method::GET => legacy::get(st, headers, gate::owner(&caller)).await,
+        Method::DELETE => legacy::delete(st, &headers, gate::owner(&caller)).await,
         _ => {
             let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
             r.headers_mut().insert(
@@ -386,7 +386,8 @@ async fn post(
     let (era, r) = if msg.modern_version.is_some() || modern_by_header(&headers, &msg) {
         ("modern", modern::post(st.clone(), headers, msg, body).await)
     } else {
-        ("legacy", legacy::post(st.clone(), headers, msg, body).await)
+        let owner = gate::owner(&caller);
+        ("legacy", legacy::post(st.clone(), headers, msg, body, owner).await)
     };
     st.metrics.count(era, method.as_deref(), r.status());
     r

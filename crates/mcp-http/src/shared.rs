@@ -38,6 +38,9 @@ pub(crate) struct Record {
     pub level: Option<Value>,
     /// The resources it subscribed to.
     pub subs: Vec<String>,
+    /// Whose session it is: the digest of the OAuth identity that opened it
+    /// (`crate::gate::owner`); `None` on a server without OAuth.
+    pub owner: Option<String>,
 }
 
 impl Record {
@@ -91,8 +94,9 @@ pub(crate) trait Shared: Send + Sync + 'static {
     fn create(&self, session: &str, record: &Record) -> BoxFuture<Result<(), Unavailable>>;
     /// The record of `session` (and refreshes its expiry), `None` when there is none.
     fn load(&self, session: &str) -> BoxFuture<Result<Option<Record>, Unavailable>>;
-    /// Whether `session` exists (and refreshes its expiry).
-    fn exists(&self, session: &str) -> BoxFuture<Result<bool, Unavailable>>;
+    /// Whose `session` is (and refreshes its expiry): `None` when there is no such session,
+    /// `Some(None)` for one opened without OAuth.
+    fn owner(&self, session: &str) -> BoxFuture<Result<Option<Option<String>>, Unavailable>>;
     /// Records a change and tells the other replicas.
     fn change(&self, session: &str, change: Change) -> BoxFuture<Result<(), Unavailable>>;
     /// Ends the session everywhere.

@@ -324,6 +324,42 @@ async fn a_valid_token_passes_on_both_eras_and_metrics() {
 }
 
 #[tokio::test]
+async fn a_session_is_only_its_owners() {
+    let authz = start_as().await;
+    let s = start(jwt_config(&authz.issuer)).await;
+    let alice = authz.token("mcp:tools mcp:admin");
+    let mut claims = authz.claims("mcp:tools mcp:admin");
+    claims["sub"] = "mallory".into();
+    let mallory = authz.sign(&claims);
+    let sid = session(&s, &alice).await;
+    let call = call(2, "locate", json!({"region": "eu"}));
+    // Another user's valid token cannot use (or end, or listen to) Alice's session: to
+    // Mallory it does not exist.
+    let a = answer(s.post(Some(&sid), &call).bearer_auth(&mallory)).await;
+    assert_eq!(a.status, 404, "{:?}", a.body);
+    let n = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}});
+    let a = answer(s.post(Some(&sid), &n).bearer_auth(&mallory)).await;
+    assert_eq!(a.status, 404);
+    let get = s
+        .http
+        .get(&s.url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &sid)
+        .bearer_auth(&mallory);
+    assert_eq!(get.send().await.unwrap().status(), 404);
+    let del = s.http.delete(&s.url).header("mcp-session-id", &sid);
+    assert_eq!(del.bearer_auth(&mallory).send().await.unwrap().status(), 404);
+    // Alice's session is untouched; a fresh token of hers (same subject) works.
+    let a = answer(s.post(Some(&sid), &call).bearer_auth(&alice)).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let again = authz.token("mcp:tools mcp:admin");
+    let call3 = self::call(3, "locate", json!({"region": "us"}));
+    let a = answer(s.post(Some(&sid), &call3).bearer_auth(&again)).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn a_missing_token_gets_a_challenge_naming_the_metadata_and_scopes() {
     let authz = start_as().await;
     let s = start(jwt_config(&authz.issuer)).await;

@@ -57,10 +57,18 @@ fn session_header(h: &HeaderMap) -> Result<&str, Response> {
         })
 }
 
+/// Whose a session is: the digest of the OAuth identity that opened it (`crate::gate::owner`),
+/// `None` on a server without OAuth. Only its owner may use it; to anyone else it does not
+/// exist (404), so a token of another user cannot ride on a session id it learned.
+pub(crate) type Owner = Option<String>;
+
 /// The session `id` on this replica: held here, or (with a shared store) opened here from
 /// its record. 404 when unknown or ended, 503 when the store fails.
-async fn open_session(st: &AppState, id: &str) -> Result<Arc<Session>, Response> {
+async fn open_session(st: &AppState, id: &str, owner: &Owner) -> Result<Arc<Session>, Response> {
     if let Some(s) = st.sessions.get(id) {
+        if s.owner != *owner {
+            return Err(unknown_session());
+        }
         s.touch();
         if let Some(store) = st.sessions.shared() {
             store.touch(id);
@@ -75,15 +83,18 @@ async fn open_session(st: &AppState, id: &str) -> Result<Arc<Session>, Response>
     }
     let _opening = st.sessions.opening.lock().await;
     if let Some(s) = st.sessions.get(id) {
-        return Ok(s);
+        return match s.owner == *owner {
+            true => Ok(s),
+            false => Err(unknown_session()),
+        };
     }
     let record = match store.load(id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return Err(unknown_session()),
+        Ok(Some(r)) if r.owner == *owner => r,
+        Ok(_) => return Err(unknown_session()),
         Err(e) => return Err(unavailable(&e, None)),
     };
     room_for_a_session(st, None)?;
-    let session = Arc::new(connect(st, id));
+    let session = Arc::new(connect(st, id, record.owner.clone()));
     if let Err(e) = session.restore(record).await {
         session.end();
         let msg = format!("the session could not be reopened on this replica: {e}");
@@ -99,13 +110,17 @@ async fn open_session(st: &AppState, id: &str) -> Result<Arc<Session>, Response>
     Ok(session)
 }
 
-/// Whether the session `id` exists, here or in the shared store.
-async fn session_exists(st: &AppState, id: &str) -> Result<bool, Response> {
-    if st.sessions.get(id).is_some() {
-        return Ok(true);
+/// Whether the session `id` exists for `owner`, here or in the shared store (someone
+/// else's session is as good as none: it is not theirs to use).
+async fn session_exists(st: &AppState, id: &str, owner: &Owner) -> Result<bool, Response> {
+    if let Some(s) = st.sessions.get(id) {
+        return Ok(s.owner == *owner);
     }
     match st.sessions.shared() {
-        Some(store) if well_formed(id) => store.exists(id).await.map_err(|e| unavailable(&e, None)),
+        Some(store) if well_formed(id) => match store.owner(id).await {
+            Ok(found) => Ok(found.as_ref() == Some(owner)),
+            Err(e) => Err(unavailable(&e, None)),
+        },
         _ => Ok(false),
     }
 }
@@ -128,7 +143,7 @@ fn room_for_a_session(st: &AppState, id: Option<&Value>) -> Result<(), Response>
 
 /// A new engine connection for session `id`; with a shared store, its request ids and
 /// stream numbers come from this replica's range.
-fn connect(st: &AppState, id: &str) -> Session {
+fn connect(st: &AppState, id: &str, owner: Owner) -> Session {
     let store = st.sessions.shared().cloned();
     let base = store
         .as_ref()
@@ -148,7 +163,7 @@ fn connect(st: &AppState, id: &str) -> Session {
         config.first_request_id = i64::try_from(base + 1).unwrap_or(1);
     }
     let (_conn, inbound) = Connection::start_messages(sink, st.server.handler(), config);
-    Session::new(inbound, streams)
+    Session::new(inbound, streams, owner)
 }
 
 fn check_version_header(h: &HeaderMap, id: Option<&Value>) -> Result<(), Response> {
@@ -178,22 +193,28 @@ fn request_id(msg: &Incoming) -> Result<RequestId, Response> {
     })
 }
 
-pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: Bytes) -> Response {
+pub(crate) async fn post(
+    st: Arc<AppState>,
+    h: HeaderMap,
+    msg: Incoming,
+    body: Bytes,
+    owner: Owner,
+) -> Response {
     if let Err(r) = check_version_header(&h, msg.id.as_ref()) {
         return r;
     }
     let is_init = msg.method.as_deref() == Some(Initialize::METHOD);
     if is_init && msg.is_request() && !h.contains_key("mcp-session-id") {
-        return initialize(st, msg, body).await;
+        return initialize(st, msg, body, owner).await;
     }
     let session_id = match session_header(&h) {
         Ok(s) => s,
         Err(r) => return r,
     };
     if !msg.is_request() {
-        return pass_on(&st, session_id, &msg, &body).await;
+        return pass_on(&st, session_id, &msg, &body, &owner).await;
     }
-    let session = match open_session(&st, session_id).await {
+    let session = match open_session(&st, session_id, &owner).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -234,8 +255,14 @@ pub(crate) async fn post(st: Arc<AppState>, h: HeaderMap, msg: Incoming, body: B
 /// A message that is no request (the client's answer to one of ours, or a notification):
 /// to the session's connection here, or with a shared store to the replica whose call
 /// waits for the answer (its id says which), a notification to every replica.
-async fn pass_on(st: &AppState, session_id: &str, msg: &Incoming, body: &[u8]) -> Response {
-    let local = st.sessions.get(session_id);
+async fn pass_on(
+    st: &AppState,
+    session_id: &str,
+    msg: &Incoming,
+    body: &[u8],
+    owner: &Owner,
+) -> Response {
+    let local = st.sessions.get(session_id).filter(|s| s.owner == *owner);
     let Some(store) = st.sessions.shared() else {
         return match local {
             Some(s) => {
@@ -246,7 +273,7 @@ async fn pass_on(st: &AppState, session_id: &str, msg: &Incoming, body: &[u8]) -
             None => unknown_session(),
         };
     };
-    match session_exists(st, session_id).await {
+    match session_exists(st, session_id, owner).await {
         Ok(true) => {}
         Ok(false) => return unknown_session(),
         Err(r) => return r,
@@ -385,7 +412,7 @@ impl OnClose for FromStore {
     fn closed(&mut self, _finished: bool) {}
 }
 
-async fn initialize(st: Arc<AppState>, msg: Incoming, body: Bytes) -> Response {
+async fn initialize(st: Arc<AppState>, msg: Incoming, body: Bytes, owner: Owner) -> Response {
     if let Err(r) = room_for_a_session(&st, msg.id.as_ref()) {
         return r;
     }
@@ -394,7 +421,7 @@ async fn initialize(st: Arc<AppState>, msg: Incoming, body: Bytes) -> Response {
         Err(r) => return r,
     };
     let session_id = new_session_id();
-    let session = Arc::new(connect(&st, &session_id));
+    let session = Arc::new(connect(&st, &session_id, owner.clone()));
     let (tx, mut rx) = listener(st.cfg.events_per_stream);
     let sid = lock(&session.streams).open(id, tx);
     session.inbound.receive(&body);
@@ -419,6 +446,7 @@ async fn initialize(st: Arc<AppState>, msg: Incoming, body: Bytes) -> Response {
             .unwrap_or(Value::Null);
         let record = Record {
             init: params,
+            owner,
             ..Record::default()
         };
         if let Err(e) = store.create(&session_id, &record).await {
@@ -437,7 +465,7 @@ async fn initialize(st: Arc<AppState>, msg: Incoming, body: Bytes) -> Response {
 }
 
 /// GET: the standalone stream, or a cut stream resumed with `Last-Event-ID`.
-pub(crate) async fn get(st: Arc<AppState>, h: HeaderMap) -> Response {
+pub(crate) async fn get(st: Arc<AppState>, h: HeaderMap, owner: Owner) -> Response {
     let accept = h.get("accept").and_then(|v| v.to_str().ok()).unwrap_or("");
     if !accept.contains("text/event-stream") && !accept.contains("*/*") {
         return checks::error(
@@ -465,7 +493,7 @@ pub(crate) async fn get(st: Arc<AppState>, h: HeaderMap) -> Response {
         }
     };
     let (sid, after) = resume.map_or((STANDALONE, None), |(s, q)| (s, Some(q)));
-    let local = st.sessions.get(session_id);
+    let local = st.sessions.get(session_id).filter(|s| s.owner == owner);
     if let Some(session) = &local {
         session.touch();
     }
@@ -479,7 +507,7 @@ pub(crate) async fn get(st: Arc<AppState>, h: HeaderMap) -> Response {
     if let (Some(session), true) = (&held_here, sid != STANDALONE) {
         return attach_here(&st.cfg, session, sid, after);
     }
-    match session_exists(&st, session_id).await {
+    match session_exists(&st, session_id, &owner).await {
         Ok(true) => {}
         Ok(false) => return unknown_session(),
         Err(r) => return r,
@@ -564,12 +592,12 @@ fn parse_event_id(s: &str) -> Option<(u64, u64)> {
 }
 
 /// DELETE: ends the session (on every replica, with a shared store).
-pub(crate) async fn delete(st: Arc<AppState>, h: &HeaderMap) -> Response {
+pub(crate) async fn delete(st: Arc<AppState>, h: &HeaderMap, owner: Owner) -> Response {
     let session_id = match session_header(h) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match session_exists(&st, session_id).await {
+    match session_exists(&st, session_id, &owner).await {
         Ok(true) => {}
         Ok(false) => return unknown_session(),
         Err(r) => return r,

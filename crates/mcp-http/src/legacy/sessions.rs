@@ -2,7 +2,7 @@
 //! a session's record replayed into a connection opened on this replica, and the store's
 //! calls back into the sessions held here.
 
-use super::lock;
+use super::{lock, Owner};
 use super::streams::{Pushed, Streams, STANDALONE};
 use crate::shared::{Local, Record, Shared};
 use crate::sse::Event;
@@ -80,15 +80,18 @@ pub(crate) struct Session {
     last_active: Mutex<Instant>,
     /// With a shared store: the record as this connection has it.
     pub(super) record: Mutex<Option<Record>>,
+    /// Whose session it is (`super::Owner`).
+    pub(super) owner: Owner,
 }
 
 impl Session {
-    pub(super) fn new(inbound: Inbound, streams: Arc<Mutex<Streams>>) -> Session {
+    pub(super) fn new(inbound: Inbound, streams: Arc<Mutex<Streams>>, owner: Owner) -> Session {
         Session {
             inbound,
             streams,
             last_active: Mutex::new(Instant::now()),
             record: Mutex::new(None),
+            owner,
         }
     }
 

@@ -625,6 +625,13 @@ async fn restore(client: &redis::Client, bus: &Bus, local: &dyn Local) {
             .arg(&key)
             .arg("init")
             .arg(record.init.to_string());
+        if let Some(owner) = &record.owner {
+            pipe.cmd("HSETNX")
+                .arg(&key)
+                .arg("owner")
+                .arg(owner)
+                .ignore();
+        }
         if let Some(level) = &record.level {
             pipe.cmd("HSETNX")
                 .arg(&key)

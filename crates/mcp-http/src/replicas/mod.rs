@@ -361,7 +361,13 @@ fn parse_record(
         Some(l) => Some(serde_json::from_str(l).map_err(bad)?),
         None => None,
     };
-    Ok(Some(Record { init, level, subs }))
+    let owner = fields.get("owner").cloned();
+    Ok(Some(Record {
+        init,
+        level,
+        subs,
+        owner,
+    }))
 }
 
 impl Shared for Replicas {
@@ -374,17 +380,17 @@ impl Shared for Replicas {
         let err = self.on_error();
         let (rec, subs) = (self.keys.record(session), self.keys.subs(session));
         let init = record.init.to_string();
+        let owner = record.owner.clone();
         let (ttl, me) = (self.ttl_ms, self.me);
         Box::pin(async move {
             let mut pipe = redis::pipe();
             pipe.cmd("DEL").arg(&subs).ignore();
-            pipe.cmd("HSET")
-                .arg(&rec)
-                .arg("init")
-                .arg(init)
-                .arg("by")
-                .arg(me)
-                .ignore();
+            let hset = pipe.cmd("HSET");
+            hset.arg(&rec).arg("init").arg(init).arg("by").arg(me);
+            if let Some(o) = owner {
+                hset.arg("owner").arg(o);
+            }
+            hset.ignore();
             pipe.cmd("PEXPIRE").arg(&rec).arg(ttl).ignore();
             query_pipe::<()>(&conn, &pipe).await.map_err(err)
         })
@@ -408,16 +414,18 @@ impl Shared for Replicas {
         })
     }
 
-    fn exists(&self, session: &str) -> BoxFuture<Result<bool, Unavailable>> {
+    fn owner(&self, session: &str) -> BoxFuture<Result<Option<Option<String>>, Unavailable>> {
         let conn = self.conn.clone();
         let err = self.on_error();
         let rec = self.keys.record(session);
         let ttl = self.ttl_ms;
         Box::pin(async move {
-            let mut cmd = redis::cmd("PEXPIRE");
-            cmd.arg(&rec).arg(ttl);
-            let n: i64 = query_cmd(&conn, &cmd).await.map_err(err)?;
-            Ok(n == 1)
+            let mut pipe = redis::pipe();
+            pipe.cmd("PEXPIRE").arg(&rec).arg(ttl);
+            pipe.cmd("HGET").arg(&rec).arg("owner");
+            let (n, owner): (i64, Option<String>) =
+                query_pipe(&conn, &pipe).await.map_err(err)?;
+            Ok((n == 1).then_some(owner))
         })
     }
 
