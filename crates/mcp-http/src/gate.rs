@@ -61,7 +61,10 @@ mod on {
                 h.update((part.len() as u64).to_be_bytes());
                 h.update(part.as_bytes());
             }
-            h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+            h.finalize()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
         })
     }
 

@@ -387,7 +387,10 @@ async fn post(
         ("modern", modern::post(st.clone(), headers, msg, body).await)
     } else {
         let owner = gate::owner(&caller);
-        ("legacy", legacy::post(st.clone(), headers, msg, body, owner).await)
+        (
+            "legacy",
+            legacy::post(st.clone(), headers, msg, body, owner).await,
+        )
     };
     st.metrics.count(era, method.as_deref(), r.status());
     r

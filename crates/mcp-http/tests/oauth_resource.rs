@@ -337,7 +337,8 @@ async fn a_session_is_only_its_owners() {
     // Mallory it does not exist.
     let a = answer(s.post(Some(&sid), &call).bearer_auth(&mallory)).await;
     assert_eq!(a.status, 404, "{:?}", a.body);
-    let n = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}});
+    let n =
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}});
     let a = answer(s.post(Some(&sid), &n).bearer_auth(&mallory)).await;
     assert_eq!(a.status, 404);
     let get = s
@@ -348,7 +349,10 @@ async fn a_session_is_only_its_owners() {
         .bearer_auth(&mallory);
     assert_eq!(get.send().await.unwrap().status(), 404);
     let del = s.http.delete(&s.url).header("mcp-session-id", &sid);
-    assert_eq!(del.bearer_auth(&mallory).send().await.unwrap().status(), 404);
+    assert_eq!(
+        del.bearer_auth(&mallory).send().await.unwrap().status(),
+        404
+    );
     // Alice's session is untouched; a fresh token of hers (same subject) works.
     let a = answer(s.post(Some(&sid), &call).bearer_auth(&alice)).await;
     assert_eq!(a.status, 200, "{:?}", a.body);

@@ -2,8 +2,8 @@
 //! a session's record replayed into a connection opened on this replica, and the store's
 //! calls back into the sessions held here.
 
-use super::{lock, Owner};
 use super::streams::{Pushed, Streams, STANDALONE};
+use super::{lock, Owner};
 use crate::shared::{Local, Record, Shared};
 use crate::sse::Event;
 use crate::HttpConfig;

@@ -337,17 +337,6 @@ async fn query_pipe<T: redis::FromRedisValue>(
     }
 }
 
-/// Runs one command, as [`query_pipe`].
-async fn query_cmd<T: redis::FromRedisValue>(
-    conn: &ConnectionManager,
-    cmd: &redis::Cmd,
-) -> redis::RedisResult<T> {
-    match cmd.query_async(&mut conn.clone()).await {
-        Err(e) if dropped(&e) => cmd.query_async(&mut conn.clone()).await,
-        r => r,
-    }
-}
-
 fn parse_record(
     fields: HashMap<String, String>,
     subs: Vec<String>,
@@ -423,8 +412,7 @@ impl Shared for Replicas {
             let mut pipe = redis::pipe();
             pipe.cmd("PEXPIRE").arg(&rec).arg(ttl);
             pipe.cmd("HGET").arg(&rec).arg("owner");
-            let (n, owner): (i64, Option<String>) =
-                query_pipe(&conn, &pipe).await.map_err(err)?;
+            let (n, owner): (i64, Option<String>) = query_pipe(&conn, &pipe).await.map_err(err)?;
             Ok((n == 1).then_some(owner))
         })
     }
