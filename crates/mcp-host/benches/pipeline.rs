@@ -1,5 +1,7 @@
 //! The host pipeline's own overhead per sampling request (policy, routing, approval, audit)
-//! with a `fixed:` provider, against calling the provider bare. Prints JSON lines.
+//! with a `fixed:` provider, against calling the provider bare, one request at a time
+//! (`in_flight` 1: the latency) and 64 at once (`in_flight` 64: the cost per request when
+//! requests overlap, as on a busy host, where audit rows share commits). Prints JSON lines.
 //! Run: `cargo bench -p mcp-host --bench pipeline` (under `cargo test` it runs briefly).
 
 use mcp_host::approval::{Approval, Mode};
@@ -27,12 +29,21 @@ fn request() -> SamplingRequest {
     }
 }
 
-async fn per_request(h: &dyn SamplingHandler, n: u32) -> f64 {
+async fn per_request(h: Arc<dyn SamplingHandler>, n: u32, in_flight: u32) -> f64 {
     let start = Instant::now();
-    for _ in 0..n {
-        h.create_message(request()).await.expect("answered");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..in_flight {
+        let h = h.clone();
+        tasks.spawn(async move {
+            for _ in 0..n / in_flight {
+                h.create_message(request()).await.expect("answered");
+            }
+        });
     }
-    start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+    while let Some(done) = tasks.join_next().await {
+        done.expect("the task ran");
+    }
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(n / in_flight * in_flight)
 }
 
 fn main() {
@@ -81,22 +92,24 @@ fn main() {
             .expect("the host builds")
     };
     let file = Arc::new(AuditLog::open(&dir.join("audit.db"), false).expect("audit db"));
-    let cases: Vec<(&str, Box<dyn SamplingHandler>)> = vec![
-        ("bare fixed provider", Box::new(Fixed("ok".into()))),
-        ("pipeline, no audit", Box::new(host(None))),
+    let cases: Vec<(&str, Arc<dyn SamplingHandler>)> = vec![
+        ("bare fixed provider", Arc::new(Fixed("ok".into()))),
+        ("pipeline, no audit", Arc::new(host(None))),
         (
             "pipeline, audit in memory",
-            Box::new(host(Some(Arc::new(AuditLog::in_memory())))),
+            Arc::new(host(Some(Arc::new(AuditLog::in_memory())))),
         ),
-        ("pipeline, audit file (WAL)", Box::new(host(Some(file)))),
+        ("pipeline, audit file (WAL)", Arc::new(host(Some(file)))),
         (
             "pipeline, audit file, rate limit and budgets counted",
-            Box::new(counted(&dir)),
+            Arc::new(counted(&dir)),
         ),
     ];
     for (name, h) in cases {
-        let us = rt.block_on(per_request(h.as_ref(), n));
-        println!("{{\"case\":\"{name}\",\"n\":{n},\"us_per_request\":{us:.2}}}");
+        for in_flight in [1, 64] {
+            let us = rt.block_on(per_request(h.clone(), n, in_flight));
+            println!("{{\"case\":\"{name}\",\"in_flight\":{in_flight},\"n\":{n},\"us_per_request\":{us:.2}}}");
+        }
     }
     let _ = std::fs::remove_dir_all(dir);
 }
