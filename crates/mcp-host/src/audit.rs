@@ -1,12 +1,14 @@
 //! The audit log: every sampling request, in SQLite (WAL); and the policy's counts (rate
 //! limiters, budgets, reservations: [`crate::policy::LimitStore`]), shared by every process
-//! that opens the same file.
+//! that opens the same file. Rows are written off the request path by a writer thread in
+//! batches (`writer`): a request's answer waits for its row's commit, shared with the
+//! requests that finish at the same time.
 
 use rusqlite::{params, Connection};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One audited sampling request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -110,14 +112,28 @@ impl std::fmt::Display for Decision {
 #[error("audit log {path}: {source}")]
 pub struct AuditError {
     path: String,
-    source: rusqlite::Error,
+    source: Cause,
+}
+
+/// What went wrong under an [`AuditError`].
+#[derive(Debug, thiserror::Error)]
+enum Cause {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer's batch failed (its error, as text: every row of the batch shares it).
+    #[error("{0}")]
+    Writer(String),
 }
 
 /// The audit log.
 pub struct AuditLog {
-    db: Mutex<Connection>,
+    db: Arc<Mutex<Connection>>,
     keep_prompts: bool,
     path: String,
+    /// Started with the first row written through it; `None` inside for a read-only log.
+    writer: OnceLock<Option<Writer>>,
+    writable: bool,
+    queue: usize,
 }
 
 const SCHEMA: &str = "
@@ -156,13 +172,9 @@ impl AuditLog {
         };
         let db = db.map_err(|source| AuditError {
             path: p.clone(),
-            source,
+            source: source.into(),
         })?;
-        Ok(AuditLog {
-            db: Mutex::new(db),
-            keep_prompts,
-            path: p,
-        })
+        Ok(AuditLog::new(db, keep_prompts, p, true))
     }
 
     /// Opens an existing log for reading only (`mcp-sampling audit`). A host given such a
@@ -173,24 +185,43 @@ impl AuditLog {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let db = Connection::open_with_flags(path, flags).map_err(|source| AuditError {
             path: p.clone(),
-            source,
+            source: source.into(),
         })?;
-        Ok(AuditLog {
-            db: Mutex::new(db),
-            keep_prompts: false,
-            path: p,
-        })
+        Ok(AuditLog::new(db, false, p, false))
     }
 
     /// An in-memory log (tests).
     pub fn in_memory() -> AuditLog {
         let db = Connection::open_in_memory().expect("sqlite in memory");
         db.execute_batch(SCHEMA).expect("schema");
+        AuditLog::new(db, true, ":memory:".into(), true)
+    }
+
+    fn new(db: Connection, keep_prompts: bool, path: String, writable: bool) -> AuditLog {
         AuditLog {
-            db: Mutex::new(db),
-            keep_prompts: true,
-            path: ":memory:".into(),
+            db: Arc::new(Mutex::new(db)),
+            keep_prompts,
+            path,
+            writer: OnceLock::new(),
+            writable,
+            queue: writer::DEFAULT_QUEUE,
         }
+    }
+
+    /// The most rows waiting for the writer before a request waits for room (default
+    /// [`writer::DEFAULT_QUEUE`]); set before the first row is written.
+    pub fn queue_capacity(mut self, rows: usize) -> AuditLog {
+        self.queue = rows.max(1);
+        self
+    }
+
+    fn writer(&self) -> Option<&Writer> {
+        self.writer
+            .get_or_init(|| {
+                self.writable
+                    .then(|| Writer::start(self.db.clone(), self.path.clone(), self.queue))
+            })
+            .as_ref()
     }
 
     /// Whether full prompts are kept.
@@ -211,20 +242,11 @@ impl AuditLog {
         )
     }
 
-    /// Appends an entry; failures are logged, never fatal to the request.
+    /// Appends an entry at once, in its own transaction, bypassing the writer (tools and
+    /// tests; the pipeline uses [`AuditLog::commit`]). Failures are logged.
     pub fn record(&self, e: &Entry) {
-        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
-        let r = db.execute(
-            "INSERT INTO sampling (at_ms, server, tool_call, era, prompt_sha256, prompt_bytes, prompt, decision, decided_by,
-             model, route_reason, tokens_in, tokens_out, cost, latency_ms, outcome)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            params![
-                e.at_ms, e.server, e.tool_call, e.era, e.prompt_sha256, e.prompt_bytes, e.prompt, e.decision.as_str(), e.decided_by,
-                e.model, e.route_reason, e.tokens_in, e.tokens_out, e.cost, e.latency_ms, e.outcome
-            ],
-        );
-        if let Err(err) = r {
-            tracing::error!(path = %self.path, "cannot write the audit log: {err}");
+        if let Err(err) = self.write_now(e) {
+            tracing::error!("cannot write the audit log: {err}");
         }
     }
 
@@ -241,7 +263,7 @@ impl AuditLog {
     fn err(&self) -> impl Fn(rusqlite::Error) -> AuditError + '_ {
         |source| AuditError {
             path: self.path.clone(),
-            source,
+            source: source.into(),
         }
     }
 
@@ -404,6 +426,9 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 }
 
 mod limits;
+pub mod writer;
+
+use writer::Writer;
 
 #[cfg(test)]
 mod tests {

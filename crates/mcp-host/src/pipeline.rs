@@ -355,8 +355,21 @@ impl Inner {
             Err(e) => e.to_string(),
         };
         record_on_span(&pending.entry, &said, outcome.as_ref().err());
-        pending.close(said);
-        outcome
+        // Answered only once its row is committed: no answer the server saw is missing from
+        // the log (see `audit::writer`). A reply whose row cannot be written is not sent (an
+        // error is, which says why); an error stays the error it was.
+        match pending.finish(said).await {
+            Ok(()) => outcome,
+            Err(e) if outcome.is_err() => {
+                tracing::error!("{e}");
+                outcome
+            }
+            Err(e) => {
+                let why = format!("the request is not answered: it could not be recorded ({e})");
+                self.emit(Event::Failed(why.clone()));
+                Err(SamplingError::Failed(why))
+            }
+        }
     }
 
     fn new_entry(&self, req: &SamplingRequest) -> Entry {
@@ -546,6 +559,23 @@ struct Pending<'a> {
 }
 
 impl Pending<'_> {
+    /// Records the entry through the audit log's writer and waits for its commit. Dropped
+    /// while it waits for room in the queue, the request is recorded as withdrawn instead.
+    async fn finish(&mut self, outcome: String) -> Result<(), crate::audit::AuditError> {
+        let host = self.host;
+        self.entry.latency_ms = self.started.elapsed().as_millis() as i64;
+        self.entry.outcome = outcome;
+        let Some(audit) = &host.audit else {
+            self.open = false;
+            return Ok(());
+        };
+        let slot = audit.slot().await;
+        self.open = false;
+        slot.commit(std::mem::take(&mut self.entry)).await
+    }
+
+    /// Records the entry at once (a request dropped before its answer, which no server will
+    /// see answered: written directly, in its own transaction).
     fn close(&mut self, outcome: String) {
         if std::mem::replace(&mut self.open, false) {
             self.host.record(&mut self.entry, self.started, outcome);

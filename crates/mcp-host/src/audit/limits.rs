@@ -1,7 +1,9 @@
 //! The audit log as the policy's [`LimitStore`]: rate limiters, the day's use and the
 //! reservations in SQLite tables next to the log, each change in one `IMMEDIATE`
-//! transaction, so processes sharing the file count together.
+//! transaction, so processes sharing the file count together. Settling a request's use
+//! goes through the log's writer once it runs (see [`LimitStore::settle`] below).
 
+use super::writer::{settle_in, Settlement};
 use super::AuditLog;
 use crate::policy::{fits, LimitStore, Rate, Reserved, StoreError, Usage};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -94,18 +96,20 @@ impl LimitStore for AuditLog {
         })
     }
 
+    /// Once the log's writer runs, a settlement goes through it (no wait for a commit: until
+    /// it commits, the reservations it releases still count, so the counts only err on the
+    /// safe side); else, or when its queue is full, it is written at once.
     fn settle(&self, server: &str, day: &str, ids: &[u64], used: Usage) -> Result<(), StoreError> {
-        self.counted(|db| {
-            for id in ids {
-                db.execute("DELETE FROM reservation WHERE id = ?1", [*id as i64])?;
-            }
-            db.execute(
-                "INSERT INTO budget (server, day, tokens, cost) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (server, day) DO UPDATE SET tokens = tokens + excluded.tokens, cost = cost + excluded.cost",
-                params![server, day, used.tokens as i64, used.cost],
-            )?;
-            Ok(())
-        })
+        let s = Settlement {
+            server: server.to_owned(),
+            day: day.to_owned(),
+            ids: ids.to_vec(),
+            used,
+        };
+        match self.defer_settle(s) {
+            None => Ok(()),
+            Some(s) => self.counted(|db| settle_in(db, &s)),
+        }
     }
 
     fn used(&self, server: &str, day: &str) -> Usage {
