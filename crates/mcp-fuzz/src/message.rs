@@ -68,10 +68,25 @@ fn same_message(a: &Message, b: &Message) -> bool {
 }
 
 /// A frame through [`Message::parse`]: a message re-encodes and parses to itself; a failure
-/// says why (`-32700` exactly when the bytes are not JSON); the fast path for results
-/// ([`jsonrpc::parse_result_response`]) agrees with the full parse whenever it answers.
+/// says why (`-32700` exactly when the bytes are not JSON); the fast paths for results
+/// ([`jsonrpc::parse_result_response`]) and requests ([`jsonrpc::peek`]) agree with the full
+/// parse whenever they answer.
 pub fn jsonrpc_message(data: &[u8]) {
     let parsed = Message::parse(data);
+    if let Some(jsonrpc::Peek::Request { id, method, params }) = jsonrpc::peek(data) {
+        let fast = params.map(|p| json::parse(p.get().as_bytes()).expect("raw params are JSON"));
+        match &parsed {
+            Ok(Message::Request {
+                id: i,
+                method: m,
+                params: p,
+            }) => assert!(
+                *i == id && m == method && same_opt(p, &fast),
+                "{parsed:?} vs {id} {method} {fast:?}"
+            ),
+            other => panic!("the fast path read request {id} {method}, the full parse {other:?}"),
+        }
+    }
     if let Some((id, raw)) = jsonrpc::parse_result_response(data) {
         let fast = json::parse(raw.get().as_bytes()).expect("the fast path's result is JSON");
         match &parsed {

@@ -264,14 +264,48 @@ fn invalid(id: Option<RequestId>, msg: &str) -> ParseFailure {
 /// building a `Value` tree; anything else (or anything odd) returns `None`, and the caller
 /// uses [`Message::parse`], which also produces the precise error.
 pub fn parse_result_response(bytes: &[u8]) -> Option<(i64, &serde_json::value::RawValue)> {
+    match peek(bytes)? {
+        Peek::Result(id, result) => Some((id, result)),
+        Peek::Request { .. } => None,
+    }
+}
+
+/// What [`peek`] read of a frame.
+#[derive(Debug)]
+pub enum Peek<'a> {
+    /// A successful response to one of our (integer-id) requests, its result as raw JSON.
+    Result(i64, &'a serde_json::value::RawValue),
+    /// A request, its params as raw JSON (`None` when absent or `null`, as for
+    /// [`Message::parse`]).
+    Request {
+        /// Its id.
+        id: RequestId,
+        /// Its method.
+        method: &'a str,
+        /// Its params (an object or an array).
+        params: Option<&'a serde_json::value::RawValue>,
+    },
+}
+
+/// The fast path for the hot frames: one pass over a frame that reads a successful response
+/// to one of our requests, or a request, leaving the result or the params as raw JSON (no
+/// `Value` tree), so that a hot request's params are parsed once, straight into their type.
+/// Anything else, or anything odd (a duplicate member, an escaped method name, an id or
+/// params of a wrong type), returns `None`: the caller uses [`Message::parse`], which reads
+/// it the same way or produces the precise error. Where this answers, the full parse reads
+/// the same message.
+pub fn peek(bytes: &[u8]) -> Option<Peek<'_>> {
     use serde_json::value::RawValue;
     #[derive(Deserialize)]
     struct Envelope<'a> {
         #[serde(borrow)]
         jsonrpc: Option<&'a str>,
-        id: Option<i64>,
+        #[serde(borrow, default, deserialize_with = "present")]
+        id: Option<&'a RawValue>,
         #[serde(borrow, default, deserialize_with = "present")]
         method: Option<&'a RawValue>,
+        #[serde(borrow, default, deserialize_with = "present")]
+        params: Option<&'a RawValue>,
         #[serde(borrow)]
         result: Option<&'a RawValue>,
         #[serde(borrow, default, deserialize_with = "present")]
@@ -283,14 +317,41 @@ pub fn parse_result_response(bytes: &[u8]) -> Option<(i64, &serde_json::value::R
         <&RawValue>::deserialize(d).map(Some)
     }
     let e: Envelope<'_> = serde_json::from_slice(bytes).ok()?;
+    if e.jsonrpc != Some("2.0") {
+        return None;
+    }
     match e {
         Envelope {
-            jsonrpc: Some("2.0"),
             id: Some(id),
             method: None,
             result: Some(r),
             error: None,
-        } => Some((id, r)),
+            ..
+        } => Some(Peek::Result(serde_json::from_str(id.get()).ok()?, r)),
+        Envelope {
+            id: Some(id),
+            method: Some(method),
+            params,
+            ..
+        } => {
+            let id = match id.get().as_bytes().first()? {
+                b'"' => RequestId::String(serde_json::from_str::<String>(id.get()).ok()?.into()),
+                _ => RequestId::Number(serde_json::from_str(id.get()).ok()?),
+            };
+            let params = match params {
+                None => None,
+                Some(p) => match p.get().as_bytes().first()? {
+                    b'{' | b'[' => Some(p),
+                    b'n' if p.get() == "null" => None,
+                    _ => return None,
+                },
+            };
+            Some(Peek::Request {
+                id,
+                method: serde_json::from_str(method.get()).ok()?,
+                params,
+            })
+        }
         _ => None,
     }
 }
@@ -348,13 +409,23 @@ pub fn write_response(
     id: Option<&RequestId>,
     outcome: &Result<Value, ErrorObject>,
 ) {
+    write_response_of(out, id, outcome)
+}
+
+/// Writes a response frame (no newline) into `out`, its result any serialisable value (raw
+/// JSON, a typed result).
+pub fn write_response_of<T: Serialize>(
+    out: &mut Vec<u8>,
+    id: Option<&RequestId>,
+    outcome: &Result<T, ErrorObject>,
+) {
     #[derive(Serialize)]
-    struct Resp<'a> {
+    struct Resp<'a, T> {
         jsonrpc: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
         id: Option<&'a RequestId>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        result: Option<&'a Value>,
+        result: Option<&'a T>,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<&'a ErrorObject>,
     }
@@ -479,6 +550,40 @@ mod tests {
         ] {
             assert!(
                 parse_result_response(odd).is_none(),
+                "{}",
+                String::from_utf8_lossy(odd)
+            );
+        }
+    }
+
+    #[test]
+    fn fast_path_reads_requests_as_the_full_parse_does() {
+        let frame = br#"{"jsonrpc":"2.0","id":"a","method":"m","params":{"x":[1]}}"#;
+        let Some(Peek::Request { id, method, params }) = peek(frame) else {
+            panic!("a plain request")
+        };
+        assert_eq!(id, RequestId::String("a".into()));
+        assert_eq!((method, params.map(|p| p.get())), ("m", Some(r#"{"x":[1]}"#)));
+        let with_null = br#"{"jsonrpc":"2.0","id":3,"method":"m","params":null}"#;
+        let Some(Peek::Request { id, params, .. }) = peek(with_null) else {
+            panic!("null params are no params")
+        };
+        assert_eq!((id, params.is_none()), (RequestId::Number(3), true));
+        // Left to the full parse, which refuses them or reads them its own way.
+        for odd in [
+            &br#"{"jsonrpc":"2.0","id":null,"method":"m"}"#[..],
+            br#"{"jsonrpc":"2.0","id":1.5,"method":"m"}"#,
+            br#"{"jsonrpc":"2.0","id":true,"method":"m"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":7}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"m","params":3}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"m","params":"s"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"m","method":"n"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"\u006d"}"#,
+            br#"{"id":1,"method":"m"}"#,
+            br#"{"jsonrpc":"2.0","method":"m"}"#,
+        ] {
+            assert!(
+                !matches!(peek(odd), Some(Peek::Request { .. })),
                 "{}",
                 String::from_utf8_lossy(odd)
             );
