@@ -10,7 +10,7 @@
 use crate::error::RpcError;
 use crate::frame::{Frame, FrameReader, DEFAULT_MAX_FRAME};
 use crate::outbox::{Hints, MessageSink, Out, Outbox, Route};
-use mcp_proto::jsonrpc::{self, ParseFailure};
+use mcp_proto::jsonrpc::{self, ParseFailure, Peek};
 use mcp_proto::methods::{Cancelled, Notification as _, NotificationMethod, Ping, Request as _};
 use mcp_proto::{ErrorObject, Message, RequestId};
 use serde::de::DeserializeOwned;
@@ -92,10 +92,55 @@ pub struct Request {
     pub peer: Peer,
 }
 
+/// An incoming request whose params are still JSON text, handed to
+/// [`Handler::request_raw`].
+#[derive(Debug)]
+pub struct RawRequest {
+    /// Its id.
+    pub id: RequestId,
+    /// Its method.
+    pub method: String,
+    /// Its params (an object or an array), unparsed.
+    pub params: Option<Box<RawValue>>,
+    /// The connection it came on, to send requests back.
+    pub peer: Peer,
+}
+
 /// What a connection does with incoming messages.
 pub trait Handler: Send + Sync + 'static {
     /// Answers a request. Runs as its own task; it is aborted if the peer cancels.
     fn request(&self, req: Request) -> BoxFuture<Result<Value, ErrorObject>>;
+    /// Whether requests of `method` go to [`Handler::request_raw`] (default: none).
+    fn wants_raw(&self, _method: &str) -> bool {
+        false
+    }
+    /// Answers a request of a method [`Handler::wants_raw`] names, its params still JSON
+    /// text and its result raw JSON: the fast path for hot requests, whose params are then
+    /// parsed once, straight into their type, and whose result is written as it is. The
+    /// default parses the params and calls [`Handler::request`].
+    fn request_raw(&self, req: RawRequest) -> BoxFuture<Result<Box<RawValue>, ErrorObject>> {
+        let params = match req
+            .params
+            .map(|p| serde_json::from_str(p.get()))
+            .transpose()
+        {
+            Ok(p) => p,
+            Err(e) => {
+                let e = ErrorObject::invalid_params(format!("invalid params: {e}"));
+                return Box::pin(std::future::ready(Err(e)));
+            }
+        };
+        let answer = self.request(Request {
+            id: req.id,
+            method: req.method,
+            params,
+            peer: req.peer,
+        });
+        Box::pin(async move {
+            let v = answer.await?;
+            serde_json::value::to_raw_value(&v).map_err(|e| ErrorObject::internal(e.to_string()))
+        })
+    }
     /// Takes a notification (progress for our own requests is routed before this).
     fn notification(&self, _method: &str, _params: Option<Value>, _peer: &Peer) {}
 }
@@ -337,11 +382,15 @@ impl Peer {
     }
 
     fn respond(&self, id: Option<&RequestId>, outcome: &Result<Value, ErrorObject>) {
+        self.respond_with(id, outcome)
+    }
+
+    fn respond_with<T: Serialize>(&self, id: Option<&RequestId>, outcome: &Result<T, ErrorObject>) {
         let route = id.map_or(Route::Unrelated, |i| Route::Response(i.clone()));
         let _ = self
             .shared
             .out
-            .push(route, |buf| jsonrpc::write_response(buf, id, outcome));
+            .push(route, |buf| jsonrpc::write_response_of(buf, id, outcome));
     }
 }
 
@@ -623,8 +672,23 @@ fn input_ended(peer: &Peer) {
 }
 
 fn dispatch(peer: &Peer, handler: &Arc<dyn Handler>, line: &[u8]) {
-    if let Some((id, result)) = jsonrpc::parse_result_response(line) {
-        return on_response(peer, RequestId::Number(id), Ok(result.to_owned()));
+    match jsonrpc::peek(line) {
+        Some(Peek::Result(id, result)) => {
+            return on_response(peer, RequestId::Number(id), Ok(result.to_owned()));
+        }
+        Some(Peek::Request { id, method, params }) if handler.wants_raw(method) => {
+            let (method, params) = (method.to_owned(), params.map(ToOwned::to_owned));
+            let h = handler.clone();
+            return start_request(peer, id, move |id, peer| {
+                h.request_raw(RawRequest {
+                    id,
+                    method,
+                    params,
+                    peer,
+                })
+            });
+        }
+        _ => {}
     }
     match Message::parse(line) {
         Ok(Message::Response { id, outcome }) => {
@@ -672,6 +736,24 @@ fn on_request(
         peer.respond(Some(&id), &Ok(json!({})));
         return;
     }
+    let h = handler.clone();
+    start_request(peer, id, move |id, peer| {
+        h.request(Request {
+            id,
+            method,
+            params,
+            peer,
+        })
+    })
+}
+
+/// Runs a request's answer as a task the peer can cancel, within the connection's limit of
+/// requests in progress.
+fn start_request<T: Serialize + Send + 'static>(
+    peer: &Peer,
+    id: RequestId,
+    answer: impl FnOnce(RequestId, Peer) -> BoxFuture<Result<T, ErrorObject>>,
+) {
     let mut running = lock(&peer.shared.running);
     if running.contains_key(&id) {
         drop(running);
@@ -688,19 +770,14 @@ fn on_request(
         peer.respond(Some(&id), &Err(e));
         return;
     }
-    let fut = handler.request(Request {
-        id: id.clone(),
-        method,
-        params,
-        peer: peer.clone(),
-    });
+    let fut = answer(id.clone(), peer.clone());
     let task_peer = peer.clone();
     let task_id = id.clone();
     // The lock is held across spawn so the task cannot remove its entry before it exists.
     let task = tokio::spawn(async move {
         let outcome = fut.await;
         if stop_running(&task_peer.shared, &task_id).is_some() {
-            task_peer.respond(Some(&task_id), &outcome);
+            task_peer.respond_with(Some(&task_id), &outcome);
         }
     });
     running.insert(id, task.abort_handle());

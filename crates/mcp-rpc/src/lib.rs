@@ -20,7 +20,9 @@ pub mod sse;
 pub mod testing;
 pub mod transport;
 
-pub use engine::{BoxFuture, Config, Connection, Handler, Inbound, Peer, Request, RequestOptions};
+pub use engine::{
+    BoxFuture, Config, Connection, Handler, Inbound, Peer, RawRequest, Request, RequestOptions,
+};
 pub use error::RpcError;
 pub use outbox::{Closed, Hints, MessageSink, Route};
 pub use transport::{memory, stdio, ChildProcess, Transport};
