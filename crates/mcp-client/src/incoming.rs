@@ -9,7 +9,8 @@ use mcp_proto::methods::{
 };
 use mcp_proto::sampling::{self as sp, CreateMessageParams, CreateMessageResult};
 use mcp_proto::{ErrorObject, ProtocolVersion};
-use mcp_rpc::{BoxFuture, Handler, Peer, Request};
+use mcp_rpc::{BoxFuture, Handler, Peer, RawRequest, Request};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -22,11 +23,34 @@ impl Handler for ClientHandler {
         let state = self.state.clone();
         Box::pin(async move {
             match req.method.as_str() {
-                CreateMessage::METHOD => sample(&state, req.params).await,
+                CreateMessage::METHOD => {
+                    let params = req.params.unwrap_or(Value::Null);
+                    let reply = sample(&state, move || serde_json::from_value(params)).await?;
+                    serde_json::to_value(reply).map_err(|e| ErrorObject::internal(e.to_string()))
+                }
                 Elicit::METHOD => inputs::legacy_elicit(&state, req.params).await,
                 ListRoots::METHOD => inputs::legacy_roots(&state),
                 other => Err(ErrorObject::method_not_found(other)),
             }
+        })
+    }
+
+    /// Sampling requests take the fast path: their params parsed once, from the frame's
+    /// text straight into [`CreateMessageParams`], and the reply written as it is.
+    fn wants_raw(&self, method: &str) -> bool {
+        method == CreateMessage::METHOD
+    }
+
+    fn request_raw(&self, req: RawRequest) -> BoxFuture<Result<Box<RawValue>, ErrorObject>> {
+        let state = self.state.clone();
+        Box::pin(async move {
+            let parse = move || match &req.params {
+                Some(p) => serde_json::from_str(p.get()),
+                None => serde_json::from_value(Value::Null),
+            };
+            let reply = sample(&state, parse).await?;
+            serde_json::value::to_raw_value(&reply)
+                .map_err(|e| ErrorObject::internal(e.to_string()))
         })
     }
 
@@ -51,17 +75,21 @@ impl Handler for ClientHandler {
     }
 }
 
-async fn sample(state: &ClientState, params: Option<Value>) -> Result<Value, ErrorObject> {
+/// Answers a legacy sampling request; `parse` reads its params (from a `Value`, or from the
+/// frame's text on the fast path), after the checks that need none.
+async fn sample(
+    state: &ClientState,
+    parse: impl FnOnce() -> Result<CreateMessageParams, serde_json::Error>,
+) -> Result<CreateMessageResult, ErrorObject> {
     let (era, version) = inputs::legacy_era(state, CreateMessage::METHOD)?;
     if !state.caps.can_sample() {
         return Err(ErrorObject::method_not_found(
             "sampling/createMessage (this client did not declare sampling)",
         ));
     }
-    let params: CreateMessageParams = serde_json::from_value(params.unwrap_or(Value::Null))
-        .map_err(|e| {
-            ErrorObject::invalid_params(format!("invalid sampling/createMessage params: {e}"))
-        })?;
+    let params = parse().map_err(|e| {
+        ErrorObject::invalid_params(format!("invalid sampling/createMessage params: {e}"))
+    })?;
     sp::validate(&params, Some(&state.caps))
         .map_err(|e| ErrorObject::invalid_params(e.to_string()))?;
     let tool_call = state.only_call();
@@ -78,8 +106,7 @@ async fn sample(state: &ClientState, params: Option<Value>) -> Result<Value, Err
         .create_message(req)
         .await
         .map_err(|e| e.to_error_object())?;
-    let reply = fit_to_version(reply, &ProtocolVersion(version))?;
-    serde_json::to_value(reply).map_err(|e| ErrorObject::internal(e.to_string()))
+    fit_to_version(reply, &ProtocolVersion(version))
 }
 
 /// Peers older than `2025-11-25` know a single content block only.

@@ -198,6 +198,71 @@ async fn auto_falls_back_to_legacy_when_discover_is_refused() {
     assert_eq!(raw.recv().await["error"]["code"], -32601);
 }
 
+/// Legacy sampling requests take the engine's raw fast path (params parsed once, straight
+/// into their type); what it leaves to the full parse, and every error, reads as before.
+#[tokio::test]
+async fn legacy_sampling_on_the_fast_path_keeps_ids_and_errors() {
+    let (a, b) = mcp_rpc::memory();
+    let mut raw = RawPeer::new(a);
+    let opts = ClientOptions {
+        era: EraChoice::Legacy,
+        ..Default::default()
+    };
+    let client = tokio::spawn(Client::connect(b, Arc::new(Fixed("f".into())), opts));
+    let init = raw.recv().await;
+    raw.send(json!({"jsonrpc":"2.0","id":init["id"],"result":{
+        "protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}))
+        .await;
+    let _initialized = raw.recv().await;
+    let _client = client.await.unwrap().unwrap();
+    let msgs = json!([{"role":"user","content":{"type":"text","text":"hi"}}]);
+    // A string id comes back as it was.
+    raw.send(
+        json!({"jsonrpc":"2.0","id":"s-1","method":"sampling/createMessage",
+        "params":{"messages":msgs,"maxTokens":5}}),
+    )
+    .await;
+    let r = raw.recv().await;
+    assert_eq!(
+        (&r["id"], &r["result"]["content"]["text"]),
+        (&json!("s-1"), &json!("f")),
+        "{r}"
+    );
+    // An escaped method name is left to the full parse, and answered the same.
+    let escaped = concat!(
+        r#"{"jsonrpc":"2.0","id":2,"method":"sampling\/createMessage","params":{"#,
+        r#""messages":[{"role":"user","content":{"type":"text","text":"hi"}}],"maxTokens":5}}"#,
+        "\n"
+    );
+    raw.write_raw(escaped.as_bytes()).await;
+    let r = raw.recv().await;
+    assert_eq!(r["result"]["content"]["text"], "f", "{r}");
+    // Params of the wrong shape: -32602 naming the problem; params that are not an object
+    // or an array: -32600, as ever.
+    for (params, code, says) in [
+        (
+            json!({"messages":msgs,"maxTokens":"five"}),
+            -32602,
+            "invalid sampling/createMessage params",
+        ),
+        (json!([]), -32602, "invalid sampling/createMessage params"),
+        (json!({"maxTokens":5}), -32602, "messages"),
+        (json!(7), -32600, "params"),
+    ] {
+        raw.send(json!({"jsonrpc":"2.0","id":3,"method":"sampling/createMessage","params":params}))
+            .await;
+        let r = raw.recv().await;
+        assert_eq!(r["error"]["code"], code, "{r}");
+        assert_eq!(r["id"], 3, "{r}");
+        let message = r["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{r}");
+    }
+    // No params at all: -32602 too.
+    raw.send(json!({"jsonrpc":"2.0","id":4,"method":"sampling/createMessage"}))
+        .await;
+    assert_eq!(raw.recv().await["error"]["code"], -32602);
+}
+
 #[tokio::test]
 async fn tools_in_sampling_need_the_declared_capability() {
     let (a, b) = mcp_rpc::memory();
