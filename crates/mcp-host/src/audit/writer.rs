@@ -90,22 +90,31 @@ fn run(db: Arc<Mutex<Connection>>, path: &str, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let outcome = {
-            let mut db = db.lock().unwrap_or_else(|p| p.into_inner());
-            insert_all(&mut db, &batch).map_err(|e| e.to_string())
-        };
-        if let Err(why) = &outcome {
-            tracing::error!(%path, "cannot write the audit log: {why}");
+        let mut db = db.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = write_all(&mut db, &batch) {
+            // One job that cannot be written must not take the others down: each alone.
+            tracing::warn!(%path, "a batch of the audit log failed ({e}); writing it row by row");
+            for job in batch.drain(..) {
+                let outcome = write_all(&mut db, std::slice::from_ref(&job));
+                if let Err(e) = &outcome {
+                    tracing::error!(%path, "cannot write the audit log: {e}");
+                }
+                if let Some(ack) = job.ack {
+                    let _ = ack.send(outcome.map_err(|e| e.to_string()));
+                }
+            }
         }
+        drop(db);
         for job in batch.drain(..) {
             if let Some(ack) = job.ack {
-                let _ = ack.send(outcome.clone());
+                let _ = ack.send(Ok(()));
             }
         }
     }
 }
 
-fn insert_all(db: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
+/// Commits `batch` in one transaction.
+fn write_all(db: &mut Connection, batch: &[Job]) -> rusqlite::Result<()> {
     let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for job in batch {
         match &job.work {
