@@ -120,7 +120,7 @@ pub struct AuditError {
 enum Cause {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
-    /// The writer's batch failed (its error, as text: every row of the batch shares it).
+    /// The writer could not commit the row (its error, as text).
     #[error("{0}")]
     Writer(String),
 }
