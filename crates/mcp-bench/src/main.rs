@@ -22,7 +22,7 @@ struct Args {
     /// Requests in flight (repeatable).
     #[arg(long = "concurrency", default_values_t = [1, 32])]
     concurrency: Vec<u64>,
-    /// Only these servers (`ours`, `rmcp`, `ts`; repeatable).
+    /// Only these servers (`raw`, `ours`, `rmcp`, `ts`; repeatable).
     #[arg(long)]
     only: Vec<String>,
     /// Only this transport (`stdio` or `http`).
@@ -52,7 +52,7 @@ fn main() -> Result<()> {
         .to_path_buf();
     let peers = select(peers(&bins), &args);
     if peers.is_empty() {
-        bail!("no server selected (--only takes ours, rmcp or ts; --transport stdio or http)");
+        bail!("no server selected (--only takes raw, ours, rmcp or ts; --transport stdio or http)");
     }
     prepare(&bins, &peers)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -68,6 +68,7 @@ fn main() -> Result<()> {
 fn peers(bins: &Path) -> Vec<Peer> {
     let ours = bins.join("mcp-sampling").display().to_string();
     let rmcp = bins.join("mcp-bench-rmcp").display().to_string();
+    let raw = bins.join("mcp-bench-raw").display().to_string();
     let js = repo()
         .join("tests/peers/node/bench-server.mjs")
         .display()
@@ -78,6 +79,7 @@ fn peers(bins: &Path) -> Vec<Peer> {
         command: cmd.iter().map(|s| s.to_string()).collect(),
     };
     vec![
+        peer("raw", Transport::Stdio, &[&raw]),
         peer("ours", Transport::Stdio, &[&ours, "serve", "bench"]),
         peer("rmcp", Transport::Stdio, &[&rmcp]),
         peer("ts", Transport::Stdio, &["node", &js]),
@@ -106,10 +108,12 @@ fn select(all: Vec<Peer>, args: &Args) -> Vec<Peer> {
 /// when they are missing.
 fn prepare(bins: &Path, peers: &[Peer]) -> Result<()> {
     let release = bins.ends_with("release");
-    let need_ours = peers.iter().any(|p| p.label == "ours") && !bins.join("mcp-sampling").exists();
-    let need_rmcp =
-        peers.iter().any(|p| p.label == "rmcp") && !bins.join("mcp-bench-rmcp").exists();
-    if need_ours || need_rmcp {
+    let missing =
+        |label: &str, bin: &str| peers.iter().any(|p| p.label == label) && !bins.join(bin).exists();
+    if missing("ours", "mcp-sampling")
+        || missing("rmcp", "mcp-bench-rmcp")
+        || missing("raw", "mcp-bench-raw")
+    {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(repo()).args([
@@ -179,8 +183,8 @@ fn write(args: &Args, samples: &[Sample], failures: Vec<String>) -> Result<()> {
         n: args.n,
         reps: args.reps,
         command: format!(
-            "cargo run --release -p mcp-bench --features rmcp -- --n {} --reps {}",
-            args.n, args.reps
+            "cargo run --release -p mcp-bench --features rmcp -- {}",
+            std::env::args().skip(1).collect::<Vec<_>>().join(" ")
         ),
         failures,
         chart: chart_rel,

@@ -194,7 +194,8 @@ opened before the clock starts.
   own reaction; the first `concurrency` requests are not timed.
 - **vs rmcp**: round trips/s over rmcp's at the same transport and concurrency.
 
-The servers: `ours` is `mcp-sampling serve bench` (with `--http`); `rmcp` the official Rust SDK
+The servers: `raw` is the floor (`mcp-bench-raw`: stdio only, no MCP library, no async runtime,
+one thread and a counter); `ours` is `mcp-sampling serve bench` (with `--http`); `rmcp` the official Rust SDK
 (`mcp-bench-rmcp`, its `#[tool]` macros, stdio transport, Streamable HTTP service under axum
 with TCP_NODELAY); `ts` the official TypeScript SDK (`tests/peers/node/bench-server.mjs`,
 `McpServer`, `StdioServerTransport`, `StreamableHTTPServerTransport` on `node:http`). All three
