@@ -148,8 +148,8 @@ fn the_report_and_chart_are_well_formed() {
     );
     assert_eq!(
         svg.matches("<rect").count(),
-        1 + 3 + 3,
-        "background, legend, bars"
+        1 + 3 + 2 * 3,
+        "background, legend, the bars of two metrics"
     );
     assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
     assert_eq!(
