@@ -5,7 +5,7 @@ use crate::wire::{self, Incoming};
 use crate::BenchError;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
 /// The server's CPU time and peak memory around the timed window.
@@ -23,6 +23,9 @@ pub fn cpu(pid: u32) -> Duration {
     crate::proc::cpu_time(pid).unwrap_or_default()
 }
 
+/// The longest line read from the server.
+const MAX_LINE: u64 = 8 * 1024 * 1024;
+
 struct Lines {
     reader: BufReader<ChildStdout>,
     line: Vec<u8>,
@@ -33,8 +36,12 @@ impl Lines {
     async fn next(&mut self) -> Result<&[u8], BenchError> {
         loop {
             self.line.clear();
-            if self.reader.read_until(b'\n', &mut self.line).await? == 0 {
+            let mut limited = (&mut self.reader).take(MAX_LINE);
+            if limited.read_until(b'\n', &mut self.line).await? == 0 {
                 return Err(BenchError::Closed);
+            }
+            if self.line.len() as u64 == MAX_LINE && self.line.last() != Some(&b'\n') {
+                return Err(BenchError::protocol("a line of more than 8 MiB"));
             }
             if self.line.iter().any(|b| !b.is_ascii_whitespace()) {
                 return Ok(&self.line);
