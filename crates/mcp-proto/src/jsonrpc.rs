@@ -563,7 +563,10 @@ mod tests {
             panic!("a plain request")
         };
         assert_eq!(id, RequestId::String("a".into()));
-        assert_eq!((method, params.map(|p| p.get())), ("m", Some(r#"{"x":[1]}"#)));
+        assert_eq!(
+            (method, params.map(|p| p.get())),
+            ("m", Some(r#"{"x":[1]}"#))
+        );
         let with_null = br#"{"jsonrpc":"2.0","id":3,"method":"m","params":null}"#;
         let Some(Peek::Request { id, params, .. }) = peek(with_null) else {
             panic!("null params are no params")
