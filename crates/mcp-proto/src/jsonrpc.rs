@@ -316,7 +316,14 @@ pub fn peek(bytes: &[u8]) -> Option<Peek<'_>> {
     fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
         <&RawValue>::deserialize(d).map(Some)
     }
-    let e: Envelope<'_> = serde_json::from_slice(bytes).ok()?;
+    // What this pass skips (members it does not read, the raw result or params) is checked
+    // for UTF-8 here, not by serde; `\u` escapes, which a skipped string does not have
+    // checked (a lone surrogate), are left to the full parse.
+    let text = std::str::from_utf8(bytes).ok()?;
+    if text.contains("\\u") {
+        return None;
+    }
+    let e: Envelope<'_> = serde_json::from_str(text).ok()?;
     if e.jsonrpc != Some("2.0") {
         return None;
     }
@@ -553,6 +560,19 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(odd)
             );
+        }
+    }
+
+    #[test]
+    fn fast_path_leaves_what_it_cannot_check_to_the_full_parse() {
+        // Found by the jsonrpc_message fuzz target: invalid UTF-8 in a member the fast path
+        // skips; and a lone surrogate there. The full parse refuses both (-32700).
+        let bad_utf8 =
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":{},\"x\":\"a\xf6\"}";
+        let surrogate = br#"{"jsonrpc":"2.0","id":1,"method":"m","params":{},"x":"\ud800"}"#;
+        for frame in [&bad_utf8[..], &surrogate[..]] {
+            assert!(peek(frame).is_none());
+            assert!(Message::parse(frame).is_err());
         }
     }
 
