@@ -200,6 +200,9 @@ one thread and a counter); `ours` is `mcp-sampling serve bench` (with `--http`);
 with TCP_NODELAY); `ts` the official TypeScript SDK (`tests/peers/node/bench-server.mjs`,
 `McpServer`, `StdioServerTransport`, `StreamableHTTPServerTransport` on `node:http`). All three
 run the same tool. The machine may be shared and noisy; compare rows of one run only.
+Known limit: `rmcp` over stdio uses its default `transport::stdio()`, which is several times
+slower here than rmcp over async pipes (not measured yet); against that faster variant our
+stdio lead is far smaller (about 0.9x at 1 in flight, 1.9x at 32, in a side-by-side run).
 ";
 
 #[cfg(test)]
