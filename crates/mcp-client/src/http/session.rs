@@ -275,9 +275,15 @@ pub(crate) async fn renew(shared: &Arc<Shared>, stale: u64) -> Result<(), String
 
 /// POSTs a notification or a response; true if the server accepted it. A refusal the
 /// authorizer can answer (401, 403 `insufficient_scope`) is re-authorized and sent again once.
-pub(crate) async fn post_other(shared: &Arc<Shared>, body: Vec<u8>, what: &str) -> bool {
+pub(crate) async fn post_other(shared: &Arc<Shared>, mut body: Vec<u8>, what: &str) -> bool {
     let mut authorized = false;
     loop {
+        // A copy only where it may be sent again (with an authorizer): this is the path of
+        // every sampling reply.
+        let this_time = match (&shared.opts.auth, authorized) {
+            (Some(_), false) => body.clone(),
+            _ => std::mem::take(&mut body),
+        };
         let (mut h, _) = headers(shared, &Method::POST);
         stream::post_headers(&mut h);
         let sent_auth = super::auth::sent_authorization(&h);
@@ -285,7 +291,7 @@ pub(crate) async fn post_other(shared: &Arc<Shared>, body: Vec<u8>, what: &str) 
             .http
             .post(shared.url.clone())
             .headers(h)
-            .body(body.clone())
+            .body(this_time)
             .send()
             .await;
         let resp = match sent {

@@ -172,3 +172,52 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
     }
     String::from_utf8(buf).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    async fn send(port: u16, bytes: &[u8]) {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let _ = s.write_all(bytes).await;
+        let _ = s.shutdown().await;
+    }
+
+    /// Garbage, an oversized head, a closed connection and another path are answered or
+    /// dropped; the listener goes on to the one redirect that counts.
+    #[tokio::test]
+    async fn only_the_callback_counts_and_garbage_does_not_stop_it() {
+        let lb = Loopback::bind(0).await.unwrap();
+        let port: u16 = lb.redirect_uri()["http://127.0.0.1:".len()..]
+            .trim_end_matches("/callback")
+            .parse()
+            .unwrap();
+        let waiting = tokio::spawn(async move { lb.wait(Duration::from_secs(20)).await });
+        send(port, b"\x00\xff garbage\r\n\r\n").await;
+        send(port, &vec![b'a'; 40 * 1024]).await;
+        send(port, b"GET /call").await;
+        send(port, b"GET /favicon.ico HTTP/1.1\r\n\r\n").await;
+        send(port, b"POST /callback?code=x HTTP/1.1\r\n\r\n").await;
+        send(
+            port,
+            b"GET /callback?code=c&state=s%20t HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .await;
+        let params = waiting.await.unwrap().unwrap();
+        assert_eq!(
+            params,
+            vec![
+                ("code".to_owned(), "c".to_owned()),
+                ("state".to_owned(), "s t".to_owned())
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_redirect_in_time_is_a_clear_error() {
+        let lb = Loopback::bind(0).await.unwrap();
+        let e = lb.wait(Duration::from_secs(300)).await.unwrap_err();
+        assert!(e.to_string().contains("no authorization response"), "{e}");
+    }
+}

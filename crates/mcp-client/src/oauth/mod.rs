@@ -211,8 +211,7 @@ impl OAuth {
     /// Authorization for the MCP server at `server_url`; what the store keeps for it is
     /// loaded (its tokens are used until refused).
     pub fn new(server_url: &str, config: OAuthConfig) -> Result<OAuth, AuthError> {
-        let server = Url::parse(server_url)
-            .map_err(|e| AuthError::Config(format!("server URL {server_url:?}: {e}")))?;
+        let server = parse_server(server_url)?;
         let key = server_key(&server);
         let saved = match &config.store {
             Some(store) => store.load(&key)?,
@@ -324,7 +323,8 @@ impl OAuth {
             Some(p) => {
                 let issuer = p.authorization_servers.first().ok_or_else(|| {
                     AuthError::Metadata(format!(
-                        "the protected resource metadata of {} names no authorization server",
+                        "the protected resource metadata of {} names no authorization server \
+                         (the server takes no OAuth tokens)",
                         self.server
                     ))
                 })?;
@@ -564,9 +564,19 @@ impl Authorizer for OAuth {
 /// The key a server's authorization is kept under ([`TokenStore::load`]): its URL, parsed,
 /// without query or fragment.
 pub fn store_key(server_url: &str) -> Result<String, AuthError> {
+    Ok(server_key(&parse_server(server_url)?))
+}
+
+/// An MCP endpoint URL: http or https.
+fn parse_server(server_url: &str) -> Result<Url, AuthError> {
     let server = Url::parse(server_url)
         .map_err(|e| AuthError::Config(format!("server URL {server_url:?}: {e}")))?;
-    Ok(server_key(&server))
+    match server.scheme() {
+        "http" | "https" => Ok(server),
+        other => Err(AuthError::Config(format!(
+            "server URL {server_url:?}: the scheme must be http or https, not {other}"
+        ))),
+    }
 }
 
 fn server_key(server: &Url) -> String {
